@@ -1,0 +1,140 @@
+"""The pass registry and ``-p 'pass-a,pass-b{opt=1}'`` pipelines.
+
+Passes are xDSL ``ModulePass`` dataclasses (options are fields).  They are
+registered lazily, by name, so that listing or parsing a pipeline does not
+import torch or onnxruntime.  The IR is verified after every pass; a pass that
+leaves invalid IR is reported by name.
+"""
+
+from __future__ import annotations
+
+
+import importlib
+import importlib.util
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline, get_pass_option_infos
+from xdsl.utils.arg_spec import parse_pipeline
+from xdsl.utils.exceptions import DiagnosticException
+
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir.context import make_context
+
+# name -> "module:Class"; modules are imported on first use.
+_REGISTRY: dict[str, str] = {
+    "canonicalize": "spintron_nn.passes.canonicalize:CanonicalizePass",
+    "fold-constants": "spintron_nn.passes.fold_constants:FoldConstantsPass",
+    "fold-batchnorm": "spintron_nn.passes.fold_batchnorm:FoldBatchNormPass",
+    "fuse-activations": "spintron_nn.passes.fuse_activations:FuseActivationsPass",
+    "shape-inference": "spintron_nn.passes.shape_inference:ShapeInferencePass",
+}
+
+
+def register_pass(name: str, target: str) -> None:
+    """Register ``module:Class`` under ``name`` (used by later layers)."""
+    _REGISTRY[name] = target
+
+
+def _load(target: str) -> type[ModulePass]:
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """The registry in the form xDSL's ``PassPipeline.parse_spec`` expects.
+
+    Only registered passes whose module exists are offered, so a layer that
+    has not landed yet is absent rather than a crash."""
+    result: dict[str, Callable[[], type[ModulePass]]] = {}
+    for name, target in sorted(_REGISTRY.items()):
+        module_name = target.split(":")[0]
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        result[name] = lambda target=target: _load(target)
+    return result
+
+
+def describe_passes() -> str:
+    """One block per pass: name, first docstring line, options with defaults."""
+    lines = []
+    for name, loader in available_passes().items():
+        cls = loader()
+        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines.append(f"{name}: {summary}")
+        for info in get_pass_option_infos(cls):
+            option = info.name.replace("_", "-")
+            default = f" = {info.default_value}" if info.default_value is not None else ""
+            lines.append(f"    {option}: {info.expected_type}{default}")
+    return "\n".join(lines)
+
+
+def parse_pass_pipeline(spec: str) -> tuple[ModulePass, ...]:
+    passes = available_passes()
+    try:
+        specs = tuple(parse_pipeline(spec))
+    except Exception as exc:  # xDSL raises its own lexer/parse errors
+        raise SpintronError(f"invalid pipeline '{spec}': {exc}") from None
+    result = []
+    for arg_spec in specs:
+        if arg_spec.name not in passes:
+            known = ", ".join(passes)
+            raise SpintronError(f"unknown pass '{arg_spec.name}' (known: {known})")
+        cls = passes[arg_spec.name]()
+        try:
+            result.append(cls.from_pass_spec(arg_spec))
+        except Exception as exc:
+            raise SpintronError(f"pass '{arg_spec.name}': {exc}") from None
+    return tuple(result)
+
+
+@dataclass
+class PassTiming:
+    name: str
+    seconds: float
+
+
+def run_pipeline(
+    module: ModuleOp,
+    pipeline: str | tuple[ModulePass, ...],
+    *,
+    ctx: Context | None = None,
+    timings: list[PassTiming] | None = None,
+    on_pass: Callable[[ModulePass], None] | None = None,
+) -> ModuleOp:
+    """Apply ``pipeline`` to ``module`` in place, verifying after each pass."""
+    passes = parse_pass_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    ctx = ctx or make_context()
+    for module_pass in passes:
+        if on_pass is not None:
+            on_pass(module_pass)
+        start = time.perf_counter()
+        PassPipeline((module_pass,)).apply(ctx, module)
+        try:
+            module.verify()
+        except DiagnosticException as exc:
+            raise SpintronError(
+                f"IR does not verify after pass '{module_pass.name}': {exc}"
+            ) from None
+        if timings is not None:
+            timings.append(PassTiming(module_pass.name, time.perf_counter() - start))
+    return module
+
+
+def pass_spec(module_pass: ModulePass) -> str:
+    """The ``-p`` text that recreates ``module_pass`` (for manifests)."""
+    return str(module_pass.pipeline_pass_spec(include_default=True))
+
+
+__all__ = [
+    "PassTiming",
+    "available_passes",
+    "describe_passes",
+    "parse_pass_pipeline",
+    "pass_spec",
+    "register_pass",
+    "run_pipeline",
+]

@@ -1,0 +1,40 @@
+"""One place that turns exceptions into the CLI contract.
+
+Bad input: one line ``<prog>: error: ...`` on stderr, exit 2, no traceback
+(unless ``--debug``).  Verification mismatch: exit 1.  Anything else is a bug
+and keeps its traceback, because hiding it would hide the bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from spintron_nn.errors import SpintronError, VerificationMismatch
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def run_with_error_handling(
+    prog: str, body: Callable[[], int], *, debug: bool, one_line: bool = True
+) -> int:
+    """``one_line=False`` keeps multi-line diagnostics (spintron-opt prints
+    parser carets the way mlir-opt does)."""
+    tidy = _one_line if one_line else str
+    try:
+        return body()
+    except SpintronError as exc:
+        if debug:
+            raise
+        print(f"{prog}: error: {tidy(str(exc))}", file=sys.stderr)
+        return exc.exit_status
+    except VerificationMismatch as exc:
+        if debug:
+            raise
+        print(f"{prog}: verification failed: {tidy(str(exc))}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
