@@ -1,0 +1,124 @@
+"""The Python entry point: ``sn.compile(model, config, calibration)``.
+
+The CLI's ``compile`` and the facade both call :func:`compile_model`, so the
+three interfaces cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spintron_nn.config import CompileConfig
+from spintron_nn.design import Design
+from spintron_nn.errors import SpintronError
+
+# The float clean-up every design goes through before quantization.
+FLOAT_PIPELINE = (
+    "canonicalize",
+    "fold-constants",
+    "fold-batchnorm",
+    "fuse-activations",
+    "shape-inference",
+)
+
+
+def _clone(module):
+    return module.clone()
+
+
+def _float_passes(module, progress: Callable[[str], None] | None):
+    from spintron_nn.passes.pipeline import available_passes, run_pipeline
+
+    passes = available_passes()
+    spec = ",".join(p for p in FLOAT_PIPELINE if p in passes)
+    if spec:
+        run_pipeline(module, spec, on_pass=(lambda p: progress(f"pass {p.name}")) if progress else None)
+    return module
+
+
+def _as_input_list(data: Any, names: list[str]) -> list[np.ndarray]:
+    if isinstance(data, (str, Path)):
+        from spintron_nn.tools.commands.inputs import load_arrays
+
+        return load_arrays(data, names)
+    if isinstance(data, dict):
+        return [np.asarray(data[n], dtype=np.float32) for n in names]
+    if isinstance(data, np.ndarray):
+        return [data.astype(np.float32, copy=False)]
+    return [np.asarray(a, dtype=np.float32) for a in data]
+
+
+def compile_model(
+    model: Any,
+    config: CompileConfig | None = None,
+    calibration: Any = None,
+    *,
+    example_input: Any = None,
+    progress: Callable[[str], None] | None = None,
+) -> Design:
+    """Import ``model`` (ONNX path/proto, torch module, .py), run the float
+    passes and, unless only the ``ir`` target is asked for, quantize and lower
+    it onto crossbars.  ``calibration``: array(s) or an .npy/.npz path."""
+    from spintron_nn.frontend import load_model
+
+    config = config or CompileConfig()
+    if progress:
+        progress("import")
+    float_module = load_model(model, example_input=example_input)
+    design_module = _float_passes(_clone(float_module), progress)
+    design = Design(
+        float_module=float_module,
+        config=config,
+        design_module=design_module,
+        source=str(model) if isinstance(model, (str, Path)) else type(model).__name__,
+    )
+    calibration_inputs = (
+        _as_input_list(calibration, design.input_names) if calibration is not None else None
+    )
+    needs_crossbars = any(t != "ir" for t in config.targets)
+    if needs_crossbars:
+        try:
+            from spintron_nn.passes.flows import quantize_and_lower
+        except ImportError:
+            raise SpintronError(
+                "targets other than 'ir' need the quantizer, which this build does not have"
+            ) from None
+        design.design_module = quantize_and_lower(
+            _clone(float_module),
+            calibration_inputs,
+            weight_bits=config.weight_bits,
+            activation_bits=config.activation_bits,
+            cell_bits=config.cell_bits,
+            adc_bits=config.adc_bits,
+            rows=config.rows,
+            cols=config.cols,
+            per_channel=config.per_channel,
+            pipeline=config.pipeline,
+            progress=progress,
+        )
+    if calibration_inputs is not None:
+        design.reference_inputs = [a[:64] for a in calibration_inputs]
+    return design
+
+
+def compile(  # noqa: A001 - mirrors the documented `sn.compile`
+    model: Any,
+    config: CompileConfig | dict | None = None,
+    calibration: Any = None,
+    **kwargs: Any,
+) -> Design:
+    if isinstance(config, dict):
+        config = CompileConfig(**config)
+    return compile_model(model, config, calibration, **kwargs)
+
+
+def run_model(model: Any, inputs: Sequence[np.ndarray], *, example_input: Any = None) -> list[np.ndarray]:
+    """Run a model file in float (``spintronc run MODEL.onnx --backend float``)."""
+    from spintron_nn.backends.float_exec import run_float
+    from spintron_nn.frontend import load_model
+
+    return run_float(load_model(model, example_input=example_input), list(inputs))

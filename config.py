@@ -1,0 +1,74 @@
+"""Compile options, validated once, shared by the CLI, the Python API and the facade."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from spintron_nn.errors import SpintronError
+
+KNOWN_TARGETS = ("ir", "sim", "verilog", "spice", "report")
+
+
+def _check_range(name: str, value: int, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise SpintronError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+
+
+def parse_crossbar(text: str) -> tuple[int, int]:
+    """``"128x128"`` or ``"128"`` -> (rows, cols)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(text))
+    if not match:
+        raise SpintronError(f"crossbar size must look like 128x128, got {text!r}")
+    rows = int(match.group(1))
+    cols = int(match.group(2) or rows)
+    return rows, cols
+
+
+@dataclass(frozen=True)
+class CompileConfig:
+    """Hardware and quantization choices for one compile (see docs/semantics.md)."""
+
+    weight_bits: int = 8
+    activation_bits: int = 8
+    cell_bits: int = 2
+    adc_bits: int = 6
+    rows: int = 128
+    cols: int = 128
+    per_channel: bool = True
+    targets: tuple[str, ...] = ("ir", "sim", "report")
+    pipeline: str | None = None  # overrides the default flow when given
+
+    def __post_init__(self):
+        _check_range("weight bits", self.weight_bits, 2, 8)
+        _check_range("activation bits", self.activation_bits, 2, 8)
+        _check_range("cell bits", self.cell_bits, 1, 4)
+        _check_range("ADC bits", self.adc_bits, 1, 12)
+        _check_range("crossbar rows", self.rows, 16, 1024)
+        _check_range("crossbar columns", self.cols, 16, 1024)
+        unknown = [t for t in self.targets if t not in KNOWN_TARGETS]
+        if unknown:
+            raise SpintronError(
+                f"unknown target(s) {', '.join(unknown)} (known: {', '.join(KNOWN_TARGETS)})"
+            )
+
+    @property
+    def crossbar(self) -> str:
+        return f"{self.rows}x{self.cols}"
+
+    def replace(self, **changes) -> CompileConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["targets"] = list(self.targets)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> CompileConfig:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        if "targets" in values:
+            values["targets"] = tuple(values["targets"])
+        return cls(**values)

@@ -1,0 +1,45 @@
+"""Facts about a model module that the CLI, the API and the backends need."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr
+from xdsl.dialects.func import FuncOp
+
+from spintron_nn.errors import SpintronError
+
+
+def main_function(module: ModuleOp) -> FuncOp:
+    for op in module.ops:
+        if isinstance(op, FuncOp) and op.sym_name.data == "main":
+            return op
+    raise SpintronError("the IR has no func.func @main")
+
+
+def _names(func: FuncOp, attr_name: str, count: int, prefix: str) -> list[str]:
+    attr = func.attributes.get(attr_name)
+    if isinstance(attr, ArrayAttr) and len(attr.data) == count:
+        return [a.data for a in attr.data if isinstance(a, StringAttr)]
+    return [f"{prefix}{i}" for i in range(count)]
+
+
+def input_names(module: ModuleOp) -> list[str]:
+    func = main_function(module)
+    return _names(func, "nn.input_names", len(func.function_type.inputs.data), "input")
+
+
+def output_names(module: ModuleOp) -> list[str]:
+    func = main_function(module)
+    return _names(func, "nn.output_names", len(func.function_type.outputs.data), "output")
+
+
+def set_io_names(module: ModuleOp, inputs: list[str], outputs: list[str]) -> None:
+    func = main_function(module)
+    func.attributes["nn.input_names"] = ArrayAttr([StringAttr(n) for n in inputs])
+    func.attributes["nn.output_names"] = ArrayAttr([StringAttr(n) for n in outputs])
+
+
+def count_ops(module: ModuleOp) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for op in module.walk():
+        counts[op.name] = counts.get(op.name, 0) + 1
+    return counts

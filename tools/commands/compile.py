@@ -1,0 +1,84 @@
+"""``spintronc compile MODEL -o OUT``: model -> design bundle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from spintron_nn.config import KNOWN_TARGETS, CompileConfig, parse_crossbar
+from spintron_nn.errors import SpintronError
+
+# Target -> writer(design, folder); targets absent here are produced by the
+# compile itself (ir, sim) or are reported as not available in this build.
+TARGET_WRITERS: dict[str, str] = {}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="ONNX file, or a .py defining build_model() and example_input()")
+    parser.add_argument("-o", "--output", required=True, help="bundle folder to write")
+    parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8)")
+    parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
+    parser.add_argument("--cell-bits", type=int, default=2, help="bits per MTJ cell, 1..4 (default 2)")
+    parser.add_argument("--adc-bits", type=int, default=6, help="1..12 (default 6)")
+    parser.add_argument("--crossbar", default="128x128", help="tile size RxC, 16..1024 (default 128x128)")
+    parser.add_argument("--calibration", help="calibration inputs (.npy, or .npz keyed by input name)")
+    parser.add_argument(
+        "--targets",
+        default="ir,sim,report",
+        help=f"comma-separated subset of {','.join(KNOWN_TARGETS)} (default ir,sim,report)",
+    )
+    parser.add_argument("--pipeline", help="replace the default pass pipeline (spintron-opt -p syntax)")
+    parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+
+
+def _config(args: argparse.Namespace) -> CompileConfig:
+    rows, cols = parse_crossbar(args.crossbar)
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    if not targets:
+        raise SpintronError("--targets is empty")
+    return CompileConfig(
+        weight_bits=args.weight_bits,
+        activation_bits=args.activation_bits,
+        cell_bits=args.cell_bits,
+        adc_bits=args.adc_bits,
+        rows=rows,
+        cols=cols,
+        targets=targets,
+        pipeline=args.pipeline,
+    )
+
+
+def _writers(targets: tuple[str, ...]) -> list:
+    import importlib
+
+    writers = []
+    for target in targets:
+        if target in ("ir", "sim"):
+            continue
+        if target not in TARGET_WRITERS:
+            raise SpintronError(f"target '{target}' is not implemented in this version")
+        module_name, func = TARGET_WRITERS[target].split(":")
+        writers.append(getattr(importlib.import_module(module_name), func))
+    return writers
+
+
+def run(args: argparse.Namespace) -> int:
+    from spintron_nn.api import compile_model
+    from spintron_nn.tools.commands.summary import print_summary
+
+    config = _config(args)
+    writers = _writers(config.targets)  # fail on unknown targets before any work
+    start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    design = compile_model(args.model, config, args.calibration, progress=progress)
+    progress("writing bundle")
+    design.save(args.output, extra_writers=writers)
+    if not args.quiet:
+        print_summary(design, args.output)
+    return 0

@@ -1,0 +1,47 @@
+"""``spintronc run OUT/|MODEL --input X --output Y --backend float|sim``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from spintron_nn.errors import SpintronError
+
+BACKENDS = ("float", "sim", "rtl", "spice")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help="design bundle folder, or a model file (float backend)")
+    parser.add_argument("--input", required=True, help=".npy (single input) or .npz keyed by input name")
+    parser.add_argument("--output", required=True, help=".npy (single output) or .npz")
+    parser.add_argument("--backend", default="sim", choices=BACKENDS, help="default sim")
+    parser.add_argument("--seed", type=int, default=0, help="seed for non-idealities")
+
+
+def run(args: argparse.Namespace) -> int:
+    from spintron_nn.tools.commands.inputs import load_arrays, save_outputs
+
+    target = Path(args.target)
+    if target.is_dir():
+        from spintron_nn.design import Design
+
+        design = Design.load(target)
+        inputs = load_arrays(args.input, design.input_names)
+        outputs = design.run(inputs, backend=args.backend, seed=args.seed)
+        names = design.output_names
+    else:
+        if args.backend != "float":
+            raise SpintronError(
+                f"backend '{args.backend}' needs a compiled bundle (spintronc compile {args.target} -o OUT)",
+                path=args.target,
+            )
+        from spintron_nn.backends.float_exec import run_float
+        from spintron_nn.frontend import load_model
+        from spintron_nn.ir.module_info import input_names, output_names
+
+        module = load_model(args.target)
+        inputs = load_arrays(args.input, input_names(module))
+        outputs = run_float(module, inputs)
+        names = output_names(module)
+    save_outputs(args.output, names, outputs)
+    return 0

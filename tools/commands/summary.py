@@ -1,0 +1,20 @@
+"""The one-screen summary ``spintronc compile`` prints."""
+
+from __future__ import annotations
+
+from spintron_nn.design import Design
+from spintron_nn.ir.module_info import count_ops
+
+
+def print_summary(design: Design, output: str) -> None:
+    config = design.config
+    print(f"bundle: {output}")
+    print(
+        f"config: W{config.weight_bits}A{config.activation_bits}, {config.cell_bits}-bit cells, "
+        f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars"
+    )
+    float_ops = count_ops(design.float_module)
+    layers = sum(n for name, n in float_ops.items() if name.startswith("nn.") and name != "nn.constant")
+    print(f"float graph: {layers} ops")
+    for key, value in design.summary.items():
+        print(f"{key}: {value}")
