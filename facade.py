@@ -1,0 +1,130 @@
+"""The interface of the original proposal, on top of :func:`spintron_nn.compile`.
+
+    from spintron_nn import SpintronConverter, MTJConfig
+    mtj = MTJConfig(resistance_high=10e3, resistance_low=5e3,   # ohm
+                    switching_voltage=0.3, cell_area=40e-18)      # volt, m^2
+    design = SpintronConverter(mtj).convert(model, quantization_bits=8, crossbar_size=128)
+    design.save_design("output/keyword_detector")
+
+Units are SI.  A value outside its physical range is an error that names the
+field, its unit and the plausible range: the proposal's own example wrote
+``cell_area=40e-9`` for "40 nm^2", which is 0.04 mm^2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from spintron_nn.config import CompileConfig
+from spintron_nn.design import Design
+from spintron_nn.errors import SpintronError, UnsupportedError
+
+# field -> (unit, low, high, hint); ranges span published MTJ devices with margin.
+_PLAUSIBLE = {
+    "resistance_high": ("ohm", 100.0, 1e7, "R_AP of published MTJs is ~1 kOhm..1 MOhm"),
+    "resistance_low": ("ohm", 100.0, 1e7, "R_P of published MTJs is ~0.5 kOhm..500 kOhm"),
+    "switching_voltage": ("V", 0.05, 2.0, "STT/SOT switching needs ~0.1..1.5 V"),
+    "cell_area": ("m^2", 1e-18, 1e-11, "40 nm^2 is 40e-18 m^2; a 1T1MTJ cell is ~1e-15 m^2"),
+    "read_voltage": ("V", 0.01, 1.0, "reads use ~0.1..0.25 V to avoid disturb"),
+}
+
+
+@dataclass(frozen=True)
+class MTJConfig:
+    """MTJ device parameters in SI units (ohm, volt, square metre)."""
+
+    resistance_high: float = 15e3
+    resistance_low: float = 6e3
+    switching_voltage: float = 0.3
+    cell_area: float = 40e-18
+    read_voltage: float = 0.2
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            unit, low, high, hint = _PLAUSIBLE[f.name]
+            if not isinstance(value, (int, float)) or not low <= float(value) <= high:
+                raise SpintronError(
+                    f"MTJConfig.{f.name}={value!r} {unit} is outside the plausible range "
+                    f"{low:g}..{high:g} {unit} ({hint})"
+                )
+        if self.resistance_high <= self.resistance_low:
+            raise SpintronError(
+                f"MTJConfig.resistance_high ({self.resistance_high:g} ohm) must exceed "
+                f"resistance_low ({self.resistance_low:g} ohm): TMR must be positive"
+            )
+
+    @property
+    def tmr(self) -> float:
+        """Tunnel magnetoresistance ratio (R_AP - R_P) / R_P."""
+        return (self.resistance_high - self.resistance_low) / self.resistance_low
+
+    def parameter_overrides(self) -> dict[str, float]:
+        """The device-table entries this configuration sets (docs/parameters.md)."""
+        return {
+            "mtj.r_parallel": float(self.resistance_low),
+            "mtj.tmr0": float(self.tmr),
+            "mtj.switching_voltage": float(self.switching_voltage),
+            "mtj.cell_area": float(self.cell_area),
+            "mtj.read_voltage": float(self.read_voltage),
+        }
+
+
+class ConvertedDesign:
+    """What :meth:`SpintronConverter.convert` returns: a :class:`Design` with the
+    proposal's method names."""
+
+    def __init__(self, design: Design, mtj: MTJConfig):
+        self.design = design
+        self.mtj = mtj
+
+    def run(self, inputs: Any, backend: str = "sim", **kwargs: Any):
+        return self.design.run(inputs, backend=backend, **kwargs)
+
+    def save_design(self, path: str | Path) -> Path:
+        return self.design.save(path)
+
+    def to_verilog(self, module_name: str = "top", target_frequency: float = 100e6) -> str:
+        try:
+            from spintron_nn.backends.verilog import emit_verilog  # type: ignore[attr-defined]
+        except ImportError:
+            raise UnsupportedError(
+                "the Verilog backend is not part of this version yet"
+            ) from None
+        return emit_verilog(self.design, module_name=module_name, target_frequency=target_frequency)
+
+
+class SpintronConverter:
+    def __init__(self, mtj_config: MTJConfig | None = None):
+        self.mtj_config = mtj_config or MTJConfig()
+
+    def convert(
+        self,
+        model: Any,
+        quantization_bits: int = 8,
+        crossbar_size: int | tuple[int, int] = 128,
+        *,
+        activation_bits: int = 8,
+        cell_bits: int = 2,
+        adc_bits: int = 6,
+        calibration: Any = None,
+        example_input: Any = None,
+    ) -> ConvertedDesign:
+        """``quantization_bits`` is the weight precision; activations default to
+        8 bits because bit-serial inputs make them cheap (docs/semantics.md)."""
+        from spintron_nn.api import compile_model
+
+        rows, cols = (crossbar_size, crossbar_size) if isinstance(crossbar_size, int) else crossbar_size
+        config = CompileConfig(
+            weight_bits=quantization_bits,
+            activation_bits=activation_bits,
+            cell_bits=cell_bits,
+            adc_bits=adc_bits,
+            rows=rows,
+            cols=cols,
+        )
+        design = compile_model(model, config, calibration, example_input=example_input)
+        design.summary["mtj_config"] = {f.name: getattr(self.mtj_config, f.name) for f in fields(self.mtj_config)}
+        return ConvertedDesign(design, self.mtj_config)
