@@ -1,0 +1,86 @@
+"""Checks of a design against its oracles (used by ``spintronc verify`` and tests).
+
+* sim vs float: the crossbar design against the float graph it came from.
+  Quantization makes them differ; the bound is stated, not hidden: top-1
+  agreement for classifier-shaped outputs (2-D, more than one class) and the
+  relative RMS error of every output, both with defaults derived from the
+  bit widths (below) and printed with the measured value.
+* Further oracle pairs (rtl vs sim, spice vs sim) are exact and appear when
+  their backends are part of the bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from spintron_nn.design import Design
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    measured: float
+    bound: float
+    relation: str  # ">=" or "<="
+
+    def line(self) -> str:
+        status = "ok  " if self.passed else "FAIL"
+        return f"{status} {self.name}: {self.measured:.6g} (bound {self.relation} {self.bound:.6g})"
+
+
+def default_bounds(design: Design) -> tuple[float, float]:
+    """(min top-1 agreement, max relative RMS error) for sim vs float.
+
+    Each bit removed from the narrower of weights/activations roughly doubles
+    the quantization noise, so the RMS bound doubles per bit below 8 (5 % at
+    8 bits); agreement is held at 95 % for 8 bits, relaxed by 5 points a bit.
+    These are acceptance bounds for a working design, not accuracy claims.
+    """
+    bits = min(design.config.weight_bits, design.config.activation_bits)
+    rms = min(1.0, 0.05 * 2 ** (8 - bits))
+    agreement = max(0.5, 0.95 - 0.05 * (8 - bits))
+    return agreement, rms
+
+
+def _is_classifier(y: np.ndarray) -> bool:
+    return y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind == "f"
+
+
+def sim_vs_float(design: Design, min_agreement: float | None = None) -> list[CheckResult]:
+    agreement_bound, rms_bound = default_bounds(design)
+    if min_agreement is not None:
+        agreement_bound = min_agreement
+    inputs = design.reference_inputs
+    expected = design.run(inputs, backend="float")
+    actual = design.run(inputs, backend="sim")
+    results = []
+    for name, ref, got in zip(design.output_names, expected, actual, strict=True):
+        ref = np.asarray(ref)
+        got = np.asarray(got)
+        if ref.dtype.kind == "f":
+            scale = float(np.sqrt(np.mean(ref.astype(np.float64) ** 2))) or 1.0
+            rms = float(np.sqrt(np.mean((got.astype(np.float64) - ref) ** 2))) / scale
+            results.append(CheckResult(f"sim vs float '{name}' relative RMS error", rms <= rms_bound, rms, rms_bound, "<="))
+        if _is_classifier(ref):
+            agree = float(np.mean(np.argmax(ref, 1) == np.argmax(got, 1)))
+            results.append(CheckResult(f"sim vs float '{name}' top-1 agreement", agree >= agreement_bound, agree, agreement_bound, ">="))
+        elif ref.dtype.kind in "iu":
+            agree = float(np.mean(ref == got))
+            results.append(CheckResult(f"sim vs float '{name}' equal labels", agree >= agreement_bound, agree, agreement_bound, ">="))
+    return results
+
+
+# Extra checks registered by backends: fn(design) -> list[CheckResult] or None
+# when the bundle has nothing for them to check.
+EXTRA_CHECKS: list[Callable[[Design], list[CheckResult] | None]] = []
+
+
+def run_checks(design: Design, *, min_agreement: float | None = None) -> list[CheckResult]:
+    results = sim_vs_float(design, min_agreement)
+    for check in EXTRA_CHECKS:
+        results.extend(check(design) or [])
+    return results
