@@ -1,0 +1,87 @@
+"""Compile options and the facade's physical-range checks."""
+
+import pytest
+
+from spintron_nn.config import CompileConfig, parse_crossbar
+from spintron_nn.errors import SpintronError
+from spintron_nn.facade import MTJConfig
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("128x128", (128, 128)), ("64X256", (64, 256)), ("32", (32, 32)), (" 16 x 1024 ", (16, 1024))],
+)
+def test_parse_crossbar(text, expected):
+    assert parse_crossbar(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "x", "128x", "12.5x3", "-64x64", "axb"])
+def test_parse_crossbar_rejects(text):
+    with pytest.raises(SpintronError, match="crossbar size"):
+        parse_crossbar(text)
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("weight_bits", 1, "weight bits"),
+        ("weight_bits", 9, "weight bits"),
+        ("activation_bits", 0, "activation bits"),
+        ("cell_bits", 5, "cell bits"),
+        ("adc_bits", 13, "ADC bits"),
+        ("rows", 8, "crossbar rows"),
+        ("cols", 2048, "crossbar columns"),
+    ],
+)
+def test_config_ranges(field, value, words):
+    with pytest.raises(SpintronError, match=words):
+        CompileConfig(**{field: value})
+
+
+def test_config_edges_accepted():
+    CompileConfig(weight_bits=2, activation_bits=8, cell_bits=1, adc_bits=1, rows=16, cols=1024)
+    CompileConfig(weight_bits=8, activation_bits=2, cell_bits=4, adc_bits=12, rows=1024, cols=16)
+
+
+def test_config_unknown_target():
+    with pytest.raises(SpintronError, match="unknown target"):
+        CompileConfig(targets=("ir", "gds"))
+
+
+def test_config_json_round_trip():
+    config = CompileConfig(weight_bits=4, adc_bits=5, rows=64, cols=32, targets=("ir",))
+    assert CompileConfig.from_json(config.to_json()) == config
+
+
+def test_mtj_config_catches_the_proposals_unit_slip():
+    # "40 nm^2" written as 40e-9 m^2 is 0.04 mm^2: refused with the unit and range.
+    with pytest.raises(SpintronError) as info:
+        MTJConfig(cell_area=40e-9)
+    message = str(info.value)
+    assert "cell_area" in message and "m^2" in message and "40e-18" in message
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"resistance_low": -5e3}, "resistance_low"),
+        ({"resistance_high": 0.0}, "resistance_high"),
+        ({"switching_voltage": 30.0}, "switching_voltage"),
+        ({"read_voltage": 0.0}, "read_voltage"),
+    ],
+)
+def test_mtj_config_ranges(kwargs, field):
+    with pytest.raises(SpintronError, match=field):
+        MTJConfig(**kwargs)
+
+
+def test_mtj_config_needs_positive_tmr():
+    with pytest.raises(SpintronError, match="TMR"):
+        MTJConfig(resistance_high=5e3, resistance_low=5e3)
+
+
+def test_mtj_config_tmr_and_overrides():
+    mtj = MTJConfig(resistance_high=10e3, resistance_low=5e3, switching_voltage=0.3, cell_area=40e-18)
+    assert mtj.tmr == pytest.approx(1.0)
+    overrides = mtj.parameter_overrides()
+    assert overrides["mtj.r_parallel"] == 5e3 and overrides["mtj.tmr0"] == pytest.approx(1.0)
