@@ -1,0 +1,72 @@
+"""Small queries and edits on the ``nn`` float graph shared by its passes.
+
+The float-graph passes (canonicalize, fold-constants, fold-batchnorm,
+fuse-activations) all ask the same questions: "is this value a constant, and
+what is its array?", "is this op the only consumer of its producer?", and
+all make new weights.  Answering them in one place keeps the rules identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
+
+from spintron_nn.ir import nn
+from spintron_nn.ir.weights import WeightBlob, fresh_weight_key
+
+
+def constant_array(value: SSAValue) -> np.ndarray | None:
+    """The array behind ``value`` if an ``nn.constant`` defines it, else None."""
+    owner = value.owner
+    if isinstance(owner, nn.ConstantOp):
+        return owner.array
+    return None
+
+
+def constant_key(value: SSAValue) -> str | None:
+    owner = value.owner
+    return owner.value.key if isinstance(owner, nn.ConstantOp) else None
+
+
+def has_single_use(value: SSAValue) -> bool:
+    """True when exactly one operand slot reads ``value``; a rewrite that
+    changes the producer would otherwise change what the other users see."""
+    uses = iter(value.uses)
+    return next(uses, None) is not None and next(uses, None) is None
+
+
+def single_use_producer(
+    value: SSAValue, kinds: tuple[type[Operation], ...]
+) -> Operation | None:
+    """The op of one of ``kinds`` defining ``value``, if ``value`` is its only
+    result and has no other user."""
+    owner = value.owner
+    if isinstance(owner, kinds) and len(owner.results) == 1 and has_single_use(value):
+        return owner
+    return None
+
+
+def insert_constant(
+    rewriter: PatternRewriter, before: Operation, base_key: str, array: np.ndarray
+) -> nn.ConstantOp:
+    """A new ``nn.constant`` holding ``array`` under a key not yet used in the
+    module, inserted before ``before``.
+
+    It is inserted at once so that the next ``fresh_weight_key`` sees its key:
+    two constants made in one rewrite must not share a key."""
+    root = before.get_toplevel_object()
+    assert isinstance(root, Operation)
+    key = fresh_weight_key(root, base_key)
+    if array.dtype.kind == "f":
+        array = array.astype(np.float32)
+    constant = nn.ConstantOp(WeightBlob(key, array))
+    rewriter.insert_op(constant, InsertPoint.before(before))
+    return constant
+
+
+def enclosing_module(op: Operation) -> ModuleOp | None:
+    root = op.get_toplevel_object()
+    return root if isinstance(root, ModuleOp) else None
