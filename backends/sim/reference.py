@@ -1,0 +1,313 @@
+"""The numpy reference of the integer semantics (normative text: ``docs/semantics.md``).
+
+Small and obvious on purpose: the simulator, the C kernel, the Verilog and
+the SPICE backend are all tested against these functions, so they favour
+being easy to check over being fast.
+
+One import point for callers: the quantization arithmetic (``quant_math``) and
+the non-idealities (``noise``) are re-exported here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spintron_nn.backends.sim import noise as _noise
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.backends.sim.quant_math import (
+    activation_quant_params,
+    add_multipliers,
+    dequantize,
+    fused_clamp_bounds,
+    lut_table,
+    quantize_activations,
+    quantize_weights_per_channel,
+    quantized_add,
+    requant_multiplier,
+    requantize,
+    round_shift_half_up,
+)
+from spintron_nn.errors import SpintronError
+
+__all__ = [
+    "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert",
+    "choose_adc_shift", "column_currents", "dequantize", "fused_clamp_bounds",
+    "linear_accumulate", "linear_reference", "lut_table", "num_slices",
+    "quantize_activations", "quantize_weights_per_channel", "quantized_add",
+    "requant_multiplier", "requantize", "round_shift_half_up", "slice_weights",
+    "tile_matvec", "unslice_weights",
+]
+
+#: Default largest fraction of calibration reads an ADC may saturate (doc section 5).
+DEFAULT_MAX_SATURATION_RATE = 1e-3
+MAX_CELL_BITS = 8
+MAX_INPUT_BITS = 16
+MAX_ADC_BITS = 32
+#: Largest ADC shift: currents stay below 2**24 for any supported tile, and
+#: shift + input bit + slice offset must stay below 63 in the shift-add.
+MAX_ADC_SHIFT = 24
+
+
+# --- weights onto cells (doc section 3) --------------------------------------
+
+
+def num_slices(weight_bits: int, cell_bits: int) -> int:
+    """``S = ceil((weight_bits - 1) / cell_bits)``: cells per weight magnitude."""
+    return -(-(weight_bits - 1) // cell_bits)
+
+
+def slice_weights(w_int, weight_bits: int, cell_bits: int):
+    """Differential, bit-sliced levels of signed integer weights.
+
+    ``w_int`` of any shape (a tile's is ``[R, C]``) with ``|w| <= 2**(weight_bits-1) - 1``.
+    Returns ``(levels_pos, levels_neg)``, uint8 of shape ``[S, *w_int.shape]``:
+    slice ``s`` holds bits ``s*cell_bits .. (s+1)*cell_bits - 1`` of ``|w|`` in
+    the positive array where ``w > 0``, in the negative array where ``w < 0``.
+    """
+    if not 1 <= cell_bits <= MAX_CELL_BITS:
+        raise SpintronError(f"cell bits must be in 1..{MAX_CELL_BITS}, got {cell_bits}")
+    w_int = np.asarray(w_int, dtype=np.int64)
+    limit = 2 ** (weight_bits - 1) - 1
+    if w_int.size and int(np.max(np.abs(w_int))) > limit:
+        raise SpintronError(f"weight magnitude exceeds 2**({weight_bits}-1)-1 = {limit}")
+    magnitude = np.abs(w_int)
+    mask = 2**cell_bits - 1
+    slices = np.stack([(magnitude >> (s * cell_bits)) & mask
+                       for s in range(num_slices(weight_bits, cell_bits))])
+    levels_pos = np.where(w_int > 0, slices, 0).astype(np.uint8)
+    levels_neg = np.where(w_int < 0, slices, 0).astype(np.uint8)
+    return levels_pos, levels_neg
+
+
+def unslice_weights(levels_pos, levels_neg, cell_bits: int) -> np.ndarray:
+    """``W = sum_s (pos[s] - neg[s]) * 2**(s*cell_bits)`` as int64 (inverse of slicing)."""
+    difference = np.asarray(levels_pos, dtype=np.int64) - np.asarray(levels_neg, dtype=np.int64)
+    weights = [np.int64(1) << (s * cell_bits) for s in range(difference.shape[0])]
+    return np.tensordot(np.array(weights, dtype=np.int64), difference, axes=1)
+
+
+# --- one tile (doc sections 4-6) ----------------------------------------------
+
+
+def _input_bit_planes(x: np.ndarray, input_bits: int) -> np.ndarray:
+    """``[B, input_bits, R]`` 0/1 planes of ``x``, LSB first (the 1-bit DAC sequence)."""
+    return np.stack([(x >> b) & 1 for b in range(input_bits)], axis=1)
+
+
+def _exact_matmul(planes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``planes @ weights`` over integers, exact, int64.
+
+    ``planes`` is ``[N, R]`` 0/1 and ``weights`` ``[R, M]`` int64.  Uses float64
+    BLAS when every partial sum is an integer below 2**53 (then exact in any
+    summation order), int64 otherwise.
+    """
+    bound = planes.shape[1] * (int(np.max(np.abs(weights))) if weights.size else 0)
+    if bound < 2**53:
+        return (planes.astype(np.float64) @ weights.astype(np.float64)).astype(np.int64)
+    return planes.astype(np.int64) @ weights
+
+
+def column_currents(x, levels_pos, levels_neg, *, input_bits: int) -> np.ndarray:
+    """Exact column currents in level units, int64 ``[B, input_bits, S, C]``.
+
+    ``I[n, b, s, c] = sum_r bit_b(x[n, r]) * (levels_pos[s, r, c] - levels_neg[s, r, c])``.
+    These are what calibration feeds to :func:`choose_adc_shift`.
+    """
+    x = np.asarray(x).astype(np.int64)
+    difference = np.asarray(levels_pos, dtype=np.int64) - np.asarray(levels_neg, dtype=np.int64)
+    return _currents(_input_bit_planes(x, input_bits), difference)
+
+
+def _currents(planes: np.ndarray, cell_currents: np.ndarray) -> np.ndarray:
+    """``sum_r planes[n, b, r] * cell_currents[s, r, c]`` -> ``[B, nb, S, C]``."""
+    batch, input_bits, rows = planes.shape
+    slices, _, cols = cell_currents.shape
+    flat = cell_currents.transpose(1, 0, 2).reshape(rows, slices * cols)
+    result = _exact_matmul(planes.reshape(batch * input_bits, rows), flat)
+    return result.reshape(batch, input_bits, slices, cols)
+
+
+def adc_convert(current, adc_bits: int | None, adc_shift: int) -> np.ndarray:
+    """``clamp(round_half_up(I / 2**adc_shift), -2**(adc_bits-1), 2**(adc_bits-1) - 1)``.
+
+    ``adc_bits=None`` is an ideal ADC: no clamp (and the contract asks shift 0).
+    """
+    code = round_shift_half_up(current, adc_shift)
+    if adc_bits is None:
+        return code
+    return np.clip(code, -(2 ** (adc_bits - 1)), 2 ** (adc_bits - 1) - 1)
+
+
+def _shift_add(codes: np.ndarray, adc_shift: int, cell_bits: int) -> np.ndarray:
+    """``out[n, c] = sum_{b,s} codes[n, b, s, c] * 2**(adc_shift + b + s*cell_bits)`` in int64."""
+    _, input_bits, slices, _ = codes.shape
+    weights = np.array([[1 << (adc_shift + b + s * cell_bits) for s in range(slices)]
+                        for b in range(input_bits)], dtype=np.int64)
+    return np.einsum("nbsc,bs->nc", codes.astype(np.int64), weights)
+
+
+def _check_tile_args(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
+    if not 1 <= input_bits <= MAX_INPUT_BITS:
+        raise SpintronError(f"input bits must be in 1..{MAX_INPUT_BITS}, got {input_bits}")
+    if not 1 <= cell_bits <= MAX_CELL_BITS:
+        raise SpintronError(f"cell bits must be in 1..{MAX_CELL_BITS}, got {cell_bits}")
+    if adc_bits is None:
+        if adc_shift != 0:
+            raise SpintronError("an ideal ADC (adc_bits=None) needs adc_shift 0")
+    elif not 1 <= adc_bits <= MAX_ADC_BITS:
+        raise SpintronError(f"ADC bits must be in 1..{MAX_ADC_BITS}, got {adc_bits}")
+    if not 0 <= adc_shift <= MAX_ADC_SHIFT:
+        raise SpintronError(f"ADC shift must be in 0..{MAX_ADC_SHIFT}, got {adc_shift}")
+    if x.ndim != 2 or levels_pos.ndim != 3 or levels_pos.shape != levels_neg.shape:
+        raise SpintronError(
+            f"tile shapes: x {x.shape} must be [B, R], levels {levels_pos.shape} and "
+            f"{levels_neg.shape} equal [S, R, C]")
+    if x.shape[1] != levels_pos.shape[1]:
+        raise SpintronError(f"x has {x.shape[1]} rows, the tile {levels_pos.shape[1]}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise SpintronError(f"activations must be integers, got {x.dtype}")
+    if x.size and (int(x.min()) < 0 or int(x.max()) >= 2**input_bits):
+        raise SpintronError(f"activations must be in 0..2**{input_bits}-1")
+    for levels in (levels_pos, levels_neg):
+        if levels.size and (int(levels.min()) < 0 or int(levels.max()) >= 2**cell_bits):
+            raise SpintronError(f"levels must be in 0..2**{cell_bits}-1")
+
+
+def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
+                adc_bits: int | None, adc_shift: int, noise: NoiseSpec | None = None) -> np.ndarray:
+    """One crossbar tile: bit-serial inputs, differential bit slices, ADC, shift-add.
+
+    x: [B, R] non-negative integer activations (< 2**input_bits), any int dtype.
+    levels_pos, levels_neg: [S, R, C] uint8 in 0..2**cell_bits-1 (differential
+    pair; slice s has weight 2**(s*cell_bits)).
+    Per input bit b (LSB first) and slice s:
+    I[b,s,c] = sum_r bit_b(x[:,r]) * (levels_pos[s,r,c] - levels_neg[s,r,c])
+    (exact integer "column current" in level units).
+    ADC: code = clamp((I + (1 << (adc_shift-1))) >> adc_shift if adc_shift > 0 else I,
+    -2**(adc_bits-1), 2**(adc_bits-1)-1) (round half up, saturating, signed);
+    adc_bits=None means an ideal ADC (no clamp, shift must be 0).
+    Shift-add: out[:, c] = sum_{b,s} code[b,s,c] << (adc_shift + b + s*cell_bits), in int64.
+    noise: optional seeded non-idealities (:class:`NoiseSpec`), integer/fixed-point
+    only (docs/semantics.md section 10); None or all-off = exact integer result.
+    Returns [B, C] int64.
+    """
+    x = np.asarray(x)
+    levels_pos = np.asarray(levels_pos)
+    levels_neg = np.asarray(levels_neg)
+    _check_tile_args(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift)
+    planes = _input_bit_planes(x.astype(np.int64), input_bits)
+    if noise is None or noise.is_off:
+        difference = levels_pos.astype(np.int64) - levels_neg.astype(np.int64)
+        codes = adc_convert(_currents(planes, difference), adc_bits, adc_shift)
+    else:
+        currents_q16 = _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, noise)
+        codes = adc_convert(currents_q16, adc_bits, adc_shift + _noise.Q)
+    return _shift_add(codes, adc_shift, cell_bits)
+
+
+def _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, spec: NoiseSpec):
+    """Column currents in Q16 level units with the non-idealities of ``spec``."""
+    def array_currents(levels, variation_stream, stuck_stream):
+        return _noise.level_currents_q16(
+            levels,
+            _noise.stream_key(spec.seed, spec.tile_id, variation_stream),
+            _noise.stream_key(spec.seed, spec.tile_id, stuck_stream),
+            spec, cell_bits)
+
+    cell_currents = (
+        array_currents(levels_pos, _noise.STREAM_VARIATION_POS, _noise.STREAM_STUCK_POS)
+        - array_currents(levels_neg, _noise.STREAM_VARIATION_NEG, _noise.STREAM_STUCK_NEG))
+    currents = _currents(planes, cell_currents)
+    return currents + _noise.read_noise_q16(spec, currents.shape)
+
+
+# --- ADC shift from calibration (doc section 5) -------------------------------
+
+
+def saturation_rate(currents, adc_bits: int, adc_shift: int) -> float:
+    """Fraction of reads whose rounded value lies outside the ADC's code range."""
+    currents = np.asarray(currents, dtype=np.int64)
+    if currents.size == 0:
+        return 0.0
+    code = round_shift_half_up(currents, adc_shift)
+    saturated = (code < -(2 ** (adc_bits - 1))) | (code > 2 ** (adc_bits - 1) - 1)
+    return float(np.count_nonzero(saturated)) / currents.size
+
+
+def choose_adc_shift(currents_samples, adc_bits: int | None,
+                     max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE) -> int:
+    """The smallest shift whose saturation rate over ``currents_samples`` is <= the threshold.
+
+    ``currents_samples``: exact column currents of the tile on calibration data
+    (any shape, e.g. from :func:`column_currents`).  An ideal ADC gets 0.
+    """
+    if adc_bits is None:
+        return 0
+    if not 0.0 <= max_saturation_rate <= 1.0:
+        raise SpintronError(f"max saturation rate must be in [0, 1], got {max_saturation_rate}")
+    for shift in range(MAX_ADC_SHIFT + 1):
+        if saturation_rate(currents_samples, adc_bits, shift) <= max_saturation_rate:
+            return shift
+    raise SpintronError(f"column currents too large for a {adc_bits}-bit ADC "
+                        f"even with shift {MAX_ADC_SHIFT}")
+
+
+# --- a whole matrix layer (doc sections 6-8) ------------------------------------
+
+
+def tile_grid(rows: int, cols: int, rows_per_tile: int, cols_per_tile: int):
+    """Row-major list of ``(row_slice, col_slice)`` of the tiles covering a ``[rows, cols]`` matrix."""
+    return [(slice(r, min(r + rows_per_tile, rows)), slice(c, min(c + cols_per_tile, cols)))
+            for r in range(0, rows, rows_per_tile) for c in range(0, cols, cols_per_tile)]
+
+
+def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits: int,
+                      adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
+                      x_zero_point: int = 0, bias=None, noise: NoiseSpec | None = None):
+    """The int64 accumulator ``[B, N]`` of ``x_q @ w_int`` computed on crossbar tiles.
+
+    x_q: [B, K] activation codes; w_int: [K, N] signed weights (rows = inputs).
+    Tiles cover ``rows_per_tile x cols_per_tile`` blocks, row-major; tile ``t``
+    uses ``adc_shifts`` (an int, or ``[n_row_tiles, n_col_tiles]``) and, with
+    noise, ``tile_id = noise.tile_id + t``.  Then the exact digital terms:
+    ``acc = sum_tiles - x_zero_point * sum_k w_int[k, :] + bias``.
+    """
+    x_q = np.asarray(x_q, dtype=np.int64)
+    w_int = np.asarray(w_int, dtype=np.int64)
+    rows, cols = w_int.shape
+    n_col_tiles = -(-cols // cols_per_tile)
+    shifts = np.broadcast_to(np.asarray(adc_shifts, dtype=np.int64),
+                             (-(-rows // rows_per_tile), n_col_tiles))
+    acc = np.zeros((x_q.shape[0], cols), dtype=np.int64)
+    for t, (row_block, col_block) in enumerate(
+            tile_grid(rows, cols, rows_per_tile, cols_per_tile)):
+        levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
+        tile_noise = None
+        if noise is not None:
+            tile_noise = NoiseSpec(**{**noise.__dict__, "tile_id": noise.tile_id + t})
+        acc[:, col_block] += tile_matvec(
+            x_q[:, row_block], levels_pos, levels_neg,
+            input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
+            adc_shift=int(shifts[t // n_col_tiles, t % n_col_tiles]), noise=tile_noise)
+    acc -= x_zero_point * w_int.sum(axis=0)
+    if bias is not None:
+        acc += np.asarray(bias, dtype=np.int64)
+    return acc
+
+
+def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits: int,
+                     adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
+                     x_zero_point: int = 0, bias=None, multiplier, shift,
+                     out_zero_point: int, qmin: int, qmax: int,
+                     noise: NoiseSpec | None = None) -> np.ndarray:
+    """A whole quantized matrix layer: :func:`linear_accumulate` then :func:`requantize`.
+
+    ``multiplier``/``shift`` are per output channel (``[N]``) or scalars, from
+    :func:`requant_multiplier` of ``s_x * s_w[n] / s_out``; ``qmin``/``qmax``
+    carry a fused clamp (:func:`fused_clamp_bounds`).  Returns int64 codes ``[B, N]``.
+    """
+    acc = linear_accumulate(
+        x_q, w_int, weight_bits=weight_bits, cell_bits=cell_bits, input_bits=input_bits,
+        adc_bits=adc_bits, adc_shifts=adc_shifts, rows_per_tile=rows_per_tile,
+        cols_per_tile=cols_per_tile, x_zero_point=x_zero_point, bias=bias, noise=noise)
+    return requantize(acc, multiplier, shift, out_zero_point, qmin, qmax)
