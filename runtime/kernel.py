@@ -1,17 +1,45 @@
-"""Loader of the C crossbar kernel (``spintron_nn.runtime._crossbar``).
+"""Loader and Python face of the C crossbar kernel (``spintron_nn.runtime._crossbar``).
 
 The extension is optional: a machine without a C compiler installs the package
-without it and the simulator falls back to the numpy reference.  This module
-only finds out whether it is there; ``backends/sim/dispatch.py`` decides.
+without it and ``backends/sim/dispatch.py`` falls back to the numpy reference.
+:func:`tile_matvec` here has the signature and results of
+``backends/sim/reference.tile_matvec`` (the contract of ``docs/semantics.md``).
+
+The kernel checks the parameters itself and the data (activation range, level
+range) in C while it packs them, so a call does not pay for extra numpy passes.
+Environment:
+
+* ``SPINTRON_KERNEL_ISA=auto|avx512-vnni|avx2|portable`` picks the micro-kernel
+  (default: the best the CPU runs).
+* ``OMP_NUM_THREADS`` sets the default thread count; :func:`set_threads` overrides it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+
+import numpy as np
+
+from spintron_nn.errors import SpintronError
+
+ISA_ENV = "SPINTRON_KERNEL_ISA"
+MAX_INPUT_BITS = 16
+MAX_CELL_BITS = 8
+MAX_ADC_BITS = 32
+MAX_ADC_SHIFT = 24
+#: Cells wider than this do not fit the int8 micro-kernels; they take the int64 path.
+MAX_PACKED_CELL_BITS = 4
+#: Fraction bits of the noisy currents (``backends/sim/noise.py``: ``Q``).
+NOISE_Q = 16
+#: Largest left shift of the int64 shift-add.
+MAX_OUTPUT_SHIFT = 62
 
 _module = None
 _load_error: str | None = None
 _tried = False
+_threads = 0  # 0 = the OpenMP default
 
 
 def _load():
@@ -22,11 +50,17 @@ def _load():
             _module = importlib.import_module("spintron_nn.runtime._crossbar")
         except ImportError as error:
             _load_error = str(error)
+        else:
+            isa = os.environ.get(ISA_ENV, "auto").strip().lower() or "auto"
+            try:
+                _module.select_isa(isa)
+            except ValueError as error:
+                _module, _load_error = None, f"{ISA_ENV}={isa}: {error}"
     return _module
 
 
 def is_built() -> bool:
-    """True if the compiled extension imports."""
+    """True if the compiled extension imports (and ``SPINTRON_KERNEL_ISA`` is valid)."""
     return _load() is not None
 
 
@@ -36,6 +70,128 @@ def load_error() -> str:
     return _load_error or ""
 
 
-def tile_matvec(x, levels_pos, levels_neg, *, input_bits, cell_bits, adc_bits, adc_shift, noise=None):
-    """The tile contract, computed by the C kernel."""
-    raise NotImplementedError("C kernel not built yet")
+def _built_module():
+    module = _load()
+    if module is None:
+        raise SpintronError(f"the C crossbar kernel is not available: {_load_error}")
+    return module
+
+
+def isa() -> str:
+    """The micro-kernel in use: ``avx512-vnni``, ``avx2`` or ``portable``."""
+    return _built_module().isa()
+
+
+def supported_isas() -> list[str]:
+    """Micro-kernels this CPU can run, best first."""
+    return _built_module().supported_isas()
+
+
+@contextlib.contextmanager
+def use_isa(name: str):
+    """Run the block with micro-kernel ``name`` (tests and benchmarks compare them)."""
+    module = _built_module()
+    previous = module.isa()
+    module.select_isa(name)
+    try:
+        yield
+    finally:
+        module.select_isa(previous)
+
+
+def threads() -> int:
+    """Threads one kernel call uses."""
+    return _threads or _built_module().max_threads()
+
+
+def set_threads(count: int) -> None:
+    """Threads per kernel call; 0 restores the OpenMP default (``OMP_NUM_THREADS``)."""
+    global _threads
+    if count < 0:
+        raise SpintronError(f"thread count must be >= 0, got {count}")
+    _threads = count
+
+
+def has_openmp() -> bool:
+    return _built_module().has_openmp()
+
+
+def _check_parameters(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
+    if not 1 <= input_bits <= MAX_INPUT_BITS:
+        raise SpintronError(f"input bits must be in 1..{MAX_INPUT_BITS}, got {input_bits}")
+    if not 1 <= cell_bits <= MAX_CELL_BITS:
+        raise SpintronError(f"cell bits must be in 1..{MAX_CELL_BITS}, got {cell_bits}")
+    if adc_bits is None:
+        if adc_shift != 0:
+            raise SpintronError("an ideal ADC (adc_bits=None) needs adc_shift 0")
+    elif not 1 <= adc_bits <= MAX_ADC_BITS:
+        raise SpintronError(f"ADC bits must be in 1..{MAX_ADC_BITS}, got {adc_bits}")
+    if not 0 <= adc_shift <= MAX_ADC_SHIFT:
+        raise SpintronError(f"ADC shift must be in 0..{MAX_ADC_SHIFT}, got {adc_shift}")
+    if x.ndim != 2 or levels_pos.ndim != 3 or levels_pos.shape != levels_neg.shape:
+        raise SpintronError(
+            f"tile shapes: x {x.shape} must be [B, R], levels {levels_pos.shape} and "
+            f"{levels_neg.shape} equal [S, R, C]")
+    if x.shape[1] != levels_pos.shape[1]:
+        raise SpintronError(f"x has {x.shape[1]} rows, the tile {levels_pos.shape[1]}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise SpintronError(f"activations must be integers, got {x.dtype}")
+    if not (np.issubdtype(levels_pos.dtype, np.integer)
+            and np.issubdtype(levels_neg.dtype, np.integer)):
+        raise SpintronError("levels must be integers")
+    slices = levels_pos.shape[0]
+    if slices and adc_shift + input_bits - 1 + (slices - 1) * cell_bits > MAX_OUTPUT_SHIFT:
+        raise SpintronError(f"shift-add of {slices} slices x {input_bits} input bits "
+                            f"overflows int64")
+
+
+def _as_levels(levels: np.ndarray, cell_bits: int) -> np.ndarray:
+    """uint8 C-contiguous levels; values the cast would wrap are refused first."""
+    if levels.dtype != np.uint8:
+        if levels.size and (int(levels.min()) < 0 or int(levels.max()) >= 2**cell_bits):
+            raise SpintronError(f"levels must be in 0..2**{cell_bits}-1")
+        levels = levels.astype(np.uint8)
+    return np.ascontiguousarray(levels)
+
+
+def _noise_arguments(noise) -> tuple[int, ...] | None:
+    """The integers of a ``NoiseSpec`` the C code needs, or None if it is off."""
+    if noise is None or noise.is_off:
+        return None
+    stuck_zero, stuck_one = noise.stuck_thresholds
+    return (int(noise.seed), int(noise.tile_id), int(noise.sample_offset),
+            int(noise.conductance_variation_q16), int(noise.read_noise_q16),
+            int(stuck_zero), int(stuck_one))
+
+
+def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
+                adc_bits: int | None, adc_shift: int, noise=None) -> np.ndarray:
+    """The tile contract computed by the C kernel (see ``reference.tile_matvec``)."""
+    module = _built_module()
+    x = np.asarray(x)
+    levels_pos = np.asarray(levels_pos)
+    levels_neg = np.asarray(levels_neg)
+    _check_parameters(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift)
+    levels_pos = _as_levels(levels_pos, cell_bits)
+    levels_neg = _as_levels(levels_neg, cell_bits)
+    x = np.ascontiguousarray(x)
+    if x.dtype.byteorder not in "=|":
+        x = x.astype(x.dtype.newbyteorder("="))
+    slices, rows, cols = levels_pos.shape
+    batch = x.shape[0]
+    out = np.empty((batch, cols), dtype=np.int64)
+    noise_arguments = _noise_arguments(noise)
+    try:
+        if noise_arguments is None and cell_bits <= MAX_PACKED_CELL_BITS:
+            packed = module.pack(levels_pos, levels_neg, slices, rows, cols, cell_bits)
+            module.matvec(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)), batch,
+                          packed, module.isa(), slices, rows, cols, cell_bits, input_bits,
+                          adc_bits or 0, adc_shift, out, _threads)
+        else:
+            module.matvec_wide(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)),
+                               batch, levels_pos, levels_neg, slices, rows, cols, cell_bits,
+                               input_bits, adc_bits or 0, adc_shift,
+                               noise_arguments or (0, 0, 0, 0, 0, 0, 0), out, _threads)
+    except ValueError as error:
+        raise SpintronError(str(error)) from None
+    return out

@@ -1,0 +1,74 @@
+/* Internal interface of the crossbar kernel (see docs/runtime.md).
+ *
+ * The tile contract (docs/semantics.md) is a batch of small integer GEMMs:
+ * for every input bit b and weight slice s, I[b,s] = X_b @ (Lp_s - Ln_s) with X_b the
+ * 0/1 bit-plane of the activations, followed by the ADC and a shift-add into int64.
+ * The GEMM is done on packed operands:
+ *
+ *   bit-planes  xb[m][k]          uint8 0/1, m = image * input_bits + bit, k = row,
+ *                                 rows padded with zeros to a multiple of the ISA's k-group
+ *   weights     d[s][p][g][j][q]  int8 Lp - Ln of row g*kg+q, column p*nw+j of slice s,
+ *                                 zero-padded; one panel (s,p) is contiguous so that the
+ *                                 micro-kernel streams it linearly (no power-of-two strides).
+ */
+#ifndef SPINTRON_CROSSBAR_H
+#define SPINTRON_CROSSBAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* acc[m][j] = sum_k xb[m][k] * d[k][j] for m < mrows (a multiple of isa->mr), j < isa->nw.
+ * kgroups groups of isa->kg rows; ldx is the row pitch of xb in bytes. */
+typedef void (*panel_fn)(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgroups,
+                         const int8_t *panel, int32_t *acc);
+
+typedef struct {
+    const char *name;   /* "avx512-vnni", "avx2", "portable" */
+    int kg;             /* rows interleaved per weight group */
+    int nw;             /* columns per panel */
+    int mr;             /* bit-plane rows per micro-kernel step */
+    panel_fn panel;
+} crossbar_isa;
+
+/* The best ISA this CPU supports, or the one named (NULL if unknown or unsupported). */
+const crossbar_isa *crossbar_select_isa(const char *name);
+const crossbar_isa *crossbar_isa_portable(void);
+const crossbar_isa *crossbar_isa_avx2(void);
+const crossbar_isa *crossbar_isa_avx512(void);
+
+typedef struct {
+    int slices, rows, cols;       /* S, R, C of the tile */
+    int cell_bits;
+    int kgroups, panels;          /* ceil(R / kg), ceil(C / nw) */
+    const crossbar_isa *isa;
+    int8_t *data;                 /* slices * panels * kgroups * kg * nw bytes */
+} crossbar_weights;
+
+size_t crossbar_weights_bytes(const crossbar_isa *isa, int slices, int rows, int cols);
+
+/* Packs Lp - Ln; returns the (s, r, c) flat index of the first level above 2**cell_bits-1,
+ * or -1 if all levels are in range. */
+ptrdiff_t crossbar_pack_weights(crossbar_weights *w, const uint8_t *levels_pos,
+                                const uint8_t *levels_neg);
+
+typedef struct {
+    int input_bits;
+    int adc_bits;                 /* 0 = ideal ADC (no clamp, shift 0) */
+    int adc_shift;
+} crossbar_adc;
+
+/* Bit-planes of x ([batch][rows] integers of itemsize 1, 2, 4 or 8 bytes, signed or not):
+ * xb must hold crossbar_bitplane_rows() rows of crossbar_bitplane_pitch() bytes.  Returns the
+ * flat index of the first value outside [0, 2**input_bits), or -1. */
+int crossbar_bitplane_rows(const crossbar_isa *isa, int batch, int input_bits);
+ptrdiff_t crossbar_bitplane_pitch(const crossbar_isa *isa, int rows);
+ptrdiff_t crossbar_bitplanes(const crossbar_isa *isa, const void *x, int itemsize, int is_signed,
+                             int batch, int rows, int input_bits, uint8_t *xb);
+
+/* out[n][c] (int64, overwritten) for a batch of `batch` images whose bit-planes are xb
+ * (batch * input_bits rows, padded to a multiple of isa->mr, pitch ldx).  threads <= 0: the
+ * OpenMP default.  Returns 0, or -1 if out of memory. */
+int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
+                    const crossbar_adc *adc, int64_t *out, int threads);
+
+#endif
