@@ -148,7 +148,7 @@ def requant_multiplier(real: float) -> tuple[int, int]:
         raise SpintronError(f"requant multiplier {real} is too large (>= 2**31)")
     if shift > MAX_SHIFT:
         excess = shift - MAX_SHIFT
-        multiplier = int(round_shift_half_up(multiplier, excess))
+        multiplier = int(round_shift_half_up(multiplier, min(excess, MAX_SHIFT)))  # 0 beyond
         shift = MAX_SHIFT
     return multiplier, shift
 
