@@ -59,7 +59,10 @@ class FoldConstantOp(RewritePattern):
             return
         from spintron_nn.backends.float_exec import evaluate_op
 
-        values = evaluate_op(op, arrays)
+        try:
+            values = evaluate_op(op, arrays)
+        except SpintronError:
+            return  # an op the float backend cannot run stays as it is
         if len(values) != len(op.results):
             raise AssertionError(f"evaluate_op({op.name}) gave {len(values)} results")
         folded = []

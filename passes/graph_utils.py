@@ -63,7 +63,7 @@ def insert_constant(
     if array.dtype.kind == "f":
         array = array.astype(np.float32)
     constant = nn.ConstantOp(WeightBlob(key, array))
-    rewriter.insert_op(constant, InsertPoint.before(before))
+    rewriter.insert(constant, InsertPoint.before(before))
     return constant
 
 
