@@ -1,0 +1,174 @@
+"""PyTorch -> ONNX (in memory) -> the ONNX frontend.
+
+A module is exported with ``torch.onnx.export``, either the TorchScript-based
+exporter (``dynamo=False``, the default here: it is faster and needs no
+onnxscript) or the ``torch.export`` one (``dynamo=True``), with the batch
+dimension dynamic in both.  The bytes never touch the disk.
+
+Checkpoints are data, not code: ``.pt``/``.pth`` files are read with
+``torch.load(weights_only=True)`` only, which refuses arbitrary pickles, and
+need an architecture (a ``.py`` file defining ``build_model()`` and
+``example_input()``) to be loaded into.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import onnx
+from xdsl.dialects.builtin import ModuleOp
+
+from spintron_nn.errors import SpintronError
+from spintron_nn.frontend.onnx import import_onnx
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise SpintronError(
+            "PyTorch is not installed (pip install 'spintron-nn-kit[torch]')"
+        ) from None
+    return torch
+
+
+def _as_tuple(example_input: Any) -> tuple:
+    return tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporters log progress and warnings; a compiler's stderr is for errors."""
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def export_to_onnx(
+    module: Any, example_input: Any, *, dynamo: bool = False, opset: int | None = None
+) -> onnx.ModelProto:
+    """``module`` as an ONNX model with a dynamic batch dimension."""
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise SpintronError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    if example_input is None:
+        raise SpintronError("a torch.nn.Module needs an example input to be exported")
+    args = _as_tuple(example_input)
+    input_names = ["input"] if len(args) == 1 else [f"input_{i}" for i in range(len(args))]
+    module.eval()
+    with _quiet_exporter(), torch.no_grad():
+        if dynamo:
+            # torch.export specialises a dimension of size 1; a batch of two
+            # copies keeps it symbolic.
+            args = tuple(torch.cat([a, a]) if a.shape[0] == 1 else a for a in args)
+            program = torch.onnx.export(
+                module,
+                args,
+                dynamo=True,
+                input_names=input_names,
+                dynamic_shapes=tuple({0: torch.export.Dim.DYNAMIC} for _ in args),
+                opset_version=opset,
+                verbose=False,
+            )
+            return program.model_proto
+        buffer = io.BytesIO()
+        outputs = module(*args)
+        n_outputs = len(outputs) if isinstance(outputs, (tuple, list)) else 1
+        output_names = ["output"] if n_outputs == 1 else [f"output_{i}" for i in range(n_outputs)]
+        torch.onnx.export(
+            module,
+            args,
+            buffer,
+            dynamo=False,
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes={name: {0: "batch"} for name in input_names + output_names},
+            opset_version=opset,
+        )
+        return onnx.load_from_string(buffer.getvalue())
+
+
+def import_torch_module(
+    module: Any, example_input: Any, *, dynamo: bool = False, where: str = "<torch module>"
+) -> ModuleOp:
+    return import_onnx(export_to_onnx(module, example_input, dynamo=dynamo), where=where)
+
+
+def load_python_file(path: Path) -> tuple[Any, Any]:
+    """``(build_model(), example_input())`` from a user's model file.
+
+    The file is the user's own code, run as they would run it."""
+    path = Path(path)
+    name = f"spintron_user_model_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SpintronError("cannot import this Python file", path=str(path))
+    user_module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = user_module
+    try:
+        spec.loader.exec_module(user_module)
+    except SyntaxError as exc:
+        raise SpintronError(f"syntax error line {exc.lineno}: {exc.msg}", path=str(path)) from None
+    finally:
+        sys.modules.pop(name, None)
+    missing = [f for f in ("build_model", "example_input") if not callable(getattr(user_module, f, None))]
+    if missing:
+        raise SpintronError(
+            f"a model file must define build_model() and example_input(); missing {', '.join(missing)}",
+            path=str(path),
+        )
+    return user_module.build_model(), user_module.example_input()
+
+
+def load_state_dict(path: Path) -> dict:
+    """A checkpoint's state_dict, read with ``weights_only=True`` only."""
+    torch = _torch()
+    where = str(path)
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError, EOFError, ... all mean "not a safe checkpoint"
+        reason = " ".join(str(exc).split())[:200]
+        raise SpintronError(
+            f"not a weights-only PyTorch checkpoint (refused without running it: {reason})",
+            path=where,
+        ) from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
+        raise SpintronError("the checkpoint holds no state_dict", path=where)
+    return loaded
+
+
+def load_checkpoint(path: Path, architecture: Path | None) -> tuple[Any, Any]:
+    """The architecture's module with the checkpoint's weights, and its example."""
+    state = load_state_dict(path)  # refuse unsafe files before anything else
+    if architecture is None:
+        raise SpintronError(
+            "a checkpoint holds only weights; give the architecture as a .py file "
+            "defining build_model() and example_input()",
+            path=str(path),
+        )
+    module, example = load_python_file(architecture)
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, KeyError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise SpintronError(f"the weights do not fit the architecture: {reason}", path=str(path)) from None
+    return module, example
