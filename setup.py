@@ -45,7 +45,8 @@ class OptionalBuildExt(build_ext):
 
 CROSSBAR = Extension(
     "spintron_nn.runtime._crossbar",
-    sources=["runtime/_crossbar.c", "runtime/crossbar_driver.c", "runtime/crossbar_kernels.c"],
+    sources=["runtime/_crossbar.c", "runtime/crossbar_driver.c", "runtime/crossbar_kernels.c",
+             "runtime/crossbar_wide.c"],
     depends=["runtime/crossbar.h"],
     extra_compile_args=[] if sys.platform == "win32" else ["-O3", "-std=c11"],
 )

@@ -78,6 +78,20 @@ static int check_size(const Py_buffer *buffer, Py_ssize_t expected, const char *
     return 0;
 }
 
+static void level_error(ptrdiff_t bad, int rows, int cols, int cell_bits)
+{
+    PyErr_Format(PyExc_ValueError,
+                 "level at slice %zd, row %zd, column %zd is above 2**cell_bits - 1 = %d",
+                 bad / ((Py_ssize_t)rows * cols), bad / cols % rows, bad % cols,
+                 (1 << cell_bits) - 1);
+}
+
+static void x_error(ptrdiff_t bad, int rows, int input_bits)
+{
+    PyErr_Format(PyExc_ValueError, "x[%zd, %zd] is outside [0, 2**input_bits) = [0, %lld)",
+                 bad / rows, bad % rows, 1LL << input_bits);
+}
+
 /* pack(levels_pos, levels_neg, slices, rows, cols, cell_bits) -> bytes (active ISA layout) */
 static PyObject *py_pack(PyObject *self, PyObject *args)
 {
@@ -102,10 +116,7 @@ static PyObject *py_pack(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (bad >= 0) {
         Py_CLEAR(result);
-        PyErr_Format(PyExc_ValueError,
-                     "level at slice %zd, row %zd, column %zd is above 2**cell_bits - 1 = %d",
-                     bad / ((Py_ssize_t)rows * cols), bad / cols % rows, bad % cols,
-                     (1 << cell_bits) - 1);
+        level_error(bad, rows, cols, cell_bits);
     }
 done:
     PyBuffer_Release(&pos);
@@ -153,8 +164,7 @@ static PyObject *py_matvec(PyObject *self, PyObject *args)
         status = crossbar_matvec(&w, xb, pitch, batch, &adc, out.buf, threads);
     Py_END_ALLOW_THREADS
     if (bad >= 0) {
-        PyErr_Format(PyExc_ValueError, "x[%zd, %zd] is outside [0, 2**input_bits) = [0, %lld)",
-                     bad / rows, bad % rows, 1LL << adc.input_bits);
+        x_error(bad, rows, adc.input_bits);
         goto done;
     }
     if (status < 0) {
@@ -170,6 +180,76 @@ done:
     return result;
 }
 
+/* matvec_wide(x, itemsize, is_signed, batch, levels_pos, levels_neg, slices, rows, cols,
+ *             cell_bits, input_bits, adc_bits, adc_shift,
+ *             (enabled, seed, tile_id, sample_offset, variation_q16, read_q16, stuck_zero,
+ *              stuck_one), out, threads): the int64 path (noise, cells wider than 4 bits) */
+static PyObject *py_matvec_wide(PyObject *self, PyObject *args)
+{
+    Py_buffer x, pos, neg, out;
+    int itemsize, is_signed, batch, slices, rows, cols, cell_bits, threads;
+    crossbar_adc adc;
+    crossbar_noise noise;
+    unsigned long long seed, tile_id, sample_offset, stuck_zero, stuck_one;
+    long long variation_q16, read_q16;
+    if (!PyArg_ParseTuple(args, "y*iiiy*y*iiiiiii(iKKKLLKK)w*i", &x, &itemsize, &is_signed,
+                          &batch, &pos, &neg, &slices, &rows, &cols, &cell_bits,
+                          &adc.input_bits, &adc.adc_bits, &adc.adc_shift, &noise.enabled, &seed,
+                          &tile_id, &sample_offset, &variation_q16, &read_q16, &stuck_zero,
+                          &stuck_one, &out, &threads))
+        return NULL;
+    noise.seed = seed;
+    noise.tile_id = tile_id;
+    noise.sample_offset = sample_offset;
+    noise.variation_q16 = variation_q16;
+    noise.read_q16 = read_q16;
+    noise.stuck_zero = stuck_zero;
+    noise.stuck_one = stuck_one;
+    PyObject *result = NULL;
+    uint8_t *xb = NULL;
+    int64_t *cells = NULL;
+    const crossbar_isa *layout = crossbar_isa_portable();
+    Py_ssize_t levels = (Py_ssize_t)slices * rows * cols;
+    if (check_size(&x, (Py_ssize_t)batch * rows * itemsize, "x") < 0 ||
+        check_size(&pos, levels, "levels_pos") < 0 || check_size(&neg, levels, "levels_neg") < 0 ||
+        check_size(&out, (Py_ssize_t)batch * cols * 8, "out") < 0)
+        goto done;
+    ptrdiff_t pitch = crossbar_bitplane_pitch(layout, rows);
+    size_t xb_bytes = (size_t)crossbar_bitplane_rows(layout, batch, adc.input_bits) * pitch;
+    xb = malloc(xb_bytes ? xb_bytes : 1);
+    cells = malloc(levels ? (size_t)levels * sizeof(int64_t) : 1);
+    if (xb == NULL || cells == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    ptrdiff_t bad_level, bad_x = -1;
+    int status = 0;
+    Py_BEGIN_ALLOW_THREADS
+    bad_level = crossbar_wide_cells(slices, rows, cols, cell_bits, pos.buf, neg.buf, &noise, cells);
+    if (bad_level < 0)
+        bad_x = crossbar_bitplanes(layout, x.buf, itemsize, is_signed, batch, rows, adc.input_bits, xb);
+    if (bad_level < 0 && bad_x < 0)
+        status = crossbar_matvec_wide(slices, rows, cols, cell_bits, cells, xb, pitch, batch, &adc,
+                                      &noise, out.buf, threads);
+    Py_END_ALLOW_THREADS
+    if (bad_level >= 0)
+        level_error(bad_level, rows, cols, cell_bits);
+    else if (bad_x >= 0)
+        x_error(bad_x, rows, adc.input_bits);
+    else if (status < 0)
+        PyErr_NoMemory();
+    else
+        result = Py_NewRef(Py_None);
+done:
+    free(xb);
+    free(cells);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&pos);
+    PyBuffer_Release(&neg);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"isa", py_isa, METH_NOARGS, "name of the active instruction set"},
     {"select_isa", py_select_isa, METH_VARARGS, "select_isa(name|'auto') -> name"},
@@ -178,6 +258,7 @@ static PyMethodDef methods[] = {
     {"has_openmp", py_has_openmp, METH_NOARGS, "True if built with OpenMP"},
     {"pack", py_pack, METH_VARARGS, "pack differential levels for the active instruction set"},
     {"matvec", py_matvec, METH_VARARGS, "batched tile matrix-vector product (see kernel.py)"},
+    {"matvec_wide", py_matvec_wide, METH_VARARGS, "the int64 path: noise, cells wider than 4 bits"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -71,4 +71,29 @@ ptrdiff_t crossbar_bitplanes(const crossbar_isa *isa, const void *x, int itemsiz
 int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
                     const crossbar_adc *adc, int64_t *out, int threads);
 
+
+/* --- the int64 path: noise (backends/sim/noise.py) and cells wider than 4 bits --------- */
+
+#define CROSSBAR_NOISE_Q 16
+
+typedef struct {
+    int enabled;
+    uint64_t seed, tile_id, sample_offset;
+    int64_t variation_q16, read_q16;   /* sigmas in Q16 */
+    uint64_t stuck_zero, stuck_one;    /* thresholds on a uint32 draw */
+} crossbar_noise;
+
+/* cells[r][s * cols + c] = current(pos) - current(neg) in level units, or in Q16 level
+ * units with the static non-idealities of noise when noise->enabled.  Returns the flat
+ * (s, r, c) index of the first level above 2**cell_bits - 1, or -1. */
+ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
+                              const uint8_t *levels_pos, const uint8_t *levels_neg,
+                              const crossbar_noise *noise, int64_t *cells);
+
+/* out[n][c] (overwritten) from x's bit-planes xb (as for crossbar_matvec, any pitch) and
+ * the cells above, adding read noise and using the Q16 ADC shift when noise->enabled. */
+int crossbar_matvec_wide(int slices, int rows, int cols, int cell_bits, const int64_t *cells,
+                         const uint8_t *xb, ptrdiff_t ldx, int batch, const crossbar_adc *adc,
+                         const crossbar_noise *noise, int64_t *out, int threads);
+
 #endif

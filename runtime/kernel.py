@@ -26,11 +26,9 @@ from spintron_nn.errors import SpintronError
 
 ISA_ENV = "SPINTRON_KERNEL_ISA"
 MAX_INPUT_BITS = 16
-MAX_CELL_BITS = 8
+MAX_CELL_BITS = 4
 MAX_ADC_BITS = 32
 MAX_ADC_SHIFT = 24
-#: Cells wider than this do not fit the int8 micro-kernels; they take the int64 path.
-MAX_PACKED_CELL_BITS = 4
 #: Fraction bits of the noisy currents (``backends/sim/noise.py``: ``Q``).
 NOISE_Q = 16
 #: Largest left shift of the int64 shift-add.
@@ -159,7 +157,7 @@ def _noise_arguments(noise) -> tuple[int, ...] | None:
     if noise is None or noise.is_off:
         return None
     stuck_zero, stuck_one = noise.stuck_thresholds
-    return (int(noise.seed), int(noise.tile_id), int(noise.sample_offset),
+    return (1, int(noise.seed), int(noise.tile_id), int(noise.sample_offset),
             int(noise.conductance_variation_q16), int(noise.read_noise_q16),
             int(stuck_zero), int(stuck_one))
 
@@ -182,7 +180,7 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
     out = np.empty((batch, cols), dtype=np.int64)
     noise_arguments = _noise_arguments(noise)
     try:
-        if noise_arguments is None and cell_bits <= MAX_PACKED_CELL_BITS:
+        if noise_arguments is None:
             packed = module.pack(levels_pos, levels_neg, slices, rows, cols, cell_bits)
             module.matvec(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)), batch,
                           packed, module.isa(), slices, rows, cols, cell_bits, input_bits,
@@ -191,7 +189,7 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
             module.matvec_wide(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)),
                                batch, levels_pos, levels_neg, slices, rows, cols, cell_bits,
                                input_bits, adc_bits or 0, adc_shift,
-                               noise_arguments or (0, 0, 0, 0, 0, 0, 0), out, _threads)
+                               noise_arguments or (0, 0, 0, 0, 0, 0, 0, 0), out, _threads)
     except ValueError as error:
         raise SpintronError(str(error)) from None
     return out

@@ -1,0 +1,173 @@
+/* The int64 path of the kernel: seeded non-idealities (bit for bit the counter-based
+ * generator of backends/sim/noise.py) and cells too wide for the int8 micro-kernels.
+ *
+ * Every random number is a pure function of (seed, tile_id, stream, index), so the
+ * result does not depend on the thread count or on the order of the loops. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crossbar.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+enum { STREAM_VARIATION_POS = 1, STREAM_VARIATION_NEG = 2, STREAM_STUCK_POS = 3,
+       STREAM_STUCK_NEG = 4, STREAM_READ = 5 };
+
+static const uint64_t GAMMA = 0x9E3779B97F4A7C15ull;
+static const int64_t IRWIN_HALL_MEAN = 6 * 0xFFFF;
+
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t stream_key(const crossbar_noise *noise, uint64_t stream)
+{
+    return mix64(mix64(mix64(noise->seed) ^ noise->tile_id) ^ stream);
+}
+
+static inline uint64_t random_u64(uint64_t key, uint64_t index)
+{
+    return mix64(key + (index + 1) * GAMMA);
+}
+
+/* A standard Gaussian in Q16: the 12 16-bit lanes of draws 3i..3i+2, minus their mean. */
+static inline int64_t gaussian_q16(uint64_t key, uint64_t index)
+{
+    int64_t total = 0;
+    for (uint64_t draw = 0; draw < 3; draw++) {
+        uint64_t word = random_u64(key, index * 3 + draw);
+        total += (int64_t)(word & 0xFFFF) + (int64_t)((word >> 16) & 0xFFFF) +
+                 (int64_t)((word >> 32) & 0xFFFF) + (int64_t)(word >> 48);
+    }
+    return total - IRWIN_HALL_MEAN;
+}
+
+static inline int64_t round_q16(int64_t value)
+{
+    return (value + (1 << (CROSSBAR_NOISE_Q - 1))) >> CROSSBAR_NOISE_Q;
+}
+
+/* Read current of one cell (index = flat (s, r, c)) in Q16 level units. */
+static inline int64_t cell_current_q16(int64_t level, uint64_t index, int64_t max_level,
+                                       uint64_t variation_key, uint64_t stuck_key,
+                                       const crossbar_noise *noise)
+{
+    if (noise->stuck_zero | noise->stuck_one) {
+        uint64_t u32 = random_u64(stuck_key, index) >> 32;
+        if (u32 < noise->stuck_zero)
+            level = 0;
+        else if (u32 < noise->stuck_zero + noise->stuck_one)
+            level = max_level;
+    }
+    int64_t current = level << CROSSBAR_NOISE_Q;
+    if (noise->variation_q16)
+        current += round_q16(level * noise->variation_q16 * gaussian_q16(variation_key, index));
+    return current > 0 ? current : 0;
+}
+
+ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
+                              const uint8_t *levels_pos, const uint8_t *levels_neg,
+                              const crossbar_noise *noise, int64_t *cells)
+{
+    const int64_t max_level = ((int64_t)1 << cell_bits) - 1;
+    const size_t count = (size_t)slices * rows * cols;
+    for (size_t i = 0; i < count; i++)
+        if (levels_pos[i] > max_level || levels_neg[i] > max_level)
+            return (ptrdiff_t)i;
+    uint64_t keys[5] = {0};
+    if (noise->enabled)
+        for (int stream = STREAM_VARIATION_POS; stream <= STREAM_STUCK_NEG; stream++)
+            keys[stream] = stream_key(noise, (uint64_t)stream);
+    const int64_t width = (int64_t)slices * cols;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (count > 65536 && noise->enabled)
+#endif
+    for (int r = 0; r < rows; r++)
+        for (int s = 0; s < slices; s++)
+            for (int c = 0; c < cols; c++) {
+                size_t i = ((size_t)s * rows + r) * cols + c;
+                int64_t pos = levels_pos[i], neg = levels_neg[i];
+                if (noise->enabled) {
+                    pos = cell_current_q16(pos, i, max_level, keys[STREAM_VARIATION_POS],
+                                           keys[STREAM_STUCK_POS], noise);
+                    neg = cell_current_q16(neg, i, max_level, keys[STREAM_VARIATION_NEG],
+                                           keys[STREAM_STUCK_NEG], noise);
+                }
+                cells[r * width + (int64_t)s * cols + c] = pos - neg;
+            }
+    return -1;
+}
+
+MULTIVERSION static void add_row(int64_t *acc, const int64_t *cells, int64_t width)
+{
+    for (int64_t j = 0; j < width; j++)
+        acc[j] += cells[j];
+}
+
+int crossbar_matvec_wide(int slices, int rows, int cols, int cell_bits, const int64_t *cells,
+                         const uint8_t *xb, ptrdiff_t ldx, int batch, const crossbar_adc *adc,
+                         const crossbar_noise *noise, int64_t *out, int threads)
+{
+    const int nb = adc->input_bits;
+    const int64_t width = (int64_t)slices * cols;
+    const int shift = adc->adc_shift + (noise->enabled ? CROSSBAR_NOISE_Q : 0);
+    const int64_t half = shift > 0 ? (int64_t)1 << (shift - 1) : 0;
+    const int64_t lo = adc->adc_bits ? -((int64_t)1 << (adc->adc_bits - 1)) : INT64_MIN;
+    const int64_t hi = adc->adc_bits ? ((int64_t)1 << (adc->adc_bits - 1)) - 1 : INT64_MAX;
+    const uint64_t read_key = noise->enabled ? stream_key(noise, STREAM_READ) : 0;
+    int failed = 0;
+#ifdef _OPENMP
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+#pragma omp parallel num_threads(threads) reduction(| : failed)
+#endif
+    {
+        int64_t *acc = malloc((size_t)(width ? width : 1) * sizeof(int64_t));
+        if (acc == NULL)
+            failed = 1;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (int n = 0; n < batch; n++) {
+            if (acc == NULL)
+                continue;
+            int64_t *result = out + (size_t)n * cols;
+            memset(result, 0, (size_t)cols * sizeof(int64_t));
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *bits = xb + ((size_t)n * nb + b) * ldx;
+                memset(acc, 0, (size_t)width * sizeof(int64_t));
+                for (int r = 0; r < rows; r++)
+                    if (bits[r])
+                        add_row(acc, cells + (size_t)r * width, width);
+                /* Read (n, b, s, c) draws index ((sample_offset + n) * nb + b) * S * C + s * C + c. */
+                uint64_t first_read = ((noise->sample_offset + (uint64_t)n) * (uint64_t)nb + (uint64_t)b) *
+                                      (uint64_t)width;
+                for (int s = 0; s < slices; s++) {
+                    const int weight_shift = adc->adc_shift + b + s * cell_bits;
+                    for (int c = 0; c < cols; c++) {
+                        int64_t current = acc[(int64_t)s * cols + c];
+                        if (noise->read_q16)
+                            current += round_q16(noise->read_q16 *
+                                                 gaussian_q16(read_key, first_read + (uint64_t)s * cols + c));
+                        int64_t code = (current + half) >> shift;
+                        code = code < lo ? lo : code > hi ? hi : code;
+                        result[c] += (int64_t)((uint64_t)code << weight_shift);
+                    }
+                }
+            }
+        }
+        free(acc);
+    }
+    return failed ? -1 : 0;
+}
