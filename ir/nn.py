@@ -161,14 +161,14 @@ def product(dims: Sequence[int]) -> int:
 
 
 def normalize_axis(axis: int, rank: int, what: str, *, inclusive: bool = False) -> int:
-    """``axis`` in ``[0, rank)`` (``[0, rank]`` if inclusive), from ONNX's
-    ``[-rank, rank)`` convention."""
+    """``axis`` in ``[0, rank)`` (``[0, rank]`` if inclusive, as Flatten's) from
+    ONNX's ``[-rank, rank)`` convention."""
     upper = rank + 1 if inclusive else rank
-    if not -upper <= axis < upper:
+    if not -rank <= axis < upper:
         raise VerifyException(
             f"{what}: axis {axis} is out of range for a rank-{rank} tensor"
         )
-    return axis + upper if axis < 0 else axis
+    return axis + rank if axis < 0 else axis
 
 
 def normalize_axes(axes: Sequence[int], rank: int, what: str) -> tuple[int, ...]:

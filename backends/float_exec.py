@@ -1,0 +1,544 @@
+"""Float32 execution of the ``nn`` dialect in numpy (``--backend float``).
+
+The oracle for this executor is onnxruntime: every op agrees with it within
+``1e-4 * (1 + max|ref|)`` (tests/test_float_exec.py).  One small function per
+op, registered against the op class; :func:`evaluate_op` runs a single op
+(constant folding uses it) and :func:`run_float` runs ``func.func @main``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType, i64
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir import nn
+
+Kernel = Callable[..., np.ndarray]
+Observer = Callable[[Operation, list[np.ndarray]], None]
+
+_KERNELS: dict[type[Operation], Kernel] = {}
+
+
+def _kernel(*op_classes: type[Operation]) -> Callable[[Kernel], Kernel]:
+    """Register ``fn(operands, **attribute_values)`` as the meaning of the ops."""
+
+    def register(fn: Kernel) -> Kernel:
+        for op_class in op_classes:
+            _KERNELS[op_class] = fn
+        return fn
+
+    return register
+
+
+def numpy_dtype(element: Attribute) -> type:
+    return np.int64 if element == i64 else np.float32
+
+
+def evaluate_op(op: Operation, operand_values: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The results of one ``nn`` op on concrete operand arrays."""
+    kernel = _KERNELS.get(type(op))
+    if kernel is None:
+        raise SpintronError(f"the float backend does not support the op {op.name}")
+    assert isinstance(op, nn.NNOperation)
+    value = kernel(list(operand_values), **op.attribute_values())
+    results = value if isinstance(value, list) else [value]
+    return [
+        np.asarray(r, dtype=numpy_dtype(res.type.element_type))
+        for r, res in zip(results, op.results, strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------
+# running @main
+# --------------------------------------------------------------------------
+
+
+def main_function(module: ModuleOp) -> func.FuncOp:
+    for op in module.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
+            return op
+    raise SpintronError("the module has no func.func @main")
+
+
+def input_names(main: func.FuncOp) -> list[str] | None:
+    names = main.attributes.get("nn.input_names")
+    if not isinstance(names, ArrayAttr):
+        return None
+    return [n.data for n in names.data if isinstance(n, StringAttr)]
+
+
+def _ordered_inputs(
+    main: func.FuncOp, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
+) -> list[np.ndarray]:
+    args = main.body.block.args
+    if isinstance(inputs, Mapping):
+        names = input_names(main)
+        if names is None:
+            raise SpintronError("@main has no nn.input_names: pass inputs as a list")
+        missing = [n for n in names if n not in inputs]
+        unknown = sorted(set(inputs) - set(names))
+        if missing or unknown:
+            raise SpintronError(
+                f"inputs do not match the model's {names}: "
+                f"missing {missing}, unknown {unknown}"
+            )
+        inputs = [inputs[n] for n in names]
+    if len(inputs) != len(args):
+        raise SpintronError(f"the model takes {len(args)} input(s), got {len(inputs)}")
+    return [_checked_input(i, arg, np.asarray(x)) for i, (arg, x) in enumerate(zip(args, inputs))]
+
+
+def _checked_input(index: int, arg: SSAValue, array: np.ndarray) -> np.ndarray:
+    typ = arg.type
+    assert isinstance(typ, TensorType)
+    expected = typ.get_shape()
+    if len(expected) != array.ndim or any(
+        e != nn.DYNAMIC and e != a for e, a in zip(expected, array.shape)
+    ):
+        raise SpintronError(
+            f"input #{index} has shape {list(array.shape)}, the model expects "
+            f"{nn.shape_text(expected)}"
+        )
+    return array.astype(numpy_dtype(typ.element_type), copy=False)
+
+
+def run_float(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    *,
+    observer: Observer | None = None,
+) -> list[np.ndarray]:
+    """Run ``@main`` in float32; ``inputs`` in argument order or by input name.
+
+    ``observer(op, results)`` is called after every op (calibration records
+    activation ranges through it)."""
+    main = main_function(module)
+    block = main.body.block
+    values: dict[SSAValue, np.ndarray] = dict(
+        zip(block.args, _ordered_inputs(main, inputs))
+    )
+    for op in block.ops:
+        if isinstance(op, func.ReturnOp):
+            return [values[v] for v in op.operands]
+        results = evaluate_op(op, [values[v] for v in op.operands])
+        for result, array in zip(op.results, results):
+            values[result] = array
+        if observer is not None:
+            observer(op, results)
+    raise SpintronError("@main has no func.return")
+
+
+# --------------------------------------------------------------------------
+# element-wise
+# --------------------------------------------------------------------------
+
+
+@_kernel(nn.ConstantOp)
+def _constant(operands: list[np.ndarray], *, value: np.ndarray) -> np.ndarray:
+    return value
+
+
+@_kernel(nn.IdentityOp)
+def _identity(operands: list[np.ndarray]) -> np.ndarray:
+    return operands[0]
+
+
+@_kernel(nn.ReluOp)
+def _relu(operands: list[np.ndarray]) -> np.ndarray:
+    return np.maximum(operands[0], np.float32(0))
+
+
+@_kernel(nn.LeakyReluOp)
+def _leaky_relu(operands: list[np.ndarray], *, alpha: float) -> np.ndarray:
+    x = operands[0]
+    return np.where(x >= 0, x, x * np.float32(alpha))
+
+
+def clamp(x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    if low is None and high is None:
+        return x
+    return np.clip(
+        x,
+        None if low is None else np.float32(low),
+        None if high is None else np.float32(high),
+    )
+
+
+@_kernel(nn.ClipOp)
+def _clip(
+    operands: list[np.ndarray], *, min: float | None = None, max: float | None = None
+) -> np.ndarray:
+    return clamp(operands[0], min, max)
+
+
+@_kernel(nn.SigmoidOp)
+def _sigmoid(operands: list[np.ndarray]) -> np.ndarray:
+    x = operands[0].astype(np.float64)
+    # exp of a non-positive number only: no overflow for large |x|
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@_kernel(nn.TanhOp)
+def _tanh(operands: list[np.ndarray]) -> np.ndarray:
+    return np.tanh(operands[0])
+
+
+@_kernel(nn.CastOp)
+def _cast(operands: list[np.ndarray], *, to: Attribute) -> np.ndarray:
+    x = operands[0]
+    if to == i64 and x.dtype.kind == "f":
+        return np.trunc(x).astype(np.int64)  # ONNX casts float -> int by truncation
+    return x.astype(numpy_dtype(to))
+
+
+_BINARY = {
+    nn.AddOp: np.add,
+    nn.SubOp: np.subtract,
+    nn.MulOp: np.multiply,
+    nn.DivOp: np.divide,
+}
+
+
+def _binary(ufunc: np.ufunc) -> Kernel:
+    def apply(operands: list[np.ndarray]) -> np.ndarray:
+        return ufunc(operands[0], operands[1])
+
+    return apply
+
+
+for _op_class, _ufunc in _BINARY.items():
+    _kernel(_op_class)(_binary(_ufunc))
+
+
+# --------------------------------------------------------------------------
+# normalisation
+# --------------------------------------------------------------------------
+
+
+def _softmax_axis_view(
+    x: np.ndarray, axis: int, legacy_2d: int
+) -> tuple[np.ndarray, int]:
+    """The array and axis to normalise over: opset < 13 flattens to 2-D at axis."""
+    if legacy_2d:
+        return x.reshape(int(np.prod(x.shape[:axis])), -1), 1
+    return x, axis
+
+
+@_kernel(nn.SoftmaxOp)
+def _softmax(operands: list[np.ndarray], *, axis: int, legacy_2d: int) -> np.ndarray:
+    x = operands[0]
+    view, view_axis = _softmax_axis_view(x, axis, legacy_2d)
+    shifted = view - view.max(axis=view_axis, keepdims=True)
+    e = np.exp(shifted)
+    return (e / e.sum(axis=view_axis, keepdims=True)).reshape(x.shape)
+
+
+@_kernel(nn.LogSoftmaxOp)
+def _log_softmax(
+    operands: list[np.ndarray], *, axis: int, legacy_2d: int
+) -> np.ndarray:
+    x = operands[0]
+    view, view_axis = _softmax_axis_view(x, axis, legacy_2d)
+    shifted = view - view.max(axis=view_axis, keepdims=True)
+    log_sum = np.log(np.exp(shifted).sum(axis=view_axis, keepdims=True))
+    return (shifted - log_sum).reshape(x.shape)
+
+
+@_kernel(nn.BatchNormalizationOp)
+def _batch_normalization(operands: list[np.ndarray], *, epsilon: float) -> np.ndarray:
+    x, scale, bias, mean, var = operands
+    per_channel = (1, -1) + (1,) * (x.ndim - 2)
+    factor = scale / np.sqrt(var + np.float32(epsilon))
+    return (x - mean.reshape(per_channel)) * factor.reshape(per_channel) + bias.reshape(
+        per_channel
+    )
+
+
+# --------------------------------------------------------------------------
+# linear algebra
+# --------------------------------------------------------------------------
+
+
+@_kernel(nn.GemmOp)
+def _gemm(
+    operands: list[np.ndarray],
+    *,
+    alpha: float,
+    beta: float,
+    trans_a: int,
+    trans_b: int,
+    clamp_min: float | None = None,
+    clamp_max: float | None = None,
+) -> np.ndarray:
+    a, b = operands[0], operands[1]
+    out = (a.T if trans_a else a) @ (b.T if trans_b else b)
+    if alpha != 1.0:
+        out = out * np.float32(alpha)
+    if len(operands) == 3:
+        out = out + operands[2] * np.float32(beta)
+    return clamp(out, clamp_min, clamp_max)
+
+
+@_kernel(nn.MatMulOp)
+def _matmul(
+    operands: list[np.ndarray],
+    *,
+    clamp_min: float | None = None,
+    clamp_max: float | None = None,
+) -> np.ndarray:
+    return clamp(np.matmul(operands[0], operands[1]), clamp_min, clamp_max)
+
+
+def _windows(
+    x: np.ndarray,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    out_sizes: Sequence[int],
+) -> np.ndarray:
+    """View ``[N, C, out..., kernel...]`` of the (already padded) ``x``."""
+    rank = len(kernel)
+    extents = [nn.window_extent(k, d) for k, d in zip(kernel, dilations)]
+    view = sliding_window_view(x, extents, axis=tuple(range(2, 2 + rank)))
+    index = (
+        (slice(None), slice(None))
+        + tuple(slice(None, (o - 1) * s + 1, s) for o, s in zip(out_sizes, strides))
+        + tuple(slice(None, None, d) for d in dilations)
+    )
+    return view[index]
+
+
+def _pad_spatial(
+    x: np.ndarray, pads: Sequence[int], extra_end: Sequence[int] = (), value: float = 0.0
+) -> np.ndarray:
+    rank = len(pads) // 2
+    extra = list(extra_end) or [0] * rank
+    widths = [(0, 0), (0, 0)] + [
+        (pads[i], pads[rank + i] + extra[i]) for i in range(rank)
+    ]
+    return np.pad(x, widths, constant_values=value)
+
+
+@_kernel(nn.ConvOp)
+def _conv(
+    operands: list[np.ndarray],
+    *,
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    group: int,
+    clamp_min: float | None = None,
+    clamp_max: float | None = None,
+) -> np.ndarray:
+    """im2col per group, then one batched matmul over the groups."""
+    x, w = operands[0], operands[1]
+    n, c = x.shape[:2]
+    m, c_per_group = w.shape[:2]
+    kernel = w.shape[2:]
+    rank = len(kernel)
+    out_sizes = nn.windowed_shape(
+        "nn.conv", x.shape, m, kernel, strides, pads, dilations
+    )[2:]
+    windows = _windows(_pad_spatial(x, pads), kernel, strides, dilations, out_sizes)
+    # [N, G, C/G, out..., k...] -> [G, N*out, C/G*k]
+    windows = windows.reshape(n, group, c_per_group, *out_sizes, *kernel)
+    spatial_axes = tuple(range(3, 3 + rank))
+    kernel_axes = tuple(range(3 + rank, 3 + 2 * rank))
+    columns = windows.transpose(1, 0, *spatial_axes, 2, *kernel_axes).reshape(
+        group, n * int(np.prod(out_sizes)), c_per_group * int(np.prod(kernel))
+    )
+    filters = w.reshape(group, m // group, -1).transpose(0, 2, 1)
+    out = np.matmul(columns, filters)  # [G, N*out, M/G]
+    out = out.reshape(group, n, *out_sizes, m // group)
+    out = out.transpose(1, 0, 2 + rank, *range(2, 2 + rank)).reshape(n, m, *out_sizes)
+    if len(operands) == 3:
+        out = out + operands[2].reshape((1, m) + (1,) * rank)
+    return clamp(np.ascontiguousarray(out), clamp_min, clamp_max)
+
+
+# --------------------------------------------------------------------------
+# pooling
+# --------------------------------------------------------------------------
+
+
+def _pool_geometry(
+    x: np.ndarray,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil_mode: int,
+) -> tuple[list[int], list[int]]:
+    """Output sizes, and how far ceil_mode's last window hangs past the end pad."""
+    out_sizes = list(
+        nn.windowed_shape(
+            "pool", x.shape, x.shape[1], kernel_shape, strides, pads, dilations,
+            bool(ceil_mode),
+        )[2:]
+    )
+    rank = len(kernel_shape)
+    overhang = [
+        max(
+            0,
+            (out_sizes[i] - 1) * strides[i]
+            + nn.window_extent(kernel_shape[i], dilations[i])
+            - (x.shape[2 + i] + pads[i] + pads[rank + i]),
+        )
+        for i in range(rank)
+    ]
+    return out_sizes, overhang
+
+
+@_kernel(nn.MaxPoolOp)
+def _max_pool(
+    operands: list[np.ndarray],
+    *,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil_mode: int,
+) -> np.ndarray:
+    x = operands[0]
+    out_sizes, overhang = _pool_geometry(x, kernel_shape, strides, pads, dilations, ceil_mode)
+    padded = _pad_spatial(x, pads, overhang, value=-np.inf)
+    windows = _windows(padded, kernel_shape, strides, dilations, out_sizes)
+    return windows.max(axis=tuple(range(-len(kernel_shape), 0)))
+
+
+@_kernel(nn.AveragePoolOp)
+def _average_pool(
+    operands: list[np.ndarray],
+    *,
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil_mode: int,
+    count_include_pad: int,
+) -> np.ndarray:
+    """Sum over the window divided by the number of counted positions: input
+    positions, plus explicit padding if ``count_include_pad``; never the
+    ceil_mode overhang."""
+    x = operands[0]
+    rank = len(kernel_shape)
+    out_sizes, overhang = _pool_geometry(x, kernel_shape, strides, pads, dilations, ceil_mode)
+    sums = _windows(_pad_spatial(x, pads, overhang), kernel_shape, strides, dilations, out_sizes)
+    sums = sums.sum(axis=tuple(range(-rank, 0)), dtype=np.float64)
+    counted = np.ones((1, 1, *x.shape[2:]))
+    if count_include_pad:
+        counted = _pad_spatial(counted, pads, value=1.0)
+        counted = _pad_spatial(counted, [0] * rank * 2, overhang)
+    else:
+        counted = _pad_spatial(counted, pads, overhang)
+    counts = _windows(counted, kernel_shape, strides, dilations, out_sizes)
+    counts = counts.sum(axis=tuple(range(-rank, 0)))
+    return sums / counts
+
+
+@_kernel(nn.GlobalAveragePoolOp)
+def _global_average_pool(operands: list[np.ndarray]) -> np.ndarray:
+    x = operands[0]
+    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float64)
+
+
+@_kernel(nn.GlobalMaxPoolOp)
+def _global_max_pool(operands: list[np.ndarray]) -> np.ndarray:
+    x = operands[0]
+    return x.max(axis=tuple(range(2, x.ndim)), keepdims=True)
+
+
+# --------------------------------------------------------------------------
+# shape manipulation
+# --------------------------------------------------------------------------
+
+
+def _concrete_shape(
+    op_class: type[nn.NNOperation], x: np.ndarray, **attrs: Any
+) -> tuple[int, ...]:
+    """The op's own shape rule on the concrete input shape: no second copy of
+    Reshape's 0/-1 or Flatten's rules here."""
+    return op_class.shape_rule([x.shape], **attrs)[0]
+
+
+@_kernel(nn.FlattenOp)
+def _flatten(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
+    return operands[0].reshape(_concrete_shape(nn.FlattenOp, operands[0], **attrs))
+
+
+@_kernel(nn.ReshapeOp)
+def _reshape(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
+    return operands[0].reshape(_concrete_shape(nn.ReshapeOp, operands[0], **attrs))
+
+
+@_kernel(nn.SqueezeOp)
+def _squeeze(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
+    return operands[0].reshape(_concrete_shape(nn.SqueezeOp, operands[0], **attrs))
+
+
+@_kernel(nn.UnsqueezeOp)
+def _unsqueeze(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
+    return operands[0].reshape(_concrete_shape(nn.UnsqueezeOp, operands[0], **attrs))
+
+
+@_kernel(nn.TransposeOp)
+def _transpose(operands: list[np.ndarray], *, perm: Sequence[int]) -> np.ndarray:
+    return np.transpose(operands[0], perm)
+
+
+@_kernel(nn.ConcatOp)
+def _concat(operands: list[np.ndarray], *, axis: int) -> np.ndarray:
+    return np.concatenate(operands, axis=axis)
+
+
+# --------------------------------------------------------------------------
+# reductions and selection
+# --------------------------------------------------------------------------
+
+
+@_kernel(nn.ReduceMeanOp)
+def _reduce_mean(
+    operands: list[np.ndarray],
+    *,
+    keepdims: int,
+    noop_with_empty_axes: int,
+    axes: Sequence[int] | None = None,
+) -> np.ndarray:
+    x = operands[0]
+    reduced = nn.reduced_axes(x.ndim, axes, noop_with_empty_axes, "nn.reduce_mean")
+    if not reduced:
+        return x
+    return x.mean(axis=reduced, keepdims=bool(keepdims), dtype=np.float64)
+
+
+@_kernel(nn.ArgMaxOp)
+def _arg_max(
+    operands: list[np.ndarray], *, axis: int, keepdims: int, select_last_index: int
+) -> np.ndarray:
+    x = operands[0]
+    if select_last_index:
+        flipped = np.flip(x, axis=axis)
+        index = x.shape[axis] - 1 - np.argmax(flipped, axis=axis)
+    else:
+        index = np.argmax(x, axis=axis)
+    return np.expand_dims(index, axis) if keepdims else index
+
+
+@_kernel(nn.ArrayFeatureExtractorOp)
+def _array_feature_extractor(operands: list[np.ndarray]) -> np.ndarray:
+    data, indices = operands
+    flat = indices.reshape(-1)
+    if flat.size and (flat.min() < -data.shape[-1] or flat.max() >= data.shape[-1]):
+        raise SpintronError(
+            f"nn.array_feature_extractor: index out of range for {data.shape[-1]} features"
+        )
+    picked = np.take(data, flat, axis=-1)
+    return picked.reshape(1, -1) if data.ndim == 1 else picked
