@@ -19,7 +19,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline, get_pass_option_infos
 from xdsl.utils.arg_spec import parse_pipeline
-from xdsl.utils.exceptions import DiagnosticException
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException
 
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.context import make_context
@@ -31,6 +31,11 @@ _REGISTRY: dict[str, str] = {
     "fold-batchnorm": "spintron_nn.passes.fold_batchnorm:FoldBatchNormPass",
     "fuse-activations": "spintron_nn.passes.fuse_activations:FuseActivationsPass",
     "shape-inference": "spintron_nn.passes.shape_inference:ShapeInferencePass",
+    "calibrate": "spintron_nn.passes.calibrate:CalibratePass",
+    "quantize": "spintron_nn.passes.quantize:QuantizePass",
+    "lower-to-spin": "spintron_nn.passes.lower_to_spin:LowerToSpinPass",
+    "tile-crossbars": "spintron_nn.passes.tile_crossbars:TileCrossbarsPass",
+    "schedule": "spintron_nn.passes.schedule:SchedulePass",
 }
 
 
@@ -76,7 +81,8 @@ def parse_pass_pipeline(spec: str) -> tuple[ModulePass, ...]:
     passes = available_passes()
     try:
         specs = tuple(parse_pipeline(spec))
-    except Exception as exc:  # xDSL raises its own lexer/parse errors
+    # xDSL raises its own lexer/parse errors; ArgSpecParseError is a BaseException
+    except (Exception, ArgSpecParseError) as exc:
         raise SpintronError(f"invalid pipeline '{spec}': {exc}") from None
     result = []
     for arg_spec in specs:

@@ -33,13 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     from spintron_nn.ir import io as ir_io
     from spintron_nn.ir.weights import collect_weights
-    from spintron_nn.passes.pipeline import describe_passes, run_pipeline
+    from spintron_nn.passes.pipeline import (
+        describe_passes,
+        parse_pass_pipeline,
+        run_pipeline,
+    )
 
     if args.list_passes:
         print(describe_passes())
         return 0
     if args.input is None:
         raise SpintronError("no input file (see --help)")
+    # A typo in -p is reported before a large input is read and verified.
+    passes = parse_pass_pipeline(args.passes) if args.passes else ()
     if args.input == "-":
         text, name, weights_path = sys.stdin.read(), "<stdin>", args.weights
     else:
@@ -52,8 +58,8 @@ def _main(args: argparse.Namespace) -> int:
         weights_path = args.weights or ir_io.weights_path_for(path)
     weights = ir_io.load_weights(Path(weights_path)) if weights_path else {}
     module = ir_io.parse_module(text, weights, name=name)
-    if args.passes:
-        run_pipeline(module, args.passes)
+    if passes:
+        run_pipeline(module, passes)
     if args.output:
         from spintron_nn.tools.atomic import atomic_output_file
 
