@@ -1,0 +1,178 @@
+"""The behavioural simulator: executes a ``spin``-dialect module on a batch.
+
+    run_spin(module, inputs, *, noise=None, seed=0) -> list[np.ndarray]
+
+Every crossbar tile goes through ``dispatch.tile_matvec`` (C kernel or numpy
+reference, bit-identical); everything else is the exact integer arithmetic of
+quant_math / digital.  Noise (a ``NoiseSpec``) is re-keyed per tile with
+``seed`` and the tile's ``tile_id``, so the same inputs and seed give
+byte-identical outputs; ``noise=None`` gives the exact integer result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType
+from xdsl.ir import Operation
+
+from spintron_nn.backends.sim import digital, dispatch, quant_math
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir import spin
+from spintron_nn.ir.module_info import main_function
+from spintron_nn.ir.spin import get_int, get_ints, get_real
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    noise: object | None
+    seed: int
+
+
+def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:
+    start = get_int(op, "row_offset")
+    rows = x[:, start : start + get_int(op, "rows")]
+    noise = run.noise
+    if noise is not None:
+        noise = dataclasses.replace(noise, seed=run.seed, tile_id=get_int(op, "tile_id"))
+    return dispatch.tile_matvec(
+        rows,
+        op.levels_pos.array,
+        op.levels_neg.array,
+        input_bits=get_int(op, "input_bits"),
+        cell_bits=get_int(op, "cell_bits"),
+        adc_bits=get_int(op, "adc_bits"),
+        adc_shift=get_int(op, "adc_shift"),
+        noise=noise,
+    )
+
+
+def _shift_add(op: spin.ShiftAddOp, *parts: np.ndarray) -> np.ndarray:
+    blocks, start = [], 0
+    for count in get_ints(op, "blocks"):
+        blocks.append(np.sum(np.stack(parts[start : start + count]), axis=0, dtype=np.int64))
+        start += count
+    return np.concatenate(blocks, axis=1)
+
+
+def _requant(op: spin.RequantOp, acc: np.ndarray) -> np.ndarray:
+    corrected = (
+        acc.astype(np.int64)
+        - get_int(op, "input_zero_point") * op.column_sums.array
+        + op.bias.array
+    )
+    return quant_math.requantize(
+        corrected,
+        np.array(get_ints(op, "multiplier"), dtype=np.int64),
+        np.array(get_ints(op, "shift"), dtype=np.int64),
+        get_int(op, "zero_point"),
+        get_int(op, "clamp_min"),
+        get_int(op, "clamp_max"),
+    )
+
+
+def _untiled(op: spin.CrossbarLayerOp, x: np.ndarray) -> np.ndarray:
+    raise SpintronError(
+        f"layer '{op.layer.data}' is not tiled yet: run the tile-crossbars pass before simulating"
+    )
+
+
+def _quant_args(op: Operation, *names: str) -> list:
+    return [get_real(op, n) if n.endswith("scale") else get_int(op, n) for n in names]
+
+
+def _pool_args(op: Operation) -> list:
+    return [get_ints(op, "kernel_shape"), get_ints(op, "pads"), get_ints(op, "strides")]
+
+
+_Handler = Callable[..., np.ndarray]
+
+# op class -> (op, *operand arrays) -> result array.  The tile handler also
+# gets the run's noise settings (see run_spin).
+_HANDLERS: dict[type[Operation], _Handler] = {
+    spin.QuantizeOp: lambda op, x: quant_math.quantize_activations(x, *_quant_args(op, "scale", "zero_point", "bits")),
+    spin.DequantizeOp: lambda op, q: quant_math.dequantize(q, *_quant_args(op, "scale", "zero_point")),
+    spin.CrossbarLayerOp: _untiled,
+    spin.ShiftAddOp: _shift_add,
+    spin.RequantOp: _requant,
+    spin.Im2ColOp: lambda op, x: digital.im2col(
+        x, get_ints(op, "kernel_shape"), get_ints(op, "pads"), get_ints(op, "strides"),
+        get_ints(op, "dilations"), *_quant_args(op, "channel_offset", "channels", "pad_value"),
+    ),
+    spin.RowsToImageOp: lambda op, rows: digital.rows_to_image(rows, *spin.shape_of(op.output)[2:]),
+    spin.ClampOp: lambda op, q: np.clip(q, get_int(op, "clamp_min"), get_int(op, "clamp_max")),
+    spin.RescaleOp: lambda op, q: digital.rescale(
+        q, *_quant_args(op, "input_zero_point", "multiplier", "shift", "zero_point", "bits")
+    ),
+    spin.LutOp: lambda op, q: op.table.array[q],
+    spin.SoftmaxOp: lambda op, q: digital.softmax_codes(
+        q, *_quant_args(op, "axis", "input_scale", "input_zero_point", "scale", "zero_point", "bits")
+    ),
+    spin.MaxPoolOp: lambda op, q: digital.max_pool(q, *_pool_args(op)),
+    spin.AvgPoolOp: lambda op, q: digital.avg_pool(
+        q, *_pool_args(op), bool(get_int(op, "count_include_pad")), get_int(op, "pad_value")
+    ),
+    spin.GlobalAvgPoolOp: lambda op, q: digital.global_avg_pool(q),
+    spin.GlobalMaxPoolOp: lambda op, q: digital.global_max_pool(q),
+    spin.AddOp: lambda op, a, b: quant_math.quantized_add(
+        a, get_int(op, "lhs_zero_point"), b, get_int(op, "rhs_zero_point"),
+        *_quant_args(op, "lhs_multiplier", "rhs_multiplier", "shift", "zero_point", "clamp_min", "clamp_max"),
+    ),
+    spin.ConcatOp: lambda op, *parts: np.concatenate(parts, axis=get_int(op, "axis")),
+    spin.ArgMaxOp: lambda op, q: np.argmax(q, axis=get_int(op, "axis"), keepdims=bool(get_int(op, "keepdims"))),
+    spin.TransposeOp: lambda op, x: np.transpose(x, get_ints(op, "perm")),
+    spin.ReshapeOp: lambda op, x: x.reshape([-1 if d == DYNAMIC_INDEX else d for d in spin.shape_of(op.output)]),
+}
+
+_NUMPY_TYPES = {"f32": np.float32, "ui8": np.uint8, "i64": np.int64}
+
+
+def _as_result_type(op: Operation, array: np.ndarray) -> np.ndarray:
+    element = str(op.results[0].type.element_type)
+    return np.ascontiguousarray(array, dtype=_NUMPY_TYPES[element])
+
+
+def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    types = main.function_type.inputs.data
+    if len(inputs) != len(types):
+        raise SpintronError(f"the model takes {len(types)} input(s), got {len(inputs)}")
+    arrays = []
+    for index, (array, typ) in enumerate(zip(inputs, types)):
+        array = np.asarray(array, dtype=np.float32)
+        assert isinstance(typ, TensorType)
+        expected = tuple(typ.get_shape())
+        if array.ndim != len(expected) or any(
+            d != DYNAMIC_INDEX and d != a for d, a in zip(expected, array.shape)
+        ):
+            shown = ["?" if d == DYNAMIC_INDEX else d for d in expected]
+            raise SpintronError(f"input #{index} has shape {list(array.shape)}, the model expects {shown}")
+        arrays.append(array)
+    return arrays
+
+
+def run_spin(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray],
+    *,
+    noise=None,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """Execute ``@main`` of a spin module on a batch; one array per output."""
+    main = main_function(module)
+    values = dict(zip(main.args, _check_inputs(main, inputs)))
+    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed)
+    for op in main.body.block.ops:
+        operands = [values[v] for v in op.operands]
+        if isinstance(op, func.ReturnOp):
+            return operands
+        if isinstance(op, spin.CrossbarTileOp):
+            result = _tile(op, operands[0], run)
+        elif type(op) in _HANDLERS:
+            result = _HANDLERS[type(op)](op, *operands)
+        else:
+            raise SpintronError(f"the simulator cannot execute '{op.name}' (lower the model to the spin dialect first)")
+        values[op.results[0]] = _as_result_type(op, result)
+    raise SpintronError("@main has no func.return")

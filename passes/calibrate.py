@@ -1,0 +1,205 @@
+"""``calibrate{data=PATH percentile=100}``: record activation ranges of the float graph.
+
+Runs the ``nn`` graph in float (``backends.float_exec.run_float``) on
+calibration inputs and writes, as discardable attributes:
+
+* ``spin.range = array<f64: lo, hi>`` on every op producing a float tensor;
+* ``spin.input_ranges = array<f64: lo0, hi0, lo1, hi1, ...>`` on ``@main``;
+* ``spin.calibration_input = #nn.weight<...>`` on every Conv/Gemm/MatMul: the
+  first few calibration items of its data input (float32, at most
+  ``SAMPLE_BUDGET`` numbers), from which ``tile-crossbars`` later chooses each
+  tile's ADC shift (docs/semantics.md section 5).
+
+``percentile=100`` records min/max; ``p < 100`` records the ``(100-p)``-th and
+``p``-th percentiles (of a seeded subsample of at most ``PERCENTILE_SAMPLES``
+values per tensor).  Without ``data`` the pass warns and calibrates on
+``SYNTHETIC_ITEMS`` standard-normal inputs (seed 0): a stand-in that keeps the
+flow runnable, not a substitute for real data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, DenseArrayBase, ModuleOp, TensorType, f64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir.module_info import input_names, main_function
+from spintron_nn.ir.weights import WeightAttr, WeightBlob
+
+RANGE_ATTR = "spin.range"
+INPUT_RANGES_ATTR = "spin.input_ranges"
+SAMPLE_ATTR = "spin.calibration_input"
+MATRIX_OPS = ("nn.conv", "nn.gemm", "nn.matmul")
+SAMPLE_BUDGET = 1 << 18
+MAX_SAMPLE_ITEMS = 64
+PERCENTILE_SAMPLES = 100_000
+SYNTHETIC_ITEMS = 32
+CHUNK_ITEMS = 64
+
+
+def load_calibration_file(path: str | Path, names: Sequence[str]) -> list[np.ndarray]:
+    """Inputs from an ``.npy`` (one input) or an ``.npz`` (keyed by input name,
+    or a single array for a single-input model)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if isinstance(data, np.ndarray):
+                arrays = [data]
+            elif all(n in data.files for n in names):
+                arrays = [data[n] for n in names]
+            elif len(names) == 1 and len(data.files) == 1:
+                arrays = [data[data.files[0]]]
+            else:
+                raise SpintronError(
+                    f"the .npz has {sorted(data.files)}, the model's inputs are {list(names)}", path=str(path)
+                )
+    except (OSError, ValueError, EOFError) as exc:
+        raise SpintronError(f"cannot read calibration data: {exc}", path=str(path)) from None
+    if len(arrays) != len(names):
+        raise SpintronError(f"the model has {len(names)} inputs, the .npy holds one", path=str(path))
+    return [np.asarray(a, dtype=np.float32) for a in arrays]
+
+
+def synthetic_inputs(main: func.FuncOp) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    arrays = []
+    for typ in main.function_type.inputs.data:
+        assert isinstance(typ, TensorType)
+        shape = [SYNTHETIC_ITEMS if d == DYNAMIC_INDEX else d for d in typ.get_shape()]
+        arrays.append(rng.standard_normal(shape).astype(np.float32))
+    return arrays
+
+
+class _RangeStats:
+    """Running min/max, or a bounded seeded subsample for percentiles."""
+
+    def __init__(self, percentile: float, rng: np.random.Generator):
+        self.percentile, self.rng = percentile, rng
+        self.lo, self.hi = np.inf, -np.inf
+        self.samples: list[np.ndarray] = []
+
+    def add(self, array: np.ndarray) -> None:
+        flat = np.asarray(array, dtype=np.float64).ravel()
+        flat = flat[np.isfinite(flat)]
+        if flat.size == 0:
+            return
+        if self.percentile >= 100.0:
+            self.lo, self.hi = min(self.lo, flat.min()), max(self.hi, flat.max())
+            return
+        if flat.size > PERCENTILE_SAMPLES:
+            flat = self.rng.choice(flat, PERCENTILE_SAMPLES, replace=False)
+        self.samples.append(flat)
+
+    def range(self) -> tuple[float, float]:
+        if self.percentile < 100.0 and self.samples:
+            values = np.concatenate(self.samples)
+            return (
+                float(np.percentile(values, 100.0 - self.percentile)),
+                float(np.percentile(values, self.percentile)),
+            )
+        if self.lo > self.hi:  # nothing finite was seen
+            return 0.0, 0.0
+        return float(self.lo), float(self.hi)
+
+
+def _range_attr(values: Sequence[float]) -> DenseArrayBase:
+    return DenseArrayBase.from_list(f64, [float(v) for v in values])
+
+
+def read_range(op: Operation) -> tuple[float, float] | None:
+    attr = op.attributes.get(RANGE_ATTR)
+    if attr is None:
+        return None
+    lo, hi = attr.get_values()
+    return lo, hi
+
+
+def _sample_items(item_size: int) -> int:
+    return int(np.clip(SAMPLE_BUDGET // max(item_size, 1), 1, MAX_SAMPLE_ITEMS))
+
+
+def calibrate_module(
+    module: ModuleOp, inputs: Sequence[np.ndarray] | None, *, percentile: float = 100.0
+) -> None:
+    """Annotate ``module`` in place (see the module docstring)."""
+    from spintron_nn.backends.float_exec import run_float
+
+    if not 50.0 < percentile <= 100.0:
+        raise SpintronError(f"calibrate: percentile must be in (50, 100], got {percentile}")
+    main = main_function(module)
+    if inputs is None:
+        warnings.warn(
+            "calibrate: no calibration data given; using synthetic standard-normal inputs "
+            "(seed 0): ranges and ADC shifts will not reflect real data",
+            stacklevel=2,
+        )
+        inputs = synthetic_inputs(main)
+    inputs = [np.asarray(a, dtype=np.float32) for a in inputs]
+    if len(inputs) != len(main.args) or len({len(a) for a in inputs}) != 1:
+        raise SpintronError(
+            f"calibrate: the model takes {len(main.args)} input(s); give as many arrays with one batch size"
+        )
+    rng = np.random.default_rng(0)
+    stats: dict[SSAValue, _RangeStats] = {}
+    samples: dict[SSAValue, list[np.ndarray]] = {}
+    sampled = {op.operands[0] for op in main.walk() if op.name in MATRIX_OPS}
+
+    def record(value: SSAValue, array: np.ndarray) -> None:
+        stats.setdefault(value, _RangeStats(percentile, rng)).add(array)
+        if value in sampled:
+            have = sum(len(a) for a in samples.get(value, []))
+            want = _sample_items(int(np.prod(array.shape[1:])))
+            if have < want:
+                samples.setdefault(value, []).append(np.asarray(array[: want - have], dtype=np.float32))
+
+    def observer(op: Operation, results: Sequence[np.ndarray]) -> None:
+        if op.name == "nn.constant":
+            return
+        for value, array in zip(op.results, results):
+            if np.asarray(array).dtype.kind == "f":
+                record(value, array)
+
+    total = len(inputs[0])
+    for start in range(0, total, CHUNK_ITEMS):
+        chunk = [a[start : start + CHUNK_ITEMS] for a in inputs]
+        for arg, array in zip(main.args, chunk):
+            record(arg, array)
+        run_float(module, chunk, observer=observer)
+
+    main.attributes[INPUT_RANGES_ATTR] = _range_attr(
+        [v for arg in main.args for v in stats[arg].range()]
+    )
+    for op in main.walk():
+        if op.name == "nn.constant" or len(op.results) != 1 or op.results[0] not in stats:
+            continue
+        op.attributes[RANGE_ATTR] = _range_attr(stats[op.results[0]].range())
+    for index, op in enumerate(o for o in main.walk() if o.name in MATRIX_OPS):
+        sample = samples.get(op.operands[0])
+        if sample:
+            blob = WeightBlob(f"calibration.{index}", np.concatenate(sample))
+            op.attributes[SAMPLE_ATTR] = WeightAttr(blob)
+
+
+@dataclass(frozen=True)
+class CalibratePass(ModulePass):
+    """Run the float graph on calibration inputs and record activation ranges."""
+
+    name = "calibrate"
+
+    data: str | None = None
+    percentile: float = 100.0
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        inputs = None
+        if self.data:
+            inputs = load_calibration_file(self.data, input_names(op))
+        calibrate_module(op, inputs, percentile=float(self.percentile))

@@ -1,0 +1,69 @@
+"""End-to-end flows over the pass registry (the API and CLI call these).
+
+    quantize_and_lower(module, calibration_inputs, **options) -> module
+
+runs the float clean-up passes, ``calibrate`` on ``calibration_inputs`` (a list
+of arrays in input order, or None for the documented synthetic fallback),
+then ``quantize``, ``lower-to-spin``, ``tile-crossbars`` and ``schedule``.
+The module is rewritten in place and returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+
+from spintron_nn.passes.calibrate import calibrate_module
+from spintron_nn.passes.pipeline import PassTiming, available_passes, run_pipeline
+
+FLOAT_PASSES = ("canonicalize", "fold-constants", "fold-batchnorm", "fuse-activations")
+
+
+def default_float_pipeline() -> str:
+    """The float clean-up passes of FLOAT_PASSES that this build has."""
+    available = available_passes()
+    return ",".join(name for name in FLOAT_PASSES if name in available)
+
+
+def quantize_and_lower(
+    module: ModuleOp,
+    calibration_inputs: Sequence[np.ndarray] | None,
+    *,
+    weight_bits: int = 8,
+    activation_bits: int = 8,
+    per_channel: bool = True,
+    cell_bits: int = 2,
+    adc_bits: int | None = 6,
+    rows: int = 128,
+    cols: int = 128,
+    percentile: float = 100.0,
+    max_saturation: float | None = None,
+    pipeline: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    timings: list[PassTiming] | None = None,
+) -> ModuleOp:
+    """Quantize ``module`` (an ``nn`` graph) and map it onto crossbar tiles.
+
+    ``adc_bits=None`` (or 0) is an ideal ADC; ``pipeline`` replaces the float
+    clean-up passes (default: canonicalize, fold-constants, fold-batchnorm,
+    fuse-activations, those present).  ``timings`` collects seconds per pass.
+    """
+    def run(spec: str) -> None:
+        if spec:
+            run_pipeline(module, spec, timings=timings,
+                         on_pass=(lambda p: progress(p.name)) if progress else None)
+
+    run(default_float_pipeline() if pipeline is None else pipeline)
+    if progress:
+        progress("calibrate")
+    calibrate_module(module, calibration_inputs, percentile=percentile)
+    tile_options = "" if max_saturation is None else f"{{max-saturation={float(max_saturation)}}}"
+    run(
+        f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
+        f"per-channel={'true' if per_channel else 'false'}}},"
+        f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0}}},"
+        f"tile-crossbars{tile_options},schedule"
+    )
+    return module

@@ -1,0 +1,410 @@
+"""``lower-to-spin{rows=128 cols=128 crossbar=RxC cell-bits=2 adc-bits=6}``: nn -> spin.
+
+Needs ``calibrate`` and ``quantize`` first.  Every float tensor becomes codes
+(``tensor<...xui8>``) with the scale/zero point ``quantize`` chose; ``@main``
+keeps its float signature (``spin.quantize`` on entry, ``spin.dequantize``
+before ``func.return``).  Conv/Gemm/MatMul become one ``spin.crossbar_layer``
+per conv group (untiled, ``tile-crossbars`` splits it) followed by
+``spin.requant``; the rest becomes digital spin ops.  ``adc-bits=0`` means an
+ideal ADC.  See docs/spin-dialect.md for the op-by-op mapping.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from spintron_nn.backends.sim import digital, quant_math
+from spintron_nn.errors import SpintronError, UnsupportedError
+from spintron_nn.ir import spin
+from spintron_nn.ir.module_info import main_function
+from spintron_nn.ir.nn import read_float, read_int, read_ints
+from spintron_nn.ir.weights import WeightAttr, WeightBlob
+from spintron_nn.passes import quantize as q
+from spintron_nn.passes.calibrate import SAMPLE_ATTR
+
+#: Calibration rows kept per layer for the ADC-shift choice (evenly spaced).
+MAX_CALIBRATION_ROWS = 1024
+
+
+@dataclass(frozen=True)
+class CrossbarConfig:
+    rows: int = 128
+    cols: int = 128
+    cell_bits: int = 2
+    adc_bits: int | None = 6  # None: ideal ADC
+
+    def validate(self) -> None:
+        for what, value in (("crossbar rows", self.rows), ("crossbar cols", self.cols)):
+            q.check_bits(what, value, spin.ARRAY_DIM)
+        q.check_bits("cell bits", self.cell_bits, spin.CELL_BITS)
+        if self.adc_bits is not None:
+            q.check_bits("ADC bits", self.adc_bits, spin.ADC_BITS)
+
+
+def parse_crossbar(text: str) -> tuple[int, int]:
+    """``"128x64"`` -> ``(128, 64)``."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise SpintronError(f"crossbar must look like 128x128 (rows x cols), got '{text}'")
+    return int(parts[0]), int(parts[1])
+
+
+class Codes(NamedTuple):
+    """A lowered tensor: its code value and quantization."""
+
+    value: SSAValue
+    scale: float
+    zero_point: int
+
+
+class _Lowering:
+    def __init__(self, module: ModuleOp, config: CrossbarConfig):
+        self.main = main_function(module)
+        attrs = self.main.attributes
+        if q.ACTIVATION_BITS_ATTR not in attrs:
+            raise SpintronError("lower-to-spin: the graph is not quantized: run calibrate and quantize first")
+        self.bits = attrs[q.ACTIVATION_BITS_ATTR].value.data
+        self.weight_bits = attrs[q.WEIGHT_BITS_ATTR].value.data
+        self.per_channel = bool(attrs[q.PER_CHANNEL_ATTR].value.data)
+        self.config = config
+        self.codes: dict[SSAValue, Codes | SSAValue] = {}
+        self.rewriter = Rewriter()
+        self.layers = 0
+        self.anchor: Operation | None = None
+
+    # -- helpers ---------------------------------------------------------
+
+    def emit(self, op: Operation) -> Operation:
+        self.rewriter.insert_op(op, InsertPoint.before(self.anchor))
+        return op
+
+    def operand(self, op: Operation, index: int = 0) -> Codes:
+        found = self.codes.get(op.operands[index])
+        if not isinstance(found, Codes):
+            raise UnsupportedError(f"lower-to-spin: operand #{index} of {op.name} is not an activation "
+                                   "(constant activations are not supported)")
+        return found
+
+    def out_params(self, op: Operation) -> tuple[float, int]:
+        found = q.quant_params(op)
+        if found is None:
+            raise SpintronError(f"lower-to-spin: {op.name} has no quantization: run calibrate and quantize first")
+        return found
+
+    def constant(self, value: SSAValue, what: str) -> np.ndarray:
+        owner = value.owner
+        if getattr(owner, "name", None) != "nn.constant":
+            raise UnsupportedError(f"lower-to-spin: the {what} must be a constant (weights on the crossbar)")
+        return np.asarray(owner.value.array, dtype=np.float64)
+
+    def result_type(self, op: Operation, element=spin.ui8):
+        return spin.tensor(spin.shape_of(op.results[0]), element)
+
+    def build(self, cls, operands, result_type, **props) -> SSAValue:
+        attrs = {}
+        for name, v in props.items():
+            if isinstance(v, bool) or isinstance(v, (int, np.integer)):
+                attrs[name] = spin.int_attr(int(v))
+            elif isinstance(v, float):
+                attrs[name] = spin.real_attr(v)
+            elif isinstance(v, (tuple, list)):
+                attrs[name] = spin.ints_attr(v)
+            else:
+                attrs[name] = v
+        return self.emit(cls.build(operands=operands, result_types=[result_type], properties=attrs)).results[0]
+
+    def weight(self, key: str, array: np.ndarray) -> WeightAttr:
+        return WeightAttr(WeightBlob(f"spin.{key}", array))
+
+    # -- matrices --------------------------------------------------------
+
+    def quantize_weights(self, w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+        """Integer weights and one scale per output channel (``axis``)."""
+        if self.per_channel:
+            return quant_math.quantize_weights_per_channel(w, self.weight_bits, axis=axis)
+        w_int, scale = quant_math.quantize_weights_per_channel(w.reshape(1, -1), self.weight_bits, axis=0)
+        return w_int.reshape(w.shape), np.full(w.shape[axis], scale[0])
+
+    def calibration_rows(self, op: Operation, x: Codes, to_rows: Callable[[np.ndarray], np.ndarray]):
+        attr = op.attributes.get(SAMPLE_ATTR)
+        if attr is None:
+            return None
+        codes = quant_math.quantize_activations(attr.array, x.scale, x.zero_point, self.bits)
+        rows = to_rows(codes.astype(np.uint8))
+        if len(rows) > MAX_CALIBRATION_ROWS:
+            rows = rows[np.linspace(0, len(rows) - 1, MAX_CALIBRATION_ROWS).astype(np.int64)]
+        return rows
+
+    def matrix(self, op, x: Codes, groups, w_int, w_scale, bias, clamp) -> SSAValue:
+        """``groups``: list of (input rows value, calibration rows, column slice)."""
+        layer = f"layer{self.layers}"
+        self.layers += 1
+        out_scale, out_zp = self.out_params(op)
+        accs = []
+        for g, (rows_value, calibration, columns) in enumerate(groups):
+            name = layer if len(groups) == 1 else f"{layer}.g{g}"
+            props = dict(
+                weights=self.weight(f"{name}.weights", w_int[:, columns].astype(np.int8)),
+                weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
+                array_rows=self.config.rows, array_cols=self.config.cols, layer=StringAttr(name),
+            )
+            if self.config.adc_bits is not None:
+                props["adc_bits"] = self.config.adc_bits
+            if calibration is not None:
+                props["calibration"] = self.weight(f"{name}.calibration", calibration)
+            m = spin.shape_of(rows_value)[0]
+            width = columns.stop - columns.start
+            accs.append(self.build(spin.CrossbarLayerOp, [rows_value], spin.tensor((m, width), i64), **props))
+        m, n = spin.shape_of(accs[0])[0], w_int.shape[1]
+        acc = accs[0] if len(accs) == 1 else self.build(
+            spin.ShiftAddOp, [accs], spin.tensor((m, n), i64), blocks=[1] * len(accs)
+        )
+        requant = [quant_math.requant_multiplier(x.scale * s / out_scale) for s in w_scale]
+        bias_int = np.rint(bias / (x.scale * w_scale)).astype(np.int64)
+        qmin, qmax = quant_math.fused_clamp_bounds(*clamp, out_scale, out_zp, self.bits)
+        codes = self.build(
+            spin.RequantOp, [acc], spin.tensor((m, n), spin.ui8),
+            multiplier=[mul for mul, _ in requant], shift=[s for _, s in requant],
+            input_zero_point=x.zero_point, column_sums=self.weight(f"{layer}.column_sums", w_int.sum(axis=0)),
+            bias=self.weight(f"{layer}.bias", bias_int), zero_point=out_zp, bits=self.bits,
+            clamp_min=qmin, clamp_max=qmax,
+        )
+        return codes
+
+    def clamp_of(self, op) -> tuple[float | None, float | None]:
+        lo, hi = op.properties.get("clamp_min"), op.properties.get("clamp_max")
+        return (None if lo is None else read_float(lo)), (None if hi is None else read_float(hi))
+
+    def lower_gemm(self, op) -> Codes:
+        x = self.operand(op)
+        if read_int(op.properties["trans_a"]):
+            raise UnsupportedError("lower-to-spin: nn.gemm with trans_a=1 is not supported")
+        w = self.constant(op.operands[1], "nn.gemm B operand")
+        w = (w.T if read_int(op.properties["trans_b"]) else w) * read_float(op.properties["alpha"])
+        n = w.shape[1]
+        bias = np.zeros(n)
+        if len(op.operands) == 3:
+            c = self.constant(op.operands[2], "nn.gemm bias") * read_float(op.properties["beta"])
+            if c.size not in (1, n):
+                raise UnsupportedError("lower-to-spin: nn.gemm bias must be per output column")
+            bias = np.broadcast_to(c.reshape(-1), (n,)).astype(np.float64)
+        return self.linear(op, x, w, bias)
+
+    def lower_matmul(self, op) -> Codes:
+        x = self.operand(op)
+        w = self.constant(op.operands[1], "nn.matmul right operand")
+        if len(spin.shape_of(op.operands[0])) != 2 or w.ndim != 2:
+            raise UnsupportedError("lower-to-spin: nn.matmul is supported for [M, K] @ [K, N] only")
+        return self.linear(op, x, w, np.zeros(w.shape[1]))
+
+    def linear(self, op, x: Codes, w: np.ndarray, bias: np.ndarray) -> Codes:
+        w_int, w_scale = self.quantize_weights(w, axis=1)
+        calibration = self.calibration_rows(op, x, lambda c: c.reshape(len(c), -1))
+        value = self.matrix(op, x, [(x.value, calibration, slice(0, w.shape[1]))], w_int, w_scale, bias, self.clamp_of(op))
+        return Codes(value, *self.out_params(op))
+
+    def lower_conv(self, op) -> Codes:
+        x = self.operand(op)
+        w = self.constant(op.operands[1], "nn.conv weight")
+        if w.ndim != 4:
+            raise UnsupportedError("lower-to-spin: only 2-D convolutions are supported")
+        group = read_int(op.properties["group"])
+        out_c, in_per_group, kh, kw = w.shape
+        per_group = out_c // group
+        w_int4, w_scale = self.quantize_weights(w, axis=0)
+        # [K, O]: row k = (c, kh, kw) of the group's input patch, column = output channel.
+        w_int = np.concatenate(
+            [w_int4[g * per_group : (g + 1) * per_group].reshape(per_group, -1).T for g in range(group)], axis=1
+        )
+        bias = self.constant(op.operands[2], "nn.conv bias") if len(op.operands) == 3 else np.zeros(out_c)
+        window = dict(
+            kernel_shape=(kh, kw), pads=read_ints(op.properties["pads"]),
+            strides=read_ints(op.properties["strides"]), dilations=read_ints(op.properties["dilations"]),
+        )
+        groups = []
+        for g in range(group):
+            patch = dict(channel_offset=g * in_per_group, channels=in_per_group, pad_value=x.zero_point)
+            im2col = spin.Im2ColOp.build(operands=[x.value], result_types=[spin.tensor((0, 0), spin.ui8)],
+                                         properties={k: spin.ints_attr(v) for k, v in window.items()}
+                                         | {k: spin.int_attr(v) for k, v in patch.items()})
+            im2col.results[0].type = spin.tensor(im2col.expected_shape(), spin.ui8)
+            self.emit(im2col)
+            calibration = self.calibration_rows(
+                op, x, lambda c, patch=patch: digital.im2col(c, (kh, kw), window["pads"], window["strides"],
+                                                             window["dilations"], **patch))
+            groups.append((im2col.results[0], calibration, slice(g * per_group, (g + 1) * per_group)))
+        rows = self.matrix(op, x, groups, w_int, w_scale, bias, self.clamp_of(op))
+        image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
+        return Codes(image, *self.out_params(op))
+
+    # -- digital ops -----------------------------------------------------
+
+    def same_params(self, op, cls, **props) -> Codes:
+        x = self.operand(op)
+        return Codes(self.build(cls, [x.value], self.result_type(op), **props), x.scale, x.zero_point)
+
+    def lower_clip(self, op) -> Codes:
+        x = self.operand(op)
+        if op.name == "nn.relu":
+            lo, hi = 0.0, None
+        else:
+            lo, hi = (None if op.properties.get(k) is None else read_float(op.properties[k]) for k in ("min", "max"))
+        qmin, qmax = quant_math.fused_clamp_bounds(lo, hi, x.scale, x.zero_point, self.bits)
+        return self.same_params(op, spin.ClampOp, clamp_min=qmin, clamp_max=qmax)
+
+    def pool_window(self, op) -> dict:
+        if len(read_ints(op.properties["kernel_shape"])) != 2 or set(read_ints(op.properties["dilations"])) != {1} \
+                or read_int(op.properties["ceil_mode"]):
+            raise UnsupportedError(f"lower-to-spin: {op.name} needs a 2-D kernel, dilation 1 and ceil_mode 0")
+        return {k: read_ints(op.properties[k]) for k in ("kernel_shape", "pads", "strides")}
+
+    def lower_max_pool(self, op) -> Codes:
+        return self.same_params(op, spin.MaxPoolOp, **self.pool_window(op))
+
+    def lower_avg_pool(self, op) -> Codes:
+        return self.same_params(op, spin.AvgPoolOp, **self.pool_window(op),
+                                count_include_pad=read_int(op.properties["count_include_pad"]),
+                                pad_value=self.operand(op).zero_point)
+
+    def lower_add(self, op) -> Codes:
+        a, b = self.operand(op, 0), self.operand(op, 1)
+        scale, zp = self.out_params(op)
+        ma, mb, shift = quant_math.add_multipliers(a.scale, b.scale, scale)
+        value = self.build(spin.AddOp, [a.value, b.value], self.result_type(op),
+                           lhs_zero_point=a.zero_point, rhs_zero_point=b.zero_point, lhs_multiplier=ma,
+                           rhs_multiplier=mb, shift=shift, zero_point=zp, clamp_min=0, clamp_max=2**self.bits - 1)
+        return Codes(value, scale, zp)
+
+    def lower_concat(self, op) -> Codes:
+        scale, zp = self.out_params(op)
+        parts = []
+        for index in range(len(op.operands)):
+            x = self.operand(op, index)
+            if (x.scale, x.zero_point) != (scale, zp):
+                mul, shift = quant_math.requant_multiplier(x.scale / scale)
+                value = self.build(spin.RescaleOp, [x.value], x.value.type, input_zero_point=x.zero_point,
+                                   multiplier=mul, shift=shift, zero_point=zp, bits=self.bits)
+                x = Codes(value, scale, zp)
+            parts.append(x.value)
+        axis = read_int(op.properties["axis"]) % len(spin.shape_of(op.results[0]))
+        return Codes(self.build(spin.ConcatOp, [parts], self.result_type(op), axis=axis), scale, zp)
+
+    def lower_lut(self, op) -> Codes:
+        x = self.operand(op)
+        scale, zp = self.out_params(op)
+        function = {"nn.sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "nn.tanh": np.tanh}[op.name]
+        table = quant_math.lut_table(function, x.scale, x.zero_point, scale, zp, self.bits)
+        table = np.pad(table, (0, 256 - len(table)), mode="edge").astype(np.uint8)
+        value = self.build(spin.LutOp, [x.value], self.result_type(op),
+                           table=self.weight(f"lut{self.layers}.{op.name[3:]}", table),
+                           function=StringAttr(op.name[3:]))
+        self.layers += 1
+        return Codes(value, scale, zp)
+
+    def lower_softmax(self, op) -> Codes:
+        x = self.operand(op)
+        rank = len(spin.shape_of(op.results[0]))
+        axis = read_int(op.properties["axis"]) % rank
+        if read_int(op.properties["legacy_2d"]) and axis != rank - 1:
+            raise UnsupportedError("lower-to-spin: opset < 13 softmax over several axes is not supported")
+        scale, zp = self.out_params(op)
+        value = self.build(spin.SoftmaxOp, [x.value], self.result_type(op), axis=axis, input_scale=x.scale,
+                           input_zero_point=x.zero_point, scale=scale, zero_point=zp, bits=self.bits)
+        return Codes(value, scale, zp)
+
+    def lower_argmax(self, op) -> SSAValue:
+        if read_int(op.properties["select_last_index"]):
+            raise UnsupportedError("lower-to-spin: nn.arg_max with select_last_index=1 is not supported")
+        x = self.operand(op)
+        rank = len(spin.shape_of(op.operands[0]))
+        return self.build(spin.ArgMaxOp, [x.value], self.result_type(op, i64),
+                          axis=read_int(op.properties["axis"]) % rank, keepdims=read_int(op.properties["keepdims"]))
+
+    def lower_transpose(self, op) -> Codes:
+        return self.same_params(op, spin.TransposeOp, perm=read_ints(op.properties["perm"]))
+
+    def lower_reshape(self, op) -> Codes:
+        return self.same_params(op, spin.ReshapeOp)
+
+    # -- driver ----------------------------------------------------------
+
+    HANDLERS = {
+        "nn.gemm": lower_gemm, "nn.matmul": lower_matmul, "nn.conv": lower_conv,
+        "nn.relu": lower_clip, "nn.clip": lower_clip,
+        "nn.max_pool": lower_max_pool, "nn.average_pool": lower_avg_pool,
+        "nn.global_average_pool": lambda self, op: self.same_params(op, spin.GlobalAvgPoolOp),
+        "nn.global_max_pool": lambda self, op: self.same_params(op, spin.GlobalMaxPoolOp),
+        "nn.add": lower_add, "nn.concat": lower_concat,
+        "nn.sigmoid": lower_lut, "nn.tanh": lower_lut, "nn.softmax": lower_softmax,
+        "nn.arg_max": lower_argmax, "nn.transpose": lower_transpose,
+        "nn.identity": lower_reshape, "nn.flatten": lower_reshape, "nn.reshape": lower_reshape,
+        "nn.squeeze": lower_reshape, "nn.unsqueeze": lower_reshape,
+    }
+
+    def run(self) -> None:
+        block = self.main.body.block
+        ops = list(block.ops)
+        self.anchor = ops[0]
+        attrs = self.main.attributes
+        for arg, scale, zp in zip(block.args, attrs[q.INPUT_SCALES_ATTR].get_values(),
+                                  attrs[q.INPUT_ZERO_POINTS_ATTR].get_values()):
+            value = self.emit(spin.QuantizeOp(arg, scale, zp, self.bits)).results[0]
+            self.codes[arg] = Codes(value, scale, zp)
+        lowered = []
+        for op in ops:
+            self.anchor = op
+            if isinstance(op, func.ReturnOp):
+                self.lower_return(op)
+            elif op.name == "nn.constant":
+                lowered.append(op)
+            elif op.name in self.HANDLERS:
+                self.codes[op.results[0]] = self.HANDLERS[op.name](self, op)
+                lowered.append(op)
+            else:
+                raise UnsupportedError(f"lower-to-spin: {op.name} has no crossbar or digital mapping")
+        for op in reversed(lowered):
+            if all(not r.uses for r in op.results):
+                self.rewriter.erase_op(op)
+
+    def lower_return(self, op: func.ReturnOp) -> None:
+        for index, value in enumerate(op.operands):
+            found = self.codes.get(value)
+            if isinstance(found, Codes):
+                value = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point, self.bits)).results[0]
+            elif found is not None:
+                value = found
+            op.operands[index] = value
+
+
+def lower_module(module: ModuleOp, config: CrossbarConfig) -> None:
+    config.validate()
+    _Lowering(module, config).run()
+
+
+@dataclass(frozen=True)
+class LowerToSpinPass(ModulePass):
+    """Lower the quantized nn graph to spin crossbar layers and digital ops."""
+
+    name = "lower-to-spin"
+
+    rows: int = 128
+    cols: int = 128
+    crossbar: str | None = None
+    cell_bits: int = 2
+    adc_bits: int = 6
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rows, cols = parse_crossbar(self.crossbar) if self.crossbar else (self.rows, self.cols)
+        adc_bits = None if self.adc_bits == 0 else self.adc_bits
+        lower_module(op, CrossbarConfig(rows=rows, cols=cols, cell_bits=self.cell_bits, adc_bits=adc_bits))

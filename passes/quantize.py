@@ -1,0 +1,83 @@
+"""``quantize{weight-bits=8 activation-bits=8 per-channel=true}``: choose the quantization.
+
+Turns the ranges recorded by ``calibrate`` into per-tensor affine activation
+parameters (``quant_math.activation_quant_params``) and records the weight
+format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
+
+* ``spin.scale`` (f64) and ``spin.zero_point`` (i64) on every op with a ``spin.range``;
+* ``spin.input_scales`` / ``spin.input_zero_points`` on ``@main`` (one per argument);
+* ``spin.activation_bits``, ``spin.weight_bits``, ``spin.per_channel`` on ``@main``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, ModuleOp, f64, i64
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+
+from spintron_nn.backends.sim.quant_math import activation_quant_params
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir.module_info import main_function
+from spintron_nn.ir.spin import ACT_BITS, WEIGHT_BITS, int_attr
+from spintron_nn.passes.calibrate import INPUT_RANGES_ATTR, RANGE_ATTR, read_range
+
+SCALE_ATTR = "spin.scale"
+ZERO_POINT_ATTR = "spin.zero_point"
+INPUT_SCALES_ATTR = "spin.input_scales"
+INPUT_ZERO_POINTS_ATTR = "spin.input_zero_points"
+ACTIVATION_BITS_ATTR = "spin.activation_bits"
+WEIGHT_BITS_ATTR = "spin.weight_bits"
+PER_CHANNEL_ATTR = "spin.per_channel"
+
+
+def check_bits(what: str, value: int, bounds: tuple[int, int]) -> None:
+    if not bounds[0] <= value <= bounds[1]:
+        raise SpintronError(f"{what} must be in {bounds[0]}..{bounds[1]}, got {value}")
+
+
+def quant_params(op: Operation) -> tuple[float, int] | None:
+    """``(scale, zero_point)`` that ``quantize`` chose for ``op``'s result."""
+    if SCALE_ATTR not in op.attributes:
+        return None
+    return op.attributes[SCALE_ATTR].value.data, op.attributes[ZERO_POINT_ATTR].value.data
+
+
+def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool) -> None:
+    check_bits("weight bits", weight_bits, WEIGHT_BITS)
+    check_bits("activation bits", activation_bits, ACT_BITS)
+    main = main_function(module)
+    if INPUT_RANGES_ATTR not in main.attributes:
+        raise SpintronError("quantize: no activation ranges on @main: run the calibrate pass first")
+    input_ranges = main.attributes[INPUT_RANGES_ATTR].get_values()
+    inputs = [activation_quant_params(lo, hi, activation_bits) for lo, hi in zip(input_ranges[::2], input_ranges[1::2])]
+    main.attributes[INPUT_SCALES_ATTR] = DenseArrayBase.from_list(f64, [s for s, _ in inputs])
+    main.attributes[INPUT_ZERO_POINTS_ATTR] = DenseArrayBase.from_list(i64, [z for _, z in inputs])
+    main.attributes[ACTIVATION_BITS_ATTR] = int_attr(activation_bits)
+    main.attributes[WEIGHT_BITS_ATTR] = int_attr(weight_bits)
+    main.attributes[PER_CHANNEL_ATTR] = int_attr(int(per_channel))
+    for op in main.walk():
+        found = read_range(op)
+        if found is None:
+            continue
+        scale, zero_point = activation_quant_params(*found, activation_bits)
+        op.attributes[SCALE_ATTR] = FloatAttr(scale, f64)
+        op.attributes[ZERO_POINT_ATTR] = int_attr(zero_point)
+
+
+@dataclass(frozen=True)
+class QuantizePass(ModulePass):
+    """Choose per-tensor activation and per-channel weight quantization from calibrated ranges."""
+
+    name = "quantize"
+
+    weight_bits: int = 8
+    activation_bits: int = 8
+    per_channel: bool = True
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        quantize_module(
+            op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel
+        )

@@ -1,0 +1,122 @@
+"""``tile-crossbars{max-saturation=0.001}``: split each layer matrix into physical tiles.
+
+Each ``spin.crossbar_layer`` (a ``[K, N]`` weight-integer matrix, K = inputs
+on rows) is cut into ``array_rows x array_cols`` blocks (``reference.tile_grid``,
+row-major; the last row/column block may be partial, ``utilisation`` records
+the used fraction of the array).  Each block becomes a ``spin.crossbar_tile``
+holding its differential bit slices (``reference.slice_weights``) and a
+``spin.shift_add`` sums the row tiles of each column block and concatenates
+the column blocks.  Conv groups arrive as separate layers (one block each,
+see lower-to-spin), so a depthwise conv's tiles use only ``kh*kw`` rows each.
+
+ADC shift per tile: the smallest shift whose saturation rate over the tile's
+exact column currents on the layer's calibration rows stays at or below
+``max-saturation`` (``reference.choose_adc_shift``).  A layer without
+calibration rows gets the worst-case shift (no read can saturate).
+``tile_id`` numbers tiles module-wide in row-major order per layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, i64
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from spintron_nn.backends.sim import reference
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir import spin
+from spintron_nn.ir.spin import get_int
+from spintron_nn.ir.weights import WeightAttr, WeightBlob
+
+
+def _worst_case_shift(rows: int, cell_bits: int, adc_bits: int) -> int:
+    bound = rows * (2**cell_bits - 1)
+    return reference.choose_adc_shift(np.array([bound, -bound]), adc_bits, 0.0)
+
+
+def _tile_shift(layer: spin.CrossbarLayerOp, rows: slice, levels_pos, levels_neg, max_saturation: float) -> int:
+    adc_bits = get_int(layer, "adc_bits")
+    if adc_bits is None:
+        return 0
+    if layer.calibration is None:
+        return _worst_case_shift(rows.stop - rows.start, get_int(layer, "cell_bits"), adc_bits)
+    currents = reference.column_currents(
+        layer.calibration.array[:, rows], levels_pos, levels_neg, input_bits=get_int(layer, "input_bits")
+    )
+    return reference.choose_adc_shift(currents, adc_bits, max_saturation)
+
+
+def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: float) -> int:
+    """Replace ``layer`` by its tiles; returns the number of tiles made."""
+    weights = layer.weights.array
+    k, n = weights.shape
+    array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
+    cell_bits = get_int(layer, "cell_bits")
+    levels_pos, levels_neg = reference.slice_weights(weights, get_int(layer, "weight_bits"), cell_bits)
+    name = layer.layer.data
+    grid = reference.tile_grid(k, n, array_rows, array_cols)
+    rewriter = Rewriter()
+    m = spin.shape_of(layer.input)[0]
+    shared = {key: layer.properties[key] for key in
+              ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer")
+              if key in layer.properties}
+    tiles: dict[tuple[int, int], spin.CrossbarTileOp] = {}
+    for index, (rows, cols) in enumerate(grid):
+        tile_pos, tile_neg = levels_pos[:, rows, cols], levels_neg[:, rows, cols]
+        height, width = rows.stop - rows.start, cols.stop - cols.start
+        key = f"spin.{name}.t{rows.start // array_rows}_{cols.start // array_cols}"
+        props = dict(
+            rows=height, cols=width, row_offset=rows.start, col_offset=cols.start,
+            slices=tile_pos.shape[0], adc_shift=_tile_shift(layer, rows, tile_pos, tile_neg, max_saturation),
+            tile_id=first_tile_id + index,
+        )
+        tile = spin.CrossbarTileOp.build(
+            operands=[layer.input],
+            result_types=[spin.tensor((m, width), i64)],
+            properties=shared | {k: spin.int_attr(v) for k, v in props.items()} | {
+                "levels_pos": WeightAttr(WeightBlob(f"{key}.pos", tile_pos)),
+                "levels_neg": WeightAttr(WeightBlob(f"{key}.neg", tile_neg)),
+                "utilisation": spin.real_attr(height * width / (array_rows * array_cols)),
+            },
+        )
+        rewriter.insert_op(tile, InsertPoint.before(layer))
+        tiles[(rows.start, cols.start)] = tile
+    # shift_add operands: column blocks in order, each its row tiles in order.
+    col_starts = sorted({c for _, c in tiles})
+    row_starts = sorted({r for r, _ in tiles})
+    if len(tiles) == 1:
+        result = next(iter(tiles.values())).results[0]
+    else:
+        operands = [tiles[(r, c)].results[0] for c in col_starts for r in row_starts]
+        shift_add = spin.ShiftAddOp.build(
+            operands=[operands], result_types=[layer.output.type],
+            properties={"blocks": spin.ints_attr([len(row_starts)] * len(col_starts))},
+        )
+        rewriter.insert_op(shift_add, InsertPoint.before(layer))
+        result = shift_add.results[0]
+    rewriter.replace_op(layer, [], [result])
+    return len(grid)
+
+
+def tile_module(module: ModuleOp, *, max_saturation: float = reference.DEFAULT_MAX_SATURATION_RATE) -> None:
+    if not 0.0 <= max_saturation <= 1.0:
+        raise SpintronError(f"tile-crossbars: max-saturation must be in [0, 1], got {max_saturation}")
+    next_id = 1 + max((get_int(t, "tile_id") for t in module.walk() if isinstance(t, spin.CrossbarTileOp)), default=-1)
+    for layer in [op for op in module.walk() if isinstance(op, spin.CrossbarLayerOp)]:
+        next_id += tile_layer(layer, next_id, max_saturation)
+
+
+@dataclass(frozen=True)
+class TileCrossbarsPass(ModulePass):
+    """Split crossbar layers into physical tiles with bit slices and per-tile ADC shifts."""
+
+    name = "tile-crossbars"
+
+    max_saturation: float = reference.DEFAULT_MAX_SATURATION_RATE
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        tile_module(op, max_saturation=float(self.max_saturation))
