@@ -24,6 +24,8 @@ import numpy as np
 
 from spintron_nn.errors import SpintronError
 
+KERNEL_ENV = "SPINTRON_KERNEL"
+KERNEL_CHOICES = ("auto", "c", "numpy")
 ISA_ENV = "SPINTRON_KERNEL_ISA"
 MAX_INPUT_BITS = 16
 MAX_CELL_BITS = 4
@@ -36,12 +38,13 @@ MAX_OUTPUT_SHIFT = 62
 
 _module = None
 _load_error: str | None = None
+_isa_error: str | None = None
 _tried = False
 _threads = 0  # 0 = the OpenMP default
 
 
 def _load():
-    global _module, _load_error, _tried
+    global _module, _load_error, _isa_error, _tried
     if not _tried:
         _tried = True
         try:
@@ -53,12 +56,12 @@ def _load():
             try:
                 _module.select_isa(isa)
             except ValueError as error:
-                _module, _load_error = None, f"{ISA_ENV}={isa}: {error}"
+                _isa_error = f"{ISA_ENV}={isa}: {error}"
     return _module
 
 
 def is_built() -> bool:
-    """True if the compiled extension imports (and ``SPINTRON_KERNEL_ISA`` is valid)."""
+    """True if the compiled extension imports."""
     return _load() is not None
 
 
@@ -68,10 +71,40 @@ def load_error() -> str:
     return _load_error or ""
 
 
+def requested_kernel() -> str:
+    """The value of ``SPINTRON_KERNEL`` (``auto`` when unset), validated."""
+    value = os.environ.get(KERNEL_ENV, "auto").strip().lower() or "auto"
+    if value not in KERNEL_CHOICES:
+        raise SpintronError(f"{KERNEL_ENV}={value!r} is not one of {', '.join(KERNEL_CHOICES)}")
+    return value
+
+
+def active_kernel() -> str:
+    """``"c"`` or ``"numpy"``: what ``SPINTRON_KERNEL`` and the build select now.
+
+    Read on every call (a dictionary lookup) so that tests and tools can switch
+    without reloading modules.
+    """
+    requested = requested_kernel()
+    if requested == "numpy":
+        return "numpy"
+    if is_built() and _isa_error:
+        raise SpintronError(_isa_error)
+    if is_built():
+        return "c"
+    if requested == "c":
+        raise SpintronError(
+            f"{KERNEL_ENV}=c but the C kernel is not available ({load_error()}); "
+            f"reinstall with a C compiler (pip install -e .) or set {KERNEL_ENV}=numpy")
+    return "numpy"
+
+
 def _built_module():
     module = _load()
     if module is None:
         raise SpintronError(f"the C crossbar kernel is not available: {_load_error}")
+    if _isa_error:
+        raise SpintronError(_isa_error)
     return module
 
 

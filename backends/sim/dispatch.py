@@ -7,48 +7,18 @@ module directly, so that one environment variable switches every caller:
 * ``SPINTRON_KERNEL=numpy`` the numpy reference (``backends/sim/reference.py``).
 * unset / ``auto``          the C kernel when built, else the reference.
 
-The variable is read on every call (a dictionary lookup) so tests and tools can
-change it without reloading modules.
+The choice itself lives in ``runtime.kernel.active_kernel`` so that
+``runtime.kernel_info()`` reports the same answer without importing backends.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from spintron_nn.errors import SpintronError
+from spintron_nn.runtime import kernel
+from spintron_nn.runtime.kernel import KERNEL_ENV, active_kernel, requested_kernel
 
-KERNEL_ENV = "SPINTRON_KERNEL"
-_CHOICES = ("auto", "c", "numpy")
-
-
-def requested_kernel() -> str:
-    """The value of ``SPINTRON_KERNEL`` (``auto`` when unset), validated."""
-    value = os.environ.get(KERNEL_ENV, "auto").strip().lower() or "auto"
-    if value not in _CHOICES:
-        raise SpintronError(
-            f"{KERNEL_ENV}={value!r} is not one of {', '.join(_CHOICES)}"
-        )
-    return value
-
-
-def active_kernel() -> str:
-    """``"c"`` or ``"numpy"``: the implementation :func:`tile_matvec` uses now."""
-    from spintron_nn.runtime import kernel
-
-    requested = requested_kernel()
-    if requested == "numpy":
-        return "numpy"
-    if kernel.is_built():
-        return "c"
-    if requested == "c":
-        raise SpintronError(
-            f"{KERNEL_ENV}=c but the C kernel is not built ({kernel.load_error()}); "
-            "reinstall with a C compiler (pip install -e .) or set "
-            f"{KERNEL_ENV}=numpy"
-        )
-    return "numpy"
+__all__ = ["KERNEL_ENV", "active_kernel", "requested_kernel", "tile_matvec"]
 
 
 def tile_matvec(
@@ -64,7 +34,7 @@ def tile_matvec(
 ) -> np.ndarray:
     """The tile contract of ``docs/semantics.md``; see ``reference.tile_matvec``."""
     if active_kernel() == "c":
-        from spintron_nn.runtime import kernel as implementation
+        implementation = kernel
     else:
         from spintron_nn.backends.sim import reference as implementation
     return implementation.tile_matvec(
