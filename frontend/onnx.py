@@ -237,6 +237,9 @@ class _GraphImporter:
                 path=self.where,
             )
         ctx = NodeContext(node, schema, self.env, self.block, self._materialize, self.where)
+        for attribute in node.attribute:
+            if attribute.name not in rule.attributes:
+                raise ctx.fail(f"attribute '{attribute.name}' is not supported", unsupported=True)
         results = rule.convert(ctx)
         wanted = [o for o in node.output if o]
         if len(wanted) > len(results) or any(

@@ -2,14 +2,15 @@
 
 Each entry maps ``(domain, op_type)`` to a converter from an ONNX node to
 ``nn`` ops, the oldest operator version (``since_version`` of the schema)
-whose semantics the converter implements, and the inputs that must be
-import-time constants (they become properties of the ``nn`` op).  Later
-versions of these operators only widened their type lists (bfloat16, 4/8-bit
-types), so a newer opset is accepted; an older version is refused.
+whose semantics the converter implements, the ONNX attributes it reads (a
+node setting any other attribute is refused: dropping one silently would
+change the math), and the inputs that must be import-time constants (they
+become properties of the ``nn`` op).  Later versions of these operators only
+widened their type lists (bfloat16, 4/8-bit types), so a newer opset is
+accepted; an older version is refused.
 
-Shape-computing nodes with constant inputs (Shape, Gather, Concat, ...) are
-evaluated by ``shape_folding`` before this table is consulted, so they need
-no entry unless they also appear on run-time data.
+Shape-computing nodes whose inputs are all constant (Shape, Gather, Concat,
+...) are evaluated by ``shape_folding`` before this table is consulted.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from onnx import TensorProto
+from xdsl.dialects.builtin import f32, i64
 from xdsl.ir import SSAValue
+from xdsl.utils.exceptions import VerifyException
 
-from spintron_nn.frontend.node_context import NodeContext, nn_op_classes
-from spintron_nn.frontend.padding import explicit_pads
+from spintron_nn.frontend.node_context import NodeContext
 from spintron_nn.frontend.shape_folding import NotFoldable, reshape_target
+from spintron_nn.ir import nn
 
 Converter = Callable[[NodeContext], list[SSAValue]]
 
@@ -32,59 +36,41 @@ ML_DOMAIN = "ai.onnx.ml"
 class OpRule:
     convert: Converter
     min_version: int
-    nn_ops: tuple[str, ...]
+    attributes: frozenset[str] = frozenset()
     const_inputs: frozenset[int] = frozenset()
-
-
-def _direct(op_name: str) -> Converter:
-    """The ONNX op maps one to one onto ``op_name``; attributes carry over."""
-    return lambda ctx: ctx.emit(op_name)
+    claimed: bool = True  # False: the rule exists only to explain a refusal
 
 
 # --------------------------------------------------------------------------
-# windows: conv and pooling
+# element-wise and linear algebra: operands map one to one
 # --------------------------------------------------------------------------
 
 
-def _window_properties(ctx: NodeContext, kernel: list[int]) -> dict:
-    rank = len(kernel)
-    strides = list(ctx.attr("strides") or [1] * rank)
-    dilations = list(ctx.attr("dilations") or [1] * rank)
-    spatial = ctx.shape(0)[2:]
-    if any(d is None for d in spatial) and ctx.attr("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        raise ctx.fail("auto_pad SAME needs static spatial dimensions", unsupported=True)
-    try:
-        pads = explicit_pads(
-            ctx.attr("auto_pad", "NOTSET"), ctx.attr("pads"), spatial, kernel, strides, dilations
-        )
-    except ValueError as exc:
-        raise ctx.fail(str(exc)) from None
-    return {"kernel_shape": kernel, "strides": strides, "dilations": dilations, "pads": pads}
+def _unary(op_class) -> Converter:
+    return lambda ctx: ctx.make(op_class, ctx.value(0))
 
 
-def _conv(ctx: NodeContext) -> list[SSAValue]:
-    kernel = list(ctx.attr("kernel_shape") or ctx.shape(1)[2:])
-    return ctx.emit("nn.conv", overrides=_window_properties(ctx, kernel), consumed=["auto_pad"])
+def _binary(op_class) -> Converter:
+    return lambda ctx: ctx.make(op_class, ctx.value(0), ctx.value(1))
 
 
-def _pool(op_name: str) -> Converter:
-    def convert(ctx: NodeContext) -> list[SSAValue]:
-        if len(ctx.node.output) > 1 and ctx.node.output[1]:
-            raise ctx.fail("the Indices output is not supported", unsupported=True)
-        if ctx.attr("storage_order", 0) != 0:
-            raise ctx.fail("storage_order=1 is not supported", unsupported=True)
-        kernel = ctx.attr("kernel_shape")
-        if not kernel:
-            raise ctx.fail("kernel_shape is required")
-        props = _window_properties(ctx, list(kernel))
-        return ctx.emit(op_name, [ctx.value(0)], props, consumed=["auto_pad", "storage_order"])
-
-    return convert
+def _leaky_relu(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.LeakyReluOp, ctx.value(0), alpha=ctx.attr("alpha", 0.01))
 
 
-# --------------------------------------------------------------------------
-# ops whose optional inputs become properties
-# --------------------------------------------------------------------------
+def _gemm(ctx: NodeContext) -> list[SSAValue]:
+    a, b = ctx.value(0), ctx.value(1)
+    bias = ctx.value(2) if ctx.has_input(2) else None
+    return ctx.make(
+        nn.GemmOp,
+        a,
+        b,
+        bias,
+        alpha=ctx.attr("alpha", 1.0),
+        beta=ctx.attr("beta", 1.0),
+        trans_a=ctx.attr("transA", 0),
+        trans_b=ctx.attr("transB", 0),
+    )
 
 
 def _clip(ctx: NodeContext) -> list[SSAValue]:
@@ -94,7 +80,92 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
         low_arr, high_arr = ctx.const(1, "min"), ctx.const(2, "max")
         low = float(low_arr.reshape(-1)[0]) if low_arr is not None else None
         high = float(high_arr.reshape(-1)[0]) if high_arr is not None else None
-    return ctx.emit("nn.clip", [ctx.value(0)], {"min": low, "max": high})
+    return ctx.make(nn.ClipOp, ctx.value(0), min=low, max=high)
+
+
+# --------------------------------------------------------------------------
+# windows: conv and pooling
+# --------------------------------------------------------------------------
+
+
+def _window(ctx: NodeContext, kernel: list[int]) -> dict:
+    rank = len(kernel)
+    strides = list(ctx.attr("strides") or [1] * rank)
+    dilations = list(ctx.attr("dilations") or [1] * rank)
+    spatial = [nn.DYNAMIC if d is None else d for d in ctx.shape(0)[2:]]
+    pads = ctx.attr("pads")
+    try:
+        pads = nn.resolve_auto_pad(
+            ctx.attr("auto_pad", "NOTSET"), spatial, kernel, strides, dilations, pads
+        )
+    except (VerifyException, ValueError) as exc:
+        raise ctx.fail(str(exc)) from None
+    return {"strides": strides, "dilations": dilations, "pads": pads}
+
+
+def _conv(ctx: NodeContext) -> list[SSAValue]:
+    kernel = list(ctx.shape(1)[2:])
+    declared = ctx.attr("kernel_shape")
+    if declared is not None and list(declared) != kernel:
+        raise ctx.fail(f"kernel_shape {list(declared)} differs from the weight's {kernel}")
+    x, w = ctx.value(0), ctx.value(1)
+    bias = ctx.value(2) if ctx.has_input(2) else None
+    return ctx.make(
+        nn.ConvOp, x, w, bias, group=ctx.attr("group", 1), **_window(ctx, kernel)
+    )
+
+
+def _pool_common(ctx: NodeContext) -> dict:
+    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+        raise ctx.fail("the Indices output is not supported", unsupported=True)
+    if ctx.attr("storage_order", 0) != 0:
+        raise ctx.fail("storage_order=1 is not supported", unsupported=True)
+    kernel = ctx.attr("kernel_shape")
+    if not kernel:
+        raise ctx.fail("kernel_shape is required")
+    kernel = list(kernel)
+    return {"kernel_shape": kernel, "ceil_mode": ctx.attr("ceil_mode", 0), **_window(ctx, kernel)}
+
+
+def _max_pool(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.MaxPoolOp, ctx.value(0), **_pool_common(ctx))
+
+
+def _average_pool(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(
+        nn.AveragePoolOp,
+        ctx.value(0),
+        count_include_pad=ctx.attr("count_include_pad", 0),
+        **_pool_common(ctx),
+    )
+
+
+def _batch_norm(ctx: NodeContext) -> list[SSAValue]:
+    if ctx.attr("training_mode", 0) or sum(1 for o in ctx.node.output if o) > 1:
+        raise ctx.fail("training-mode BatchNormalization is not supported", unsupported=True)
+    if ctx.version < 9 and not ctx.attr("spatial", 1):
+        raise ctx.fail("spatial=0 is not supported", unsupported=True)
+    return ctx.make(
+        nn.BatchNormalizationOp, *(ctx.value(i) for i in range(5)), epsilon=ctx.attr("epsilon", 1e-5)
+    )
+
+
+def _softmax(op_class) -> Converter:
+    def convert(ctx: NodeContext) -> list[SSAValue]:
+        legacy = ctx.version < 13  # input coerced to 2-D at axis
+        axis = ctx.attr("axis", 1 if legacy else -1)
+        return ctx.make(op_class, ctx.value(0), axis=axis, legacy_2d=legacy)
+
+    return convert
+
+
+# --------------------------------------------------------------------------
+# shapes: optional constant inputs become properties
+# --------------------------------------------------------------------------
+
+
+def _flatten(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.FlattenOp, ctx.value(0), axis=ctx.attr("axis", 1))
 
 
 def _reshape(ctx: NodeContext) -> list[SSAValue]:
@@ -104,7 +175,16 @@ def _reshape(ctx: NodeContext) -> list[SSAValue]:
         shape = reshape_target(target, ctx.shape(0), allowzero=bool(allowzero))
     except NotFoldable as exc:
         raise ctx.fail(f"cannot make the target shape static: {exc}", unsupported=True) from None
-    return ctx.emit("nn.reshape", [ctx.value(0)], {"shape": shape, "allowzero": allowzero})
+    return ctx.make(nn.ReshapeOp, ctx.value(0), shape=shape, allowzero=allowzero)
+
+
+def _transpose(ctx: NodeContext) -> list[SSAValue]:
+    perm = ctx.attr("perm")
+    return ctx.make(nn.TransposeOp, ctx.value(0), perm=list(perm) if perm else None)
+
+
+def _concat(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.ConcatOp, ctx.values(), axis=ctx.attr("axis"))
 
 
 def _axes(ctx: NodeContext, since_input_version: int) -> list[int] | None:
@@ -116,31 +196,41 @@ def _axes(ctx: NodeContext, since_input_version: int) -> list[int] | None:
 
 def _squeeze(ctx: NodeContext) -> list[SSAValue]:
     axes = _axes(ctx, 13)
-    if axes is None:  # every dimension of size 1; the batch size is unknown
-        shape = ctx.shape(0)
-        if None in shape:
-            raise ctx.fail("Squeeze without axes on a dynamic batch", unsupported=True)
-        axes = [i for i, d in enumerate(shape) if d == 1]
-    return ctx.emit("nn.squeeze", [ctx.value(0)], {"axes": axes})
+    if axes is None and None in ctx.shape(0):
+        # ONNX squeezes the batch too when it happens to be 1: not static
+        raise ctx.fail("Squeeze without axes on a dynamic batch", unsupported=True)
+    return ctx.make(nn.SqueezeOp, ctx.value(0), axes=axes)
 
 
 def _unsqueeze(ctx: NodeContext) -> list[SSAValue]:
     axes = _axes(ctx, 13)
     if axes is None:
         raise ctx.fail("axes are required")
-    return ctx.emit("nn.unsqueeze", [ctx.value(0)], {"axes": axes})
+    return ctx.make(nn.UnsqueezeOp, ctx.value(0), axes=axes)
 
 
 def _reduce_mean(ctx: NodeContext) -> list[SSAValue]:
-    axes = _axes(ctx, 18)
-    rank = len(ctx.shape(0))
-    if not axes:
-        if ctx.attr("noop_with_empty_axes", 0):
-            return ctx.emit("nn.identity", [ctx.value(0)], consumed=["keepdims", "noop_with_empty_axes"])
-        axes = list(range(rank))
-    return ctx.emit(
-        "nn.reduce_mean", [ctx.value(0)], {"axes": axes}, consumed=["noop_with_empty_axes"]
+    return ctx.make(
+        nn.ReduceMeanOp,
+        ctx.value(0),
+        axes=_axes(ctx, 18),
+        keepdims=ctx.attr("keepdims", 1),
+        noop_with_empty_axes=ctx.attr("noop_with_empty_axes", 0),
     )
+
+
+def _arg_max(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(
+        nn.ArgMaxOp,
+        ctx.value(0),
+        axis=ctx.attr("axis", 0),
+        keepdims=ctx.attr("keepdims", 1),
+        select_last_index=ctx.attr("select_last_index", 0),
+    )
+
+
+def _identity(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.IdentityOp, ctx.value(0))
 
 
 def _dropout(ctx: NodeContext) -> list[SSAValue]:
@@ -151,53 +241,25 @@ def _dropout(ctx: NodeContext) -> list[SSAValue]:
         raise ctx.fail("is_test=0 is not an inference graph", unsupported=True)
     if len(ctx.node.output) > 1 and ctx.node.output[1]:
         raise ctx.fail("the mask output is not supported", unsupported=True)
-    return ctx.emit("nn.identity", [ctx.value(0)], consumed=["ratio", "seed", "is_test"])
+    return _identity(ctx)
 
 
-def _batch_norm(ctx: NodeContext) -> list[SSAValue]:
-    if ctx.attr("training_mode", 0) or sum(1 for o in ctx.node.output if o) > 1:
-        raise ctx.fail("training-mode BatchNormalization is not supported", unsupported=True)
-    return ctx.emit("nn.batch_normalization", consumed=["momentum", "training_mode", "spatial"])
-
-
-def _softmax(op_name: str) -> Converter:
-    def convert(ctx: NodeContext) -> list[SSAValue]:
-        shape = ctx.shape(0)
-        rank = len(shape)
-        axis = ctx.attr("axis", -1 if ctx.version >= 13 else 1) % max(rank, 1)
-        if ctx.version >= 13 or axis == rank - 1:
-            return ctx.emit(op_name, [ctx.value(0)], {"axis": axis})
-        # Before opset 13 the input is coerced to 2-D at ``axis`` and
-        # normalised over the whole trailing block.
-        (flat,) = ctx.emit("nn.flatten", [ctx.value(0)], {"axis": axis})
-        (soft,) = ctx.emit(op_name, [flat], {"axis": 1})
-        back = [0 if d is None else d for d in shape]
-        return ctx.emit("nn.reshape", [soft], {"shape": back, "allowzero": 0})
-
-    return convert
-
-
-def _transpose(ctx: NodeContext) -> list[SSAValue]:
-    perm = ctx.attr("perm") or list(reversed(range(len(ctx.shape(0)))))
-    return ctx.emit("nn.transpose", [ctx.value(0)], {"perm": list(perm)})
+_CAST_TARGETS = {TensorProto.FLOAT: f32, TensorProto.INT64: i64}
 
 
 def _cast(ctx: NodeContext) -> list[SSAValue]:
-    from onnx import TensorProto
-
-    source = ctx.value(0).type.element_type
-    target = ctx.attr("to")
-    is_float = str(source) == "f32"
-    if (is_float and target == TensorProto.FLOAT) or (
-        not is_float and target in (TensorProto.INT64, TensorProto.INT32)
-    ):
-        # A value-preserving cast within the types the dialect carries.
-        return ctx.emit("nn.identity", [ctx.value(0)], consumed=["to", "saturate", "round_mode"])
-    return ctx.emit("nn.cast", [ctx.value(0)], {"to": target}, consumed=["saturate", "round_mode"])
+    target = _CAST_TARGETS.get(ctx.attr("to"))
+    if target is None:
+        name = TensorProto.DataType.Name(ctx.attr("to"))
+        raise ctx.fail(f"Cast to {name} is not supported (only FLOAT and INT64)", unsupported=True)
+    source = ctx.value(0)
+    if source.type.element_type == target:
+        return _identity(ctx)  # skl2onnx casts float features to float
+    return ctx.make(nn.CastOp, source, to=target)
 
 
 def _array_feature_extractor(ctx: NodeContext) -> list[SSAValue]:
-    return ctx.emit("nn.array_feature_extractor", [ctx.value(0), ctx.value(1)])
+    return ctx.make(nn.ArrayFeatureExtractorOp, ctx.value(0), ctx.value(1))
 
 
 def _zipmap(ctx: NodeContext) -> list[SSAValue]:
@@ -209,51 +271,45 @@ def _zipmap(ctx: NodeContext) -> list[SSAValue]:
     )
 
 
-def _rule(convert: Converter, min_version: int, *nn_ops: str, const: tuple[int, ...] = ()):
-    return OpRule(convert, min_version, nn_ops, frozenset(const))
+def _rule(convert: Converter, min_version: int, attributes: str = "", const: tuple[int, ...] = ()):
+    return OpRule(convert, min_version, frozenset(attributes.split()), frozenset(const))
 
 
-def _same(op_name: str, min_version: int) -> OpRule:
-    return _rule(_direct(op_name), min_version, op_name)
-
+_WINDOW = "auto_pad pads strides dilations kernel_shape"
 
 OP_TABLE: dict[tuple[str, str], OpRule] = {
-    ("", "Conv"): _rule(_conv, 11, "nn.conv"),
-    ("", "Gemm"): _same("nn.gemm", 7),
-    ("", "MatMul"): _same("nn.mat_mul", 9),
-    ("", "Add"): _same("nn.add", 7),
-    ("", "Sub"): _same("nn.sub", 7),
-    ("", "Mul"): _same("nn.mul", 7),
-    ("", "Div"): _same("nn.div", 7),
-    ("", "Relu"): _same("nn.relu", 6),
-    ("", "LeakyRelu"): _same("nn.leaky_relu", 6),
-    ("", "Sigmoid"): _same("nn.sigmoid", 6),
-    ("", "Tanh"): _same("nn.tanh", 6),
-    ("", "Clip"): _rule(_clip, 6, "nn.clip", const=(1, 2)),
-    ("", "Softmax"): _rule(_softmax("nn.softmax"), 11, "nn.softmax", "nn.flatten", "nn.reshape"),
-    ("", "LogSoftmax"): _rule(
-        _softmax("nn.log_softmax"), 11, "nn.log_softmax", "nn.flatten", "nn.reshape"
-    ),
-    ("", "MaxPool"): _rule(_pool("nn.max_pool"), 10, "nn.max_pool"),
-    ("", "AveragePool"): _rule(_pool("nn.average_pool"), 10, "nn.average_pool"),
-    ("", "GlobalAveragePool"): _same("nn.global_average_pool", 1),
-    ("", "GlobalMaxPool"): _same("nn.global_max_pool", 1),
-    ("", "BatchNormalization"): _rule(_batch_norm, 9, "nn.batch_normalization"),
-    ("", "Flatten"): _same("nn.flatten", 9),
-    ("", "Reshape"): _rule(_reshape, 5, "nn.reshape", const=(1,)),
-    ("", "Transpose"): _rule(_transpose, 1, "nn.transpose"),
-    ("", "Concat"): _same("nn.concat", 4),
-    ("", "Squeeze"): _rule(_squeeze, 11, "nn.squeeze", const=(1,)),
-    ("", "Unsqueeze"): _rule(_unsqueeze, 11, "nn.unsqueeze", const=(1,)),
-    ("", "ReduceMean"): _rule(_reduce_mean, 11, "nn.reduce_mean", "nn.identity", const=(1,)),
-    ("", "Identity"): _same("nn.identity", 1),
-    ("", "Dropout"): _rule(_dropout, 6, "nn.identity", const=(1, 2)),
-    ("", "ArgMax"): _same("nn.arg_max", 11),
-    ("", "Cast"): _rule(_cast, 6, "nn.identity"),
-    (ML_DOMAIN, "ArrayFeatureExtractor"): _rule(
-        _array_feature_extractor, 1, "nn.array_feature_extractor"
-    ),
-    (ML_DOMAIN, "ZipMap"): _rule(_zipmap, 1),
+    ("", "Conv"): _rule(_conv, 11, _WINDOW + " group"),
+    ("", "Gemm"): _rule(_gemm, 7, "alpha beta transA transB"),
+    ("", "MatMul"): _rule(_binary(nn.MatMulOp), 9),
+    ("", "Add"): _rule(_binary(nn.AddOp), 7),
+    ("", "Sub"): _rule(_binary(nn.SubOp), 7),
+    ("", "Mul"): _rule(_binary(nn.MulOp), 7),
+    ("", "Div"): _rule(_binary(nn.DivOp), 7),
+    ("", "Relu"): _rule(_unary(nn.ReluOp), 6),
+    ("", "LeakyRelu"): _rule(_leaky_relu, 6, "alpha"),
+    ("", "Sigmoid"): _rule(_unary(nn.SigmoidOp), 6),
+    ("", "Tanh"): _rule(_unary(nn.TanhOp), 6),
+    ("", "Clip"): _rule(_clip, 6, "min max", const=(1, 2)),
+    ("", "Softmax"): _rule(_softmax(nn.SoftmaxOp), 11, "axis"),
+    ("", "LogSoftmax"): _rule(_softmax(nn.LogSoftmaxOp), 11, "axis"),
+    ("", "MaxPool"): _rule(_max_pool, 10, _WINDOW + " ceil_mode storage_order"),
+    ("", "AveragePool"): _rule(_average_pool, 10, _WINDOW + " ceil_mode count_include_pad"),
+    ("", "GlobalAveragePool"): _rule(_unary(nn.GlobalAveragePoolOp), 1),
+    ("", "GlobalMaxPool"): _rule(_unary(nn.GlobalMaxPoolOp), 1),
+    ("", "BatchNormalization"): _rule(_batch_norm, 7, "epsilon momentum training_mode spatial"),
+    ("", "Flatten"): _rule(_flatten, 9, "axis"),
+    ("", "Reshape"): _rule(_reshape, 5, "allowzero", const=(1,)),
+    ("", "Transpose"): _rule(_transpose, 1, "perm"),
+    ("", "Concat"): _rule(_concat, 4, "axis"),
+    ("", "Squeeze"): _rule(_squeeze, 11, "axes", const=(1,)),
+    ("", "Unsqueeze"): _rule(_unsqueeze, 11, "axes", const=(1,)),
+    ("", "ReduceMean"): _rule(_reduce_mean, 11, "axes keepdims noop_with_empty_axes", const=(1,)),
+    ("", "Identity"): _rule(_identity, 1),
+    ("", "Dropout"): _rule(_dropout, 7, "ratio seed is_test", const=(1, 2)),
+    ("", "ArgMax"): _rule(_arg_max, 11, "axis keepdims select_last_index"),
+    ("", "Cast"): _rule(_cast, 6, "to saturate"),
+    (ML_DOMAIN, "ArrayFeatureExtractor"): _rule(_array_feature_extractor, 1),
+    (ML_DOMAIN, "ZipMap"): OpRule(_zipmap, 1, frozenset({"classlabels_int64s", "classlabels_strings"}), claimed=False),
 }
 
 
@@ -262,12 +318,5 @@ def lookup(domain: str, op_type: str) -> OpRule | None:
 
 
 def claimed_ops() -> dict[tuple[str, str], OpRule]:
-    """The ops the frontend imports today: those whose ``nn`` ops exist.
-
-    ZipMap has a rule only to explain why it is refused, so it is not claimed."""
-    available = set(nn_op_classes())
-    return {
-        key: rule
-        for key, rule in OP_TABLE.items()
-        if rule.nn_ops and all(name in available for name in rule.nn_ops)
-    }
+    """The ops the frontend imports (ZipMap's rule only explains a refusal)."""
+    return {key: rule for key, rule in OP_TABLE.items() if rule.claimed}
