@@ -31,16 +31,16 @@ from spintron_nn.errors import SpintronError
 
 __all__ = [
     "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert",
-    "choose_adc_shift", "column_currents", "dequantize", "fused_clamp_bounds",
-    "linear_accumulate", "linear_reference", "lut_table", "num_slices",
-    "quantize_activations", "quantize_weights_per_channel", "quantized_add",
-    "requant_multiplier", "requantize", "round_shift_half_up", "slice_weights",
-    "tile_matvec", "unslice_weights",
+    "choose_adc_shift", "choose_layer_adc_shifts", "column_currents", "dequantize",
+    "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
+    "num_slices", "quantize_activations", "quantize_weights_per_channel",
+    "quantized_add", "requant_multiplier", "requantize", "round_shift_half_up",
+    "saturation_rate", "slice_weights", "tile_grid", "tile_matvec", "unslice_weights",
 ]
 
 #: Default largest fraction of calibration reads an ADC may saturate (doc section 5).
 DEFAULT_MAX_SATURATION_RATE = 1e-3
-MAX_CELL_BITS = 8
+MAX_CELL_BITS = 4
 MAX_INPUT_BITS = 16
 MAX_ADC_BITS = 32
 #: Largest ADC shift: currents stay below 2**24 for any supported tile, and
@@ -250,6 +250,26 @@ def choose_adc_shift(currents_samples, adc_bits: int | None,
             return shift
     raise SpintronError(f"column currents too large for a {adc_bits}-bit ADC "
                         f"even with shift {MAX_ADC_SHIFT}")
+
+
+def choose_layer_adc_shifts(x_calibration, w_int, *, weight_bits: int, cell_bits: int,
+                            input_bits: int, adc_bits: int | None, rows_per_tile: int,
+                            cols_per_tile: int,
+                            max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE) -> np.ndarray:
+    """Per-tile shifts ``[n_row_tiles, n_col_tiles]`` of a ``[K, N]`` matrix from calibration codes."""
+    x_calibration = np.asarray(x_calibration, dtype=np.int64)
+    w_int = np.asarray(w_int, dtype=np.int64)
+    rows, cols = w_int.shape
+    n_col_tiles = -(-cols // cols_per_tile)
+    shifts = np.zeros((-(-rows // rows_per_tile), n_col_tiles), dtype=np.int64)
+    for t, (row_block, col_block) in enumerate(
+            tile_grid(rows, cols, rows_per_tile, cols_per_tile)):
+        levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
+        currents = column_currents(x_calibration[:, row_block], levels_pos, levels_neg,
+                                   input_bits=input_bits)
+        shifts[t // n_col_tiles, t % n_col_tiles] = choose_adc_shift(
+            currents, adc_bits, max_saturation_rate)
+    return shifts
 
 
 # --- a whole matrix layer (doc sections 6-8) ------------------------------------
