@@ -727,7 +727,11 @@ class GemmOp(OutputClampMixin, NNOperation):
             )
         out = (m, n)
         if len(operand_shapes) == 3:
-            if broadcast_shapes(out, operand_shapes[2]) != out:
+            try:
+                fits = broadcast_shapes(out, operand_shapes[2]) == out
+            except VerifyException:
+                fits = False
+            if not fits:
                 raise VerifyException(
                     f"nn.gemm: bias {shape_text(operand_shapes[2])} does not "
                     f"broadcast to the output {shape_text(out)}"
