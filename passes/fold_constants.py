@@ -94,10 +94,10 @@ class FoldConstantsPass(ModulePass):
 
     max_elements: int = 1 << 20
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
+    def __post_init__(self) -> None:
         if self.max_elements < 0:
-            raise SpintronError(
-                f"fold-constants: max-elements must be >= 0, got {self.max_elements}"
-            )
+            raise ValueError(f"max-elements must be >= 0, got {self.max_elements}")
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(FoldConstantOp(self.max_elements)).rewrite_module(op)
         dce(op)

@@ -68,9 +68,11 @@ class ShapeInferencePass(ModulePass):
 
     batch: int | None = None
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
+    def __post_init__(self) -> None:
         if self.batch is not None and self.batch < 1:
-            raise SpintronError(f"shape-inference: batch must be >= 1, got {self.batch}")
+            raise ValueError(f"batch must be >= 1, got {self.batch}")
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
         for function in op.walk():
             if not isinstance(function, func.FuncOp) or function.is_declaration:
                 continue

@@ -8,10 +8,12 @@ constant's result type.  The key's first component says what the test needs:
 
     zero.*  all zeros          one.*  all ones
     pos.*   uniform in [0.5, 1.5) (e.g. BatchNorm variances)
+    absent.* none: left out of the file (tests of a missing weight)
     other   standard normal
 
 Values are seeded by the key (crc32), so the files are reproducible and a
-test's weights do not change when another test is added.
+test's weights do not change when another test is added.  The part of a key
+from an ``@`` on is ignored: ``fc.w@copy`` holds the same data as ``fc.w``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def _shape_and_dtype(type_text: str) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def make_array(key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    key = key.split("@")[0]
     rng = np.random.default_rng(zlib.crc32(key.encode()))
     kind = key.split(".")[0]
     if kind == "zero":
@@ -56,6 +59,8 @@ def make_array(key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 def weights_for(mlir: Path) -> dict[str, np.ndarray]:
     table: dict[str, np.ndarray] = {}
     for match in CONSTANT.finditer(mlir.read_text()):
+        if match["key"].startswith("absent."):
+            continue
         shape, dtype = _shape_and_dtype(match["type"])
         table[match["key"]] = make_array(match["key"], shape, dtype)
     return table
