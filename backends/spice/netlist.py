@@ -10,9 +10,12 @@ so that its operating point agrees with the nodal solver to ~1e-9.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from spintron_nn.backends.spice.circuit import TileCircuit, check_bits
+from spintron_nn.backends.spice.circuit import TileCircuit, build_tile_circuit, check_bits
+from spintron_nn.devices.corners import Corner
 
 OPTIONS = ".options reltol=1e-11 abstol=1e-18 vntol=1e-14 itl1=500"
 
@@ -62,7 +65,9 @@ def _header(circuit: TileCircuit, title: str) -> list[str]:
     return [f"* {title}",
             f"* spintron-nn tile: {slices} slice(s) x {rows} rows x {cols} physical columns, "
             f"{circuit.temperature:.2f} K",
-            OPTIONS, f".temp {_g(circuit.temperature - 273.15)}"]
+            OPTIONS,
+            # documentation only: every temperature effect is already in the values
+            f".temp {circuit.temperature - 273.15:.10g}"]
 
 
 def op_deck(circuit: TileCircuit, x_bits, title: str = "crossbar tile .op") -> str:
@@ -105,3 +110,20 @@ def tran_deck(circuit: TileCircuit, x_sequence, period: float = 1e-9,
 def sample_times(steps: int, period: float = 1e-9) -> np.ndarray:
     """Mid-period times at which a ``tran_deck`` run holds each vector's operating point."""
     return (np.arange(steps) + 0.5) * period
+
+
+def tile_decks(levels_pos, levels_neg, x_bits, params, *, corners=("tt", "ff", "ss"),
+               monte_carlo_seeds=()) -> dict[str, str]:
+    """``.op`` decks of one tile and input vector: one per corner (nominal
+    devices) and one per Monte Carlo seed (``params``' corner, per-device
+    values drawn from that seed and written into the deck), by file stem."""
+    decks = {}
+    for name in corners:
+        corner_params = replace(params, corner=Corner.named(name), variation_seed=None)
+        decks[f"corner_{name}"] = op_deck(build_tile_circuit(levels_pos, levels_neg, corner_params),
+                                          x_bits, f"crossbar tile, corner {name}")
+    for seed in monte_carlo_seeds:
+        mc_params = replace(params, variation_seed=int(seed))
+        decks[f"mc_{seed}"] = op_deck(build_tile_circuit(levels_pos, levels_neg, mc_params),
+                                      x_bits, f"crossbar tile, Monte Carlo seed {seed}")
+    return decks

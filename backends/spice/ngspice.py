@@ -38,7 +38,7 @@ def run_ngspice(deck: str, *, timeout: float = 3600.0) -> dict[str, np.ndarray]:
         output = done.stdout + done.stderr
         complaints = [line for line in output.splitlines() if re.search(r"warning|error", line, re.I)]
         if done.returncode != 0 or complaints or not raw_path.exists():
-            detail = "; ".join(complaints[:5]) or output.strip().splitlines()[-1:]
+            detail = "; ".join(complaints[:5] or output.strip().splitlines()[-1:])
             raise NgspiceFailure(f"ngspice failed (exit {done.returncode}): {detail}")
         return read_raw(raw_path.read_bytes())
 
