@@ -44,6 +44,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from spintron_nn.ir.nn import broadcast_shapes
 from spintron_nn.ir.weights import WeightAttr
 
 ui8 = IntegerType(8, Signedness.UNSIGNED)
@@ -235,7 +236,8 @@ def _check_array_config(op: IRDLOperation) -> None:
 class CrossbarLayerOp(SpinOp):
     """An untiled layer matrix ``acc = q @ W`` to be split by ``tile-crossbars``.
 
-    ``weights`` is the signed weight-integer matrix [K, N] (int8/int16);
+    ``weights`` is the signed weight-integer matrix [K, N] (int8), block
+    diagonal with ``groups`` equal blocks for a grouped conv (default 1);
     ``calibration`` (optional, uint8 [n, K]) holds sample input codes from which
     ``tile-crossbars`` chooses each tile's ADC shift.  No ``adc_bits`` = ideal ADC.
     """
@@ -251,16 +253,25 @@ class CrossbarLayerOp(SpinOp):
     array_rows = prop_def(IntegerAttr)
     array_cols = prop_def(IntegerAttr)
     calibration = opt_prop_def(WeightAttr)
+    groups = opt_prop_def(IntegerAttr)
     layer = prop_def(StringAttr)
 
     def verify_(self) -> None:
         k, n = _check_matrix_input(self, self.input, self.output)
+        groups = get_int(self, "groups", 1)
+        if groups < 1 or k % groups or n % groups:
+            _fail(self, f"groups = {groups} must divide the {k}x{n} matrix into equal diagonal blocks")
         _check_array_config(self)
         bits = get_int(self, "weight_bits")
         _check_range(self, "weight_bits", bits, WEIGHT_BITS)
         weights = self.weights.array
         if weights.dtype.kind != "i" or weights.shape != (k, n):
             _fail(self, f"weights must be a signed integer [{k}, {n}] matrix, got {weights.dtype}{list(weights.shape)}")
+        if groups > 1:
+            blocks = weights.reshape(groups, k // groups, groups, n // groups)
+            off_diagonal = ~np.eye(groups, dtype=bool)
+            if np.any(blocks.transpose(0, 2, 1, 3)[off_diagonal]):
+                _fail(self, f"weights are not block diagonal with {groups} groups")
         limit = 2 ** (bits - 1) - 1
         if weights.size and np.abs(weights).max() > limit:
             _fail(self, f"weights exceed the symmetric {bits}-bit range +-{limit}")
@@ -421,6 +432,13 @@ def conv_output_hw(hw, kernel, pads, strides, dilations) -> tuple[int, int]:
     return out[0], out[1]
 
 
+def im2col_shape(input_shape, kernel, pads, strides, dilations, channels: int) -> tuple[int, int]:
+    """``[B*OH*OW, channels*KH*KW]`` for an NCHW input."""
+    b, _, h, w = input_shape
+    oh, ow = conv_output_hw((h, w), kernel, pads, strides, dilations)
+    return _rows_dim(b, oh * ow), channels * kernel[0] * kernel[1]
+
+
 @irdl_op_definition
 class Im2ColOp(SpinOp):
     """Patch extraction: [B, C, H, W] -> [B*OH*OW, channels*KH*KW].
@@ -442,10 +460,10 @@ class Im2ColOp(SpinOp):
     pad_value = prop_def(IntegerAttr)
 
     def expected_shape(self) -> tuple[int, int]:
-        b, c, h, w = shape_of(self.input)
-        kh, kw = get_ints(self, "kernel_shape")
-        oh, ow = conv_output_hw((h, w), (kh, kw), get_ints(self, "pads"), get_ints(self, "strides"), get_ints(self, "dilations"))
-        return _rows_dim(b, oh * ow), get_int(self, "channels") * kh * kw
+        return im2col_shape(
+            shape_of(self.input), get_ints(self, "kernel_shape"), get_ints(self, "pads"),
+            get_ints(self, "strides"), get_ints(self, "dilations"), get_int(self, "channels"),
+        )
 
     def verify_(self) -> None:
         _check_element(self, self.input, ui8, "the input")
@@ -624,7 +642,7 @@ class AddOp(SpinOp):
     def verify_(self) -> None:
         for value in (self.lhs, self.rhs, self.output):
             _check_element(self, value, ui8, "operands and result")
-        out = np.broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
+        out = broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
         if tuple(out) != shape_of(self.output):
             _fail(self, f"result {self.output.type} is not the broadcast shape {list(out)}")
 

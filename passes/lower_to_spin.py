@@ -4,7 +4,7 @@ Needs ``calibrate`` and ``quantize`` first.  Every float tensor becomes codes
 (``tensor<...xui8>``) with the scale/zero point ``quantize`` chose; ``@main``
 keeps its float signature (``spin.quantize`` on entry, ``spin.dequantize``
 before ``func.return``).  Conv/Gemm/MatMul become one ``spin.crossbar_layer``
-per conv group (untiled, ``tile-crossbars`` splits it) followed by
+(untiled, ``tile-crossbars`` splits it; a grouped conv's matrix is block diagonal) followed by
 ``spin.requant``; the rest becomes digital spin ops.  ``adc-bits=0`` means an
 ideal ADC.  See docs/spin-dialect.md for the op-by-op mapping.
 """
@@ -146,41 +146,35 @@ class _Lowering:
             rows = rows[np.linspace(0, len(rows) - 1, MAX_CALIBRATION_ROWS).astype(np.int64)]
         return rows
 
-    def matrix(self, op, x: Codes, groups, w_int, w_scale, bias, clamp) -> SSAValue:
-        """``groups``: list of (input rows value, calibration rows, column slice)."""
-        layer = f"layer{self.layers}"
+    def matrix(self, op, x: Codes, rows_value: SSAValue, calibration, w_int, w_scale, bias, clamp,
+               groups: int = 1) -> SSAValue:
+        """``crossbar_layer`` + ``requant`` of ``rows_value [M, K] @ w_int [K, N]``."""
+        name = f"layer{self.layers}"
         self.layers += 1
         out_scale, out_zp = self.out_params(op)
-        accs = []
-        for g, (rows_value, calibration, columns) in enumerate(groups):
-            name = layer if len(groups) == 1 else f"{layer}.g{g}"
-            props = dict(
-                weights=self.weight(f"{name}.weights", w_int[:, columns].astype(np.int8)),
-                weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
-                array_rows=self.config.rows, array_cols=self.config.cols, layer=StringAttr(name),
-            )
-            if self.config.adc_bits is not None:
-                props["adc_bits"] = self.config.adc_bits
-            if calibration is not None:
-                props["calibration"] = self.weight(f"{name}.calibration", calibration)
-            m = spin.shape_of(rows_value)[0]
-            width = columns.stop - columns.start
-            accs.append(self.build(spin.CrossbarLayerOp, [rows_value], spin.tensor((m, width), i64), **props))
-        m, n = spin.shape_of(accs[0])[0], w_int.shape[1]
-        acc = accs[0] if len(accs) == 1 else self.build(
-            spin.ShiftAddOp, [accs], spin.tensor((m, n), i64), blocks=[1] * len(accs)
+        props = dict(
+            weights=self.weight(f"{name}.weights", w_int.astype(np.int8)),
+            weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
+            array_rows=self.config.rows, array_cols=self.config.cols, layer=StringAttr(name),
         )
+        if self.config.adc_bits is not None:
+            props["adc_bits"] = self.config.adc_bits
+        if calibration is not None:
+            props["calibration"] = self.weight(f"{name}.calibration", calibration)
+        if groups > 1:
+            props["groups"] = groups
+        m, n = spin.shape_of(rows_value)[0], w_int.shape[1]
+        acc = self.build(spin.CrossbarLayerOp, [rows_value], spin.tensor((m, n), i64), **props)
         requant = [quant_math.requant_multiplier(x.scale * s / out_scale) for s in w_scale]
         bias_int = np.rint(bias / (x.scale * w_scale)).astype(np.int64)
         qmin, qmax = quant_math.fused_clamp_bounds(*clamp, out_scale, out_zp, self.bits)
-        codes = self.build(
+        return self.build(
             spin.RequantOp, [acc], spin.tensor((m, n), spin.ui8),
             multiplier=[mul for mul, _ in requant], shift=[s for _, s in requant],
-            input_zero_point=x.zero_point, column_sums=self.weight(f"{layer}.column_sums", w_int.sum(axis=0)),
-            bias=self.weight(f"{layer}.bias", bias_int), zero_point=out_zp, bits=self.bits,
+            input_zero_point=x.zero_point, column_sums=self.weight(f"{name}.column_sums", w_int.sum(axis=0)),
+            bias=self.weight(f"{name}.bias", bias_int), zero_point=out_zp, bits=self.bits,
             clamp_min=qmin, clamp_max=qmax,
         )
-        return codes
 
     def clamp_of(self, op) -> tuple[float | None, float | None]:
         lo, hi = op.properties.get("clamp_min"), op.properties.get("clamp_max")
@@ -211,40 +205,40 @@ class _Lowering:
     def linear(self, op, x: Codes, w: np.ndarray, bias: np.ndarray) -> Codes:
         w_int, w_scale = self.quantize_weights(w, axis=1)
         calibration = self.calibration_rows(op, x, lambda c: c.reshape(len(c), -1))
-        value = self.matrix(op, x, [(x.value, calibration, slice(0, w.shape[1]))], w_int, w_scale, bias, self.clamp_of(op))
+        value = self.matrix(op, x, x.value, calibration, w_int, w_scale, bias, self.clamp_of(op))
         return Codes(value, *self.out_params(op))
 
     def lower_conv(self, op) -> Codes:
+        """One im2col and one layer matrix per conv.  A grouped conv's matrix is
+        block diagonal: im2col rows come in (channel, kh, kw) order, so group g
+        owns rows ``g*K_g ..`` and output columns ``g*N_g ..``; tile-crossbars
+        maps only the tiles that meet a diagonal block."""
         x = self.operand(op)
         w = self.constant(op.operands[1], "nn.conv weight")
         if w.ndim != 4:
             raise UnsupportedError("lower-to-spin: only 2-D convolutions are supported")
         group = read_int(op.properties["group"])
         out_c, in_per_group, kh, kw = w.shape
-        per_group = out_c // group
+        per_group, k_group = out_c // group, in_per_group * kh * kw
         w_int4, w_scale = self.quantize_weights(w, axis=0)
-        # [K, O]: row k = (c, kh, kw) of the group's input patch, column = output channel.
-        w_int = np.concatenate(
-            [w_int4[g * per_group : (g + 1) * per_group].reshape(per_group, -1).T for g in range(group)], axis=1
-        )
+        w_int = np.zeros((group * k_group, out_c), dtype=np.int64)
+        for g in range(group):
+            block = w_int4[g * per_group : (g + 1) * per_group].reshape(per_group, k_group).T
+            w_int[g * k_group : (g + 1) * k_group, g * per_group : (g + 1) * per_group] = block
         bias = self.constant(op.operands[2], "nn.conv bias") if len(op.operands) == 3 else np.zeros(out_c)
         window = dict(
             kernel_shape=(kh, kw), pads=read_ints(op.properties["pads"]),
             strides=read_ints(op.properties["strides"]), dilations=read_ints(op.properties["dilations"]),
         )
-        groups = []
-        for g in range(group):
-            patch = dict(channel_offset=g * in_per_group, channels=in_per_group, pad_value=x.zero_point)
-            im2col = spin.Im2ColOp.build(operands=[x.value], result_types=[spin.tensor((0, 0), spin.ui8)],
-                                         properties={k: spin.ints_attr(v) for k, v in window.items()}
-                                         | {k: spin.int_attr(v) for k, v in patch.items()})
-            im2col.results[0].type = spin.tensor(im2col.expected_shape(), spin.ui8)
-            self.emit(im2col)
-            calibration = self.calibration_rows(
-                op, x, lambda c, patch=patch: digital.im2col(c, (kh, kw), window["pads"], window["strides"],
-                                                             window["dilations"], **patch))
-            groups.append((im2col.results[0], calibration, slice(g * per_group, (g + 1) * per_group)))
-        rows = self.matrix(op, x, groups, w_int, w_scale, bias, self.clamp_of(op))
+        channels = group * in_per_group
+        patch = dict(channel_offset=0, channels=channels, pad_value=x.zero_point)
+        shape = spin.im2col_shape(spin.shape_of(x.value), (kh, kw), window["pads"], window["strides"],
+                                  window["dilations"], channels)
+        patches = self.build(spin.Im2ColOp, [x.value], spin.tensor(shape, spin.ui8), **window, **patch)
+        calibration = self.calibration_rows(
+            op, x, lambda c: digital.im2col(c, (kh, kw), window["pads"], window["strides"], window["dilations"], **patch)
+        )
+        rows = self.matrix(op, x, patches, calibration, w_int, w_scale, bias, self.clamp_of(op), group)
         image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
         return Codes(image, *self.out_params(op))
 

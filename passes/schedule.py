@@ -52,7 +52,7 @@ def schedule_module(module: ModuleOp, *, arrays: int = 0) -> None:
     stages: dict[str, int] = {}
     layer_cycles: dict[str, int] = {}
     for array_id, tile in enumerate(tiles):
-        layer = tile.layer.data.split(".g")[0]  # the groups of one conv share a stage
+        layer = tile.layer.data
         stage = stages.setdefault(layer, len(stages))
         cycles = get_int(tile, "input_bits") * vectors_per_item(tile)
         tile.properties["array_id"] = int_attr(array_id)

@@ -6,8 +6,8 @@ row-major; the last row/column block may be partial, ``utilisation`` records
 the used fraction of the array).  Each block becomes a ``spin.crossbar_tile``
 holding its differential bit slices (``reference.slice_weights``) and a
 ``spin.shift_add`` sums the row tiles of each column block and concatenates
-the column blocks.  Conv groups arrive as separate layers (one block each,
-see lower-to-spin), so a depthwise conv's tiles use only ``kh*kw`` rows each.
+the column blocks.  A grouped conv arrives as one block-diagonal matrix (``groups``, see
+lower-to-spin); grid blocks entirely off its diagonal blocks get no tile.
 
 ADC shift per tile: the smallest shift whose saturation rate over the tile's
 exact column currents on the layer's calibration rows stays at or below
@@ -50,6 +50,22 @@ def _tile_shift(layer: spin.CrossbarLayerOp, rows: slice, levels_pos, levels_neg
     return reference.choose_adc_shift(currents, adc_bits, max_saturation)
 
 
+def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
+    """The grid blocks that get a physical tile: all of them for a dense matrix;
+    for a block-diagonal one (``groups`` > 1) those that meet a diagonal block.
+    Every column block meets one, so every output column is produced."""
+    groups = get_int(layer, "groups", 1)
+    k, n = layer.weights.array.shape
+    k_group, n_group = k // groups, n // groups
+
+    def meets_diagonal(rows: slice, cols: slice) -> bool:
+        first = max(rows.start // k_group, cols.start // n_group)
+        last = min((rows.stop - 1) // k_group, (cols.stop - 1) // n_group)
+        return first <= last
+
+    return [(r, c) for r, c in grid if meets_diagonal(r, c)]
+
+
 def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: float) -> int:
     """Replace ``layer`` by its tiles; returns the number of tiles made."""
     weights = layer.weights.array
@@ -65,7 +81,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: 
               ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer")
               if key in layer.properties}
     tiles: dict[tuple[int, int], spin.CrossbarTileOp] = {}
-    for index, (rows, cols) in enumerate(grid):
+    for index, (rows, cols) in enumerate(_mapped_blocks(layer, grid)):
         tile_pos, tile_neg = levels_pos[:, rows, cols], levels_neg[:, rows, cols]
         height, width = rows.stop - rows.start, cols.stop - cols.start
         key = f"spin.{name}.t{rows.start // array_rows}_{cols.start // array_cols}"
@@ -91,15 +107,15 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: 
     if len(tiles) == 1:
         result = next(iter(tiles.values())).results[0]
     else:
-        operands = [tiles[(r, c)].results[0] for c in col_starts for r in row_starts]
+        blocks = [[tiles[(r, c)].results[0] for r in row_starts if (r, c) in tiles] for c in col_starts]
         shift_add = spin.ShiftAddOp.build(
-            operands=[operands], result_types=[layer.output.type],
-            properties={"blocks": spin.ints_attr([len(row_starts)] * len(col_starts))},
+            operands=[[v for block in blocks for v in block]], result_types=[layer.output.type],
+            properties={"blocks": spin.ints_attr([len(block) for block in blocks])},
         )
         rewriter.insert_op(shift_add, InsertPoint.before(layer))
         result = shift_add.results[0]
     rewriter.replace_op(layer, [], [result])
-    return len(grid)
+    return len(tiles)
 
 
 def tile_module(module: ModuleOp, *, max_saturation: float = reference.DEFAULT_MAX_SATURATION_RATE) -> None:
