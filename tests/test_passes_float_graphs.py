@@ -16,6 +16,7 @@ import pytest
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region, SSAValue
+from xdsl.rewriter import Rewriter
 
 from spintron_nn.backends.float_exec import run_float
 from spintron_nn.ir import io as ir_io
@@ -274,3 +275,22 @@ def test_print_parse_print_is_a_fixed_point_after_each_pass(pipeline):
     run_pipeline(module, pipeline)
     text = ir_io.print_module(module)
     assert reparsed_text(module) == text
+
+
+def test_shape_inference_follows_a_changed_input_type():
+    # A fully convolutional front (3x3 "same" conv, relu, global pool) accepts
+    # any image size; after the input type changes, every type must follow.
+    rng = np.random.default_rng(3)
+    net = Net(rng, [nn.DYNAMIC, 3, 6, 5])
+    conv = nn.ConvOp(net.input, net.normal(4, 3, 3, 3), pads=[1, 1, 1, 1])
+    x = net.add(nn.ReluOp(net.add(conv)))
+    x = features(net, net.add(nn.GlobalAveragePoolOp(x)))
+    module = net.module(net.gemm(x, 2))
+    main = next(op for op in module.walk() if isinstance(op, func.FuncOp))
+
+    Rewriter.replace_value_with_new_type(main.body.block.args[0], nn.tensor_type([2, 3, 9, 11]))
+    run_pipeline(module, "shape-inference")  # verifies afterwards
+    assert str(main.function_type) == "(tensor<2x3x9x11xf32>) -> tensor<2x2xf32>"
+    assert nn.shape_of(conv.output) == (2, 4, 9, 11)
+    (y,) = run_float(module, [rng.standard_normal((2, 3, 9, 11)).astype(np.float32)])
+    assert y.shape == (2, 2)
