@@ -36,6 +36,7 @@ _REGISTRY: dict[str, str] = {
     "lower-to-spin": "spintron_nn.passes.lower_to_spin:LowerToSpinPass",
     "tile-crossbars": "spintron_nn.passes.tile_crossbars:TileCrossbarsPass",
     "schedule": "spintron_nn.passes.schedule:SchedulePass",
+    "estimate-energy": "spintron_nn.passes.estimate_energy:EstimateEnergyPass",
 }
 
 

@@ -1,0 +1,303 @@
+"""``estimate-energy``: energy, latency and area of a ``spin`` module, batch 1.
+
+Counts the events of every op (energy/cost_model.py turns them into joules,
+seconds and square metres with the parameter tables), writes a ``cost``
+attribute on each costed op and a ``spin.cost`` summary on the module.
+:func:`estimate_module` returns the full report (per layer and total, with
+the CMOS baseline beside it) for the report backend.
+
+Layers: the crossbar tiles of one ``layer`` run in parallel, then their
+``spin.shift_add`` and ``spin.requant``; every other op is its own layer, and
+layers run one after another.  Pure addressing (reshape, im2col, which the
+tiles' input reads already count, rows_to_image, concat, transpose) is free.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, TensorType, f64, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from spintron_nn.energy.cmos_baseline import CmosArray, cmos_layer_cost
+from spintron_nn.energy.cost_model import (
+    ACCUMULATOR_BYTES,
+    ENERGY_COMPONENTS,
+    CellCosts,
+    Cost,
+    DigitalWork,
+    TileShape,
+    UnitCosts,
+    cell_costs,
+    combine,
+    default_cell_type,
+    digital_cost,
+    digital_unit_area,
+    estimate_layer,
+    ideal_adc_bits,
+    network_summary,
+    requant_work,
+    tile_cost,
+    unit_costs,
+)
+from spintron_nn.energy.params import ParameterTable, load_parameters
+from spintron_nn.errors import SpintronError
+from spintron_nn.ir import spin
+
+# Float ops per element of the exact softmax (exp by a short polynomial,
+# the sum, one division): assumed, it is a small share of any network.
+SOFTMAX_FP32_OPS_PER_ELEMENT = 8
+FREE_OPS = (spin.ReshapeOp, spin.Im2ColOp, spin.RowsToImageOp, spin.ConcatOp, spin.TransposeOp)
+
+
+# ------------------------------------------------------------------ shapes
+
+
+def _batch1_shape(value: SSAValue) -> tuple[int, ...]:
+    """Static shape with a dynamic batch dimension taken as 1.  Conv patch
+    matrices ``[B*OH*OW, K]`` are traced to their im2col for OH*OW."""
+    shape = list(spin.shape_of(value))
+    if shape and shape[0] == spin.DYNAMIC:
+        owner = value.owner
+        if isinstance(owner, spin.Im2ColOp):
+            b, _c, h, w = spin.shape_of(owner.input)
+            kernel = spin.get_ints(owner, "kernel_shape")
+            oh, ow = spin.conv_output_hw(
+                (h, w), kernel, spin.get_ints(owner, "pads"), spin.get_ints(owner, "strides"),
+                spin.get_ints(owner, "dilations"),
+            )
+            shape[0] = oh * ow * (1 if b == spin.DYNAMIC else b)
+        else:
+            shape[0] = 1
+    return tuple(shape)
+
+
+def _elements(value: SSAValue) -> int:
+    return int(np.prod(_batch1_shape(value), dtype=np.int64))
+
+
+def _code_bytes(value: SSAValue) -> int:
+    """Bytes a tensor occupies in a buffer: codes 1 byte, accumulators 4."""
+    assert isinstance(value.type, TensorType)
+    width = value.type.element_type.bitwidth if hasattr(value.type.element_type, "bitwidth") else 32
+    return _elements(value) * (1 if width <= 8 else ACCUMULATOR_BYTES)
+
+
+# ------------------------------------------------------------ op -> cost
+
+
+@dataclass
+class _Context:
+    table: ParameterTable
+    units: UnitCosts
+    cell_type: str
+    cells: dict[int, CellCosts]
+
+    def cell(self, cell_bits: int) -> CellCosts:
+        if cell_bits not in self.cells:
+            kind = default_cell_type(cell_bits) if self.cell_type == "auto" else self.cell_type
+            self.cells[cell_bits] = cell_costs(self.table, kind, cell_bits)
+        return self.cells[cell_bits]
+
+
+def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
+    rows, cols = spin.get_int(op, "rows"), spin.get_int(op, "cols")
+    cell_bits = spin.get_int(op, "cell_bits")
+    adc_bits = spin.get_int(op, "adc_bits")
+    shape = TileShape(
+        rows=rows,
+        cols=cols,
+        array_rows=spin.get_int(op, "array_rows"),
+        array_cols=spin.get_int(op, "array_cols"),
+        slices=spin.get_int(op, "slices"),
+        cell_bits=cell_bits,
+        input_bits=spin.get_int(op, "input_bits"),
+        adc_bits=adc_bits if adc_bits is not None else ideal_adc_bits(rows, cell_bits),
+        vectors=_batch1_shape(op.input)[0],
+    )
+    cell = ctx.cell(cell_bits)
+    level_sum = float(op.levels_pos.array.sum(dtype=np.int64) + op.levels_neg.array.sum(dtype=np.int64))
+    cells = op.levels_pos.array.size + op.levels_neg.array.size
+    step = (cell.conductance_max - cell.conductance_min) / (cell.levels - 1)
+    return tile_cost(
+        shape,
+        ctx.units,
+        cell,
+        conductance_sum=cells * cell.conductance_min + level_sum * step,
+        programming_pulses=cells + level_sum,  # reset every cell, then step it up to its level
+        buffer_capacity=_code_bytes(op.input),
+    )
+
+
+def _layer_op_cost(op: spin.CrossbarLayerOp, ctx: _Context) -> Cost:
+    k, n = op.weights.array.shape
+    return estimate_layer(
+        k, n, units=ctx.units, cell=ctx.cell(spin.get_int(op, "cell_bits")),
+        vectors=_batch1_shape(op.input)[0], weight_bits=spin.get_int(op, "weight_bits"),
+        input_bits=spin.get_int(op, "input_bits"), cell_bits=spin.get_int(op, "cell_bits"),
+        adc_bits=spin.get_int(op, "adc_bits"), array_rows=spin.get_int(op, "array_rows"),
+        array_cols=spin.get_int(op, "array_cols"),
+    )
+
+
+def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
+    """Element ops and bytes of a digital op, and the component they go to."""
+    reads = sum(_code_bytes(v) for v in op.operands)
+    out = op.results[0]
+    n_out = _elements(out)
+    moves = {"read_bytes": reads, "write_bytes": _code_bytes(out)}
+    if isinstance(op, spin.ShiftAddOp):
+        blocks = spin.get_ints(op, "blocks")
+        adds = n_out * (sum(blocks) - len(blocks)) / max(len(blocks), 1)
+        return DigitalWork(add32=adds, **moves), "shift_add"
+    if isinstance(op, spin.RequantOp):
+        return requant_work(n_out, read_bytes=reads), "digital"
+    if isinstance(op, (spin.RescaleOp, spin.AddOp)):
+        terms = len(op.operands)
+        return DigitalWork(mult32=terms * n_out, add32=(terms + 1) * n_out, **moves), "digital"
+    if isinstance(op, spin.ClampOp):
+        return DigitalWork(add8=2 * n_out, **moves), "digital"
+    if isinstance(op, spin.LutOp):
+        return DigitalWork(lut_reads=n_out, **moves), "digital"
+    if isinstance(op, (spin.MaxPoolOp, spin.AvgPoolOp)):
+        window = math.prod(spin.get_ints(op, "kernel_shape"))
+        return DigitalWork(add8=window * n_out, **moves), "digital"
+    if isinstance(op, (spin.GlobalAvgPoolOp, spin.GlobalMaxPoolOp, spin.ArgMaxOp)):
+        return DigitalWork(add32=_elements(op.operands[0]), **moves), "digital"
+    if isinstance(op, spin.SoftmaxOp):
+        return DigitalWork(fp32=SOFTMAX_FP32_OPS_PER_ELEMENT * n_out, **moves), "digital"
+    if isinstance(op, (spin.QuantizeOp, spin.DequantizeOp)):
+        return DigitalWork(fp32=n_out, **moves), "digital"
+    return None
+
+
+# ------------------------------------------------------------- the module
+
+
+def _main_ops(module: ModuleOp) -> list[Operation]:
+    for op in module.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
+            return list(op.body.ops)
+    raise SpintronError("estimate-energy: the module has no func.func @main")
+
+
+def _layer_name(op: Operation, owners: dict[Operation, str], index: int) -> str:
+    if "layer" in op.properties:
+        return op.properties["layer"].data
+    if isinstance(op, (spin.ShiftAddOp, spin.RequantOp)):
+        for operand in op.operands:
+            if operand.owner in owners:
+                return owners[operand.owner]
+    return f"{op.name.removeprefix('spin.')}_{index}"
+
+
+@dataclass
+class _Layer:
+    tiles: list[Cost]
+    after: list[Cost]  # shift-add, requant: once the tiles are done
+    rows: int = 0  # matrix size for the CMOS baseline (crossbar layers only)
+    cols: int = 0
+    vectors: int = 0
+
+    def cost(self) -> Cost:
+        return combine([combine(self.tiles, parallel=True), *self.after], parallel=False)
+
+
+def _cost_attr(cost: Cost) -> DictionaryAttr:
+    entries = {f"{k}_pj": cost.energy[k] * 1e12 for k in ENERGY_COMPONENTS if cost.energy[k]}
+    entries["energy_pj"] = cost.total_energy * 1e12
+    entries["latency_ns"] = cost.latency * 1e9
+    entries["area_um2"] = cost.total_area * 1e12
+    attrs = {k: FloatAttr(float(f"{v:.6g}"), f64) for k, v in entries.items()}
+    if cost.programming:
+        attrs["programming_pj"] = FloatAttr(float(f"{cost.programming * 1e12:.6g}"), f64)
+    if cost.macs:
+        attrs["macs"] = IntegerAttr(int(cost.macs), i64)
+    return DictionaryAttr(attrs)
+
+
+def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, cell_type: str = "auto",
+                    annotate: bool = False) -> dict:
+    """The energy report of ``module``: ``{"spintronic": {...}, "cmos": {...},
+    "parameters": {...}}``, each ``{"layers": [...], "total": {...}}``."""
+    table = table or load_parameters()
+    if cell_type not in ("auto", "mtj", "sot", "dw"):
+        raise SpintronError(f"estimate-energy: unknown cell type {cell_type!r} (auto, mtj, sot, dw)")
+    ctx = _Context(table, unit_costs(table), cell_type, {})
+    layers: dict[str, _Layer] = {}
+    owners: dict[Operation, str] = {}
+    for index, op in enumerate(_main_ops(module)):
+        if isinstance(op, FREE_OPS) or not op.results or not op.name.startswith("spin."):
+            continue
+        name = _layer_name(op, owners, index)
+        layer = layers.setdefault(name, _Layer([], []))
+        if isinstance(op, spin.CrossbarTileOp):
+            cost = _tile_cost(op, ctx)
+            layer.tiles.append(cost)
+            layer.rows = max(layer.rows, spin.get_int(op, "row_offset") + spin.get_int(op, "rows"))
+            layer.cols = max(layer.cols, spin.get_int(op, "col_offset") + spin.get_int(op, "cols"))
+            layer.vectors = _batch1_shape(op.input)[0]
+        elif isinstance(op, spin.CrossbarLayerOp):
+            cost = _layer_op_cost(op, ctx)
+            layer.tiles.append(cost)
+            layer.rows, layer.cols = op.weights.array.shape
+            layer.vectors = _batch1_shape(op.input)[0]
+        else:
+            work = _digital_work(op)
+            if work is None:
+                continue
+            cost = digital_cost(work[0], ctx.units, component=work[1])
+            layer.after.append(cost)
+        owners[op] = name
+        if annotate:
+            op.attributes["spin.cost"] = _cost_attr(cost)
+    shared_digital = digital_unit_area(ctx.units, int(table.value("digital.lanes")))
+    spintronic = network_summary({n: l.cost() for n, l in layers.items()}, shared_area={"digital": shared_digital})
+    cmos = _cmos_report(layers, ctx.units, table, shared_digital)
+    if annotate:
+        total = spintronic["total"]
+        module.attributes["spin.cost_total"] = DictionaryAttr({
+            "energy_pj": FloatAttr(float(f"{total['energy_j']['total'] * 1e12:.6g}"), f64),
+            "latency_ns": FloatAttr(float(f"{total['latency_s'] * 1e9:.6g}"), f64),
+            "area_um2": FloatAttr(float(f"{total['area_m2']['total'] * 1e12:.6g}"), f64),
+            "macs": IntegerAttr(total["macs"], i64),
+            "cmos_energy_pj": FloatAttr(float(f"{cmos['total']['energy_j']['total'] * 1e12:.6g}"), f64),
+        })
+    return {
+        "spintronic": spintronic,
+        "cmos": cmos,
+        "parameters": {name: {"value": p.value, "unit": p.unit, "source": p.source} for name, p in table.items()},
+    }
+
+
+def _cmos_report(layers: dict[str, _Layer], units: UnitCosts, table: ParameterTable, shared_digital: float) -> dict:
+    """The same layers on the int8 MAC array; digital-only layers cost the same."""
+    array = CmosArray.from_table(table)
+    weight_bytes = sum(l.rows * l.cols for l in layers.values())
+    costs = {}
+    for name, layer in layers.items():
+        if layer.tiles:
+            costs[name] = cmos_layer_cost(layer.rows, layer.cols, units=units, array=array,
+                                          vectors=layer.vectors, weight_memory_bytes=weight_bytes)
+        else:
+            costs[name] = layer.cost()
+    return network_summary(costs, shared_area={"digital": shared_digital + array.area(units)})
+
+
+@dataclass(frozen=True)
+class EstimateEnergyPass(ModulePass):
+    """Energy, latency and area per op (spin.cost) and in total (module attribute spin.cost_total)."""
+
+    name = "estimate-energy"
+
+    mtj_config: str = ""  # TOML file of parameter overrides (same names as docs/parameters.md)
+    cell_type: str = "auto"  # mtj | sot | dw | auto (mtj for 1-bit cells, dw otherwise)
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        table = load_parameters(self.mtj_config or None)
+        estimate_module(op, table, cell_type=self.cell_type, annotate=True)
