@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType, i64
 from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.utils.exceptions import VerifyException
 
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn
@@ -47,12 +48,32 @@ def evaluate_op(op: Operation, operand_values: Sequence[np.ndarray]) -> list[np.
     if kernel is None:
         raise SpintronError(f"the float backend does not support the op {op.name}")
     assert isinstance(op, nn.NNOperation)
-    value = kernel(list(operand_values), **op.attribute_values())
+    try:
+        value = kernel(list(operand_values), **op.attribute_values())
+    except (VerifyException, ValueError) as exc:
+        # the concrete shapes break a shape rule, or inputs that share the
+        # dynamic batch dimension arrived with different batch sizes
+        message = str(exc) if str(exc).startswith(op.name) else f"{op.name}: {exc}"
+        raise SpintronError(message) from None
     results = value if isinstance(value, list) else [value]
-    return [
+    arrays = [
         np.asarray(r, dtype=numpy_dtype(res.type.element_type))
         for r, res in zip(results, op.results, strict=True)
     ]
+    for array, result in zip(arrays, op.results):
+        if not _fits(array.shape, nn.shape_of(result)):
+            raise SpintronError(
+                f"{op.name} produced shape {list(array.shape)}, but its result "
+                f"type is {nn.shape_text(nn.shape_of(result))} (the batch size "
+                f"of the inputs does not fit this graph)"
+            )
+    return arrays
+
+
+def _fits(actual: Sequence[int], declared: Sequence[int]) -> bool:
+    return len(actual) == len(declared) and all(
+        d == nn.DYNAMIC or d == a for a, d in zip(actual, declared)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -99,9 +120,7 @@ def _checked_input(index: int, arg: SSAValue, array: np.ndarray) -> np.ndarray:
     typ = arg.type
     assert isinstance(typ, TensorType)
     expected = typ.get_shape()
-    if len(expected) != array.ndim or any(
-        e != nn.DYNAMIC and e != a for e, a in zip(expected, array.shape)
-    ):
+    if not _fits(array.shape, expected):
         raise SpintronError(
             f"input #{index} has shape {list(array.shape)}, the model expects "
             f"{nn.shape_text(expected)}"
@@ -490,32 +509,19 @@ def _global_max_pool(operands: list[np.ndarray]) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def _concrete_shape(
-    op_class: type[nn.NNOperation], x: np.ndarray, **attrs: Any
-) -> tuple[int, ...]:
-    """The op's own shape rule on the concrete input shape: no second copy of
-    Reshape's 0/-1 or Flatten's rules here."""
-    return op_class.shape_rule([x.shape], **attrs)[0]
+def _reshaping(op_class: type[nn.NNOperation]) -> Kernel:
+    """A kernel that reshapes to what the op's own shape rule gives for the
+    concrete input: no second copy of Reshape's 0/-1 or Flatten's rules."""
+
+    def apply(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
+        x = operands[0]
+        return x.reshape(op_class.shape_rule([x.shape], **attrs)[0])
+
+    return apply
 
 
-@_kernel(nn.FlattenOp)
-def _flatten(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
-    return operands[0].reshape(_concrete_shape(nn.FlattenOp, operands[0], **attrs))
-
-
-@_kernel(nn.ReshapeOp)
-def _reshape(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
-    return operands[0].reshape(_concrete_shape(nn.ReshapeOp, operands[0], **attrs))
-
-
-@_kernel(nn.SqueezeOp)
-def _squeeze(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
-    return operands[0].reshape(_concrete_shape(nn.SqueezeOp, operands[0], **attrs))
-
-
-@_kernel(nn.UnsqueezeOp)
-def _unsqueeze(operands: list[np.ndarray], **attrs: Any) -> np.ndarray:
-    return operands[0].reshape(_concrete_shape(nn.UnsqueezeOp, operands[0], **attrs))
+for _op_class in (nn.FlattenOp, nn.ReshapeOp, nn.SqueezeOp, nn.UnsqueezeOp):
+    _kernel(_op_class)(_reshaping(_op_class))
 
 
 @_kernel(nn.TransposeOp)

@@ -1165,28 +1165,24 @@ class ConcatOp(ShapeOnlyOp):
 
 @irdl_op_definition
 class SqueezeOp(ShapeOnlyOp, UnaryElementwiseOp):
-    """Squeeze; without ``axes`` every static dimension of size 1 goes."""
+    """Squeeze.  The constructor turns ONNX's "no axes" into the static
+    dimensions of size 1, so a dynamic batch is never squeezed away and the
+    result rank never depends on the batch size."""
 
     name = "nn.squeeze"
-    axes = opt_prop_def(DenseArrayBase)
+    axes = prop_def(DenseArrayBase)
 
     def __init__(self, input: SSAValue, *, axes: Sequence[int] | None = None):
-        rank = len(shape_of(input))
-        if axes is not None:
-            axes = normalize_axes(axes, rank, self.name)
-        super().__init__(input, axes=opt_ints_attr(axes))
+        shape = shape_of(input)
+        if axes is None:
+            axes = [i for i, d in enumerate(shape) if d == 1]
+        super().__init__(input, axes=ints_attr(normalize_axes(axes, len(shape), self.name)))
 
     @classmethod
     def shape_rule(
-        cls,
-        operand_shapes: Sequence[Shape],
-        *,
-        axes: Sequence[int] | None = None,
-        **_: Any,
+        cls, operand_shapes: Sequence[Shape], *, axes: Sequence[int], **_: Any
     ) -> list[Shape]:
         x = operand_shapes[0]
-        if axes is None:
-            return [tuple(d for d in x if d != 1)]
         axes = normalize_axes(axes, len(x), cls.name)
         for a in axes:
             if x[a] != 1:

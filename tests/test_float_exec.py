@@ -761,6 +761,29 @@ def test_run_float_rejects_bad_inputs(inputs, message) -> None:
         run_float(module, inputs)
 
 
+def test_a_batch_that_does_not_fit_the_graph_is_a_spintron_error() -> None:
+    # [?, 6] -> [4, 3] fixes the batch at 2; batch 3 cannot be reshaped, and
+    # batch 2 must pass
+    block = Block(arg_types=[nn.tensor_type([nn.DYNAMIC, 6])])
+    reshape = nn.ReshapeOp(block.args[0], shape=[4, 3])
+    block.add_ops([reshape, ReturnOp(reshape.output)])
+    main = FuncOp("main", ([block.args[0].type], [reshape.output.type]), Region(block))
+    module = ModuleOp([main])
+    (out,) = run_float(module, [np.arange(12, dtype=np.float32).reshape(2, 6)])
+    assert out.shape == (4, 3)
+    with pytest.raises(SpintronError, match="nn.reshape: cannot reshape"):
+        run_float(module, [np.zeros((3, 6), np.float32)])
+
+
+def test_inputs_with_different_batch_sizes_are_a_spintron_error() -> None:
+    block = Block(arg_types=[nn.tensor_type([nn.DYNAMIC, 3])] * 2)
+    add = nn.AddOp(*block.args)
+    block.add_ops([add, ReturnOp(add.output)])
+    main = FuncOp("main", ([block.args[0].type] * 2, [add.output.type]), Region(block))
+    with pytest.raises(SpintronError, match="nn.add: operands could not be broadcast"):
+        run_float(ModuleOp([main]), [np.zeros((2, 3), np.float32), np.zeros((3, 3), np.float32)])
+
+
 def test_unsupported_op_is_a_spintron_error_naming_the_op() -> None:
     from xdsl.dialects.arith import ConstantOp as ArithConstant
     from xdsl.dialects.builtin import IntegerAttr

@@ -159,6 +159,7 @@ def test_random_f32_values_round_trip_exactly() -> None:
         (lambda: nn.MatMulOp(arg(D, 4, 6), arg(6, 2)), (D, 4, 2)),
         (lambda: nn.GemmOp(arg(D, 6), arg(5, 6), trans_b=1), (D, 5)),
         (lambda: nn.SqueezeOp(arg(D, 1, 3)), (D, 3)),
+        (lambda: nn.SqueezeOp(arg(1, 1, 3)), (3,)),
         (lambda: nn.UnsqueezeOp(arg(D, 3), axes=[0]), (1, D, 3)),
         (lambda: nn.ReduceMeanOp(arg(D, 3, 4)), (1, 1, 1)),
         (lambda: nn.ReduceMeanOp(arg(D, 3, 4), axes=[0], keepdims=0), (3, 4)),
@@ -190,6 +191,7 @@ def test_constructors_normalise_negative_axes_and_fill_defaults() -> None:
     assert nn.ConcatOp([x, x], axis=-3).attribute_values()["axis"] == 0
     assert nn.UnsqueezeOp(x, axes=[-1, 0]).attribute_values()["axes"] == (4, 0)
     assert nn.SqueezeOp(arg(2, 1, 1), axes=[-1]).attribute_values()["axes"] == (2,)
+    assert nn.SqueezeOp(arg(D, 1, 3, 1)).attribute_values()["axes"] == (1, 3)
     assert nn.ReduceMeanOp(x, axes=[-2]).attribute_values()["axes"] == (1,)
     assert nn.ArgMaxOp(x, axis=-2).attribute_values()["axis"] == 1
     assert nn.TransposeOp(x).attribute_values()["perm"] == (2, 1, 0)
