@@ -37,6 +37,9 @@ class OpRule:
     convert: Converter
     min_version: int
     attributes: frozenset[str] = frozenset()
+    # Inputs that are parameters of the op rather than data: most must be
+    # import-time constants (they become properties); ArrayFeatureExtractor's
+    # indices may also be computed (skl2onnx feeds it from ArgMax).
     const_inputs: frozenset[int] = frozenset()
     claimed: bool = True  # False: the rule exists only to explain a refusal
 
@@ -308,7 +311,7 @@ OP_TABLE: dict[tuple[str, str], OpRule] = {
     ("", "Dropout"): _rule(_dropout, 7, "ratio seed is_test", const=(1, 2)),
     ("", "ArgMax"): _rule(_arg_max, 11, "axis keepdims select_last_index"),
     ("", "Cast"): _rule(_cast, 6, "to saturate"),
-    (ML_DOMAIN, "ArrayFeatureExtractor"): _rule(_array_feature_extractor, 1),
+    (ML_DOMAIN, "ArrayFeatureExtractor"): _rule(_array_feature_extractor, 1, const=(1,)),
     (ML_DOMAIN, "ZipMap"): OpRule(_zipmap, 1, frozenset({"classlabels_int64s", "classlabels_strings"}), claimed=False),
 }
 
