@@ -31,7 +31,8 @@ from spintron_nn.errors import SpintronError
 
 __all__ = [
     "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert",
-    "choose_adc_shift", "choose_layer_adc_shifts", "column_currents", "dequantize",
+    "choose_adc_shift", "choose_adc_shift_min_error", "choose_layer_adc_shifts",
+    "column_currents", "dequantize",
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
     "num_slices", "quantize_activations", "quantize_weights_per_channel",
     "quantized_add", "requant_multiplier", "requantize", "round_shift_half_up",
@@ -252,11 +253,45 @@ def choose_adc_shift(currents_samples, adc_bits: int | None,
                         f"even with shift {MAX_ADC_SHIFT}")
 
 
+def choose_adc_shift_min_error(currents, adc_bits: int | None, cell_bits: int) -> int:
+    """The shift that minimises the tile's mean squared output error on calibration data.
+
+    ``currents``: exact column currents ``[B, input_bits, S, C]`` (:func:`column_currents`).
+    The error of one output is ``shift_add(codes) - shift_add(currents)`` (section 6);
+    shifts from 0 up to the smallest never-saturating one are tried, ties go to
+    the smaller shift.  Unlike the saturation rule this sees the systematic
+    error that round-half-up ties add to every shifted read.
+    """
+    if adc_bits is None:
+        return 0
+    currents = np.asarray(currents, dtype=np.int64)
+    if currents.ndim != 4:
+        raise SpintronError(f"currents must be [B, input_bits, S, C], got shape {currents.shape}")
+    if currents.size == 0:
+        return 0
+    exact = _shift_add(currents, 0, cell_bits)
+    errors = []
+    for shift in range(choose_adc_shift(currents, adc_bits, 0.0) + 1):
+        error = _shift_add(adc_convert(currents, adc_bits, shift), shift, cell_bits) - exact
+        errors.append(float(np.mean(np.square(error.astype(np.float64)))))
+    return int(np.argmin(errors))
+
+
+#: How ``choose_layer_adc_shifts`` picks a tile's shift (doc section 5).
+ADC_SHIFT_RULES = ("min-error", "saturation")
+
+
 def choose_layer_adc_shifts(x_calibration, w_int, *, weight_bits: int, cell_bits: int,
                             input_bits: int, adc_bits: int | None, rows_per_tile: int,
-                            cols_per_tile: int,
+                            cols_per_tile: int, rule: str = "min-error",
                             max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE) -> np.ndarray:
-    """Per-tile shifts ``[n_row_tiles, n_col_tiles]`` of a ``[K, N]`` matrix from calibration codes."""
+    """Per-tile shifts ``[n_row_tiles, n_col_tiles]`` of a ``[K, N]`` matrix from calibration codes.
+
+    ``rule``: ``"min-error"`` (:func:`choose_adc_shift_min_error`) or
+    ``"saturation"`` (:func:`choose_adc_shift` with ``max_saturation_rate``).
+    """
+    if rule not in ADC_SHIFT_RULES:
+        raise SpintronError(f"ADC shift rule must be one of {', '.join(ADC_SHIFT_RULES)}, got {rule!r}")
     x_calibration = np.asarray(x_calibration, dtype=np.int64)
     w_int = np.asarray(w_int, dtype=np.int64)
     rows, cols = w_int.shape
@@ -267,8 +302,11 @@ def choose_layer_adc_shifts(x_calibration, w_int, *, weight_bits: int, cell_bits
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
         currents = column_currents(x_calibration[:, row_block], levels_pos, levels_neg,
                                    input_bits=input_bits)
-        shifts[t // n_col_tiles, t % n_col_tiles] = choose_adc_shift(
-            currents, adc_bits, max_saturation_rate)
+        if rule == "min-error":
+            shift = choose_adc_shift_min_error(currents, adc_bits, cell_bits)
+        else:
+            shift = choose_adc_shift(currents, adc_bits, max_saturation_rate)
+        shifts[t // n_col_tiles, t % n_col_tiles] = shift
     return shifts
 
 
