@@ -1,4 +1,4 @@
-"""``tile-crossbars{max-saturation=0.001}``: split each layer matrix into physical tiles.
+"""``tile-crossbars{adc-shift-rule=... max-saturation=0.001}``: split each layer matrix into physical tiles.
 
 Each ``spin.crossbar_layer`` (a ``[K, N]`` weight-integer matrix, K = inputs
 on rows) is cut into ``array_rows x array_cols`` blocks (``reference.tile_grid``,
@@ -9,10 +9,12 @@ holding its differential bit slices (``reference.slice_weights``) and a
 the column blocks.  A grouped conv arrives as one block-diagonal matrix (``groups``, see
 lower-to-spin); grid blocks entirely off its diagonal blocks get no tile.
 
-ADC shift per tile: the smallest shift whose saturation rate over the tile's
-exact column currents on the layer's calibration rows stays at or below
-``max-saturation`` (``reference.choose_adc_shift``).  A layer without
-calibration rows gets the worst-case shift (no read can saturate).
+ADC shift per tile: ``reference.choose_layer_adc_shifts`` over the exact
+column currents of the layer's calibration rows (the quantized calibration
+activations recorded by ``calibrate``), with the reference's rule unless
+``adc-shift-rule`` ("min-error" | "saturation") / ``max-saturation`` say
+otherwise.  A layer without calibration rows gets the worst-case shift (no
+read can saturate).
 ``tile_id`` numbers tiles module-wide in row-major order per layer.
 """
 
@@ -38,16 +40,22 @@ def _worst_case_shift(rows: int, cell_bits: int, adc_bits: int) -> int:
     return reference.choose_adc_shift(np.array([bound, -bound]), adc_bits, 0.0)
 
 
-def _tile_shift(layer: spin.CrossbarLayerOp, rows: slice, levels_pos, levels_neg, max_saturation: float) -> int:
+def _layer_shifts(layer: spin.CrossbarLayerOp, options: dict) -> np.ndarray:
+    """ADC shift of every grid block ``[row block, col block]`` (reference rule)."""
+    weights = layer.weights.array
+    array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
+    grid_shape = (-(-weights.shape[0] // array_rows), -(-weights.shape[1] // array_cols))
     adc_bits = get_int(layer, "adc_bits")
     if adc_bits is None:
-        return 0
+        return np.zeros(grid_shape, dtype=np.int64)
     if layer.calibration is None:
-        return _worst_case_shift(rows.stop - rows.start, get_int(layer, "cell_bits"), adc_bits)
-    currents = reference.column_currents(
-        layer.calibration.array[:, rows], levels_pos, levels_neg, input_bits=get_int(layer, "input_bits")
+        rows = min(array_rows, weights.shape[0])
+        return np.full(grid_shape, _worst_case_shift(rows, get_int(layer, "cell_bits"), adc_bits))
+    return reference.choose_layer_adc_shifts(
+        layer.calibration.array, weights, weight_bits=get_int(layer, "weight_bits"),
+        cell_bits=get_int(layer, "cell_bits"), input_bits=get_int(layer, "input_bits"), adc_bits=adc_bits,
+        rows_per_tile=array_rows, cols_per_tile=array_cols, **options,
     )
-    return reference.choose_adc_shift(currents, adc_bits, max_saturation)
 
 
 def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
@@ -66,7 +74,7 @@ def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]])
     return [(r, c) for r, c in grid if meets_diagonal(r, c)]
 
 
-def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: float) -> int:
+def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict) -> int:
     """Replace ``layer`` by its tiles; returns the number of tiles made."""
     weights = layer.weights.array
     k, n = weights.shape
@@ -80,6 +88,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: 
     shared = {key: layer.properties[key] for key in
               ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer")
               if key in layer.properties}
+    shifts = _layer_shifts(layer, shift_options)
     tiles: dict[tuple[int, int], spin.CrossbarTileOp] = {}
     for index, (rows, cols) in enumerate(_mapped_blocks(layer, grid)):
         tile_pos, tile_neg = levels_pos[:, rows, cols], levels_neg[:, rows, cols]
@@ -87,7 +96,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: 
         key = f"spin.{name}.t{rows.start // array_rows}_{cols.start // array_cols}"
         props = dict(
             rows=height, cols=width, row_offset=rows.start, col_offset=cols.start,
-            slices=tile_pos.shape[0], adc_shift=_tile_shift(layer, rows, tile_pos, tile_neg, max_saturation),
+            slices=tile_pos.shape[0], adc_shift=int(shifts[rows.start // array_rows, cols.start // array_cols]),
             tile_id=first_tile_id + index,
         )
         tile = spin.CrossbarTileOp.build(
@@ -118,12 +127,19 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, max_saturation: 
     return len(tiles)
 
 
-def tile_module(module: ModuleOp, *, max_saturation: float = reference.DEFAULT_MAX_SATURATION_RATE) -> None:
-    if not 0.0 <= max_saturation <= 1.0:
-        raise SpintronError(f"tile-crossbars: max-saturation must be in [0, 1], got {max_saturation}")
+def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: float | None = None) -> None:
+    """Tile every crossbar layer; ``rule``/``max_saturation`` go to
+    ``reference.choose_layer_adc_shifts`` (None: the reference's defaults)."""
+    options: dict = {}
+    if rule is not None:
+        options["rule"] = rule
+    if max_saturation is not None:
+        if not 0.0 <= max_saturation <= 1.0:
+            raise SpintronError(f"tile-crossbars: max-saturation must be in [0, 1], got {max_saturation}")
+        options["max_saturation_rate"] = max_saturation
     next_id = 1 + max((get_int(t, "tile_id") for t in module.walk() if isinstance(t, spin.CrossbarTileOp)), default=-1)
     for layer in [op for op in module.walk() if isinstance(op, spin.CrossbarLayerOp)]:
-        next_id += tile_layer(layer, next_id, max_saturation)
+        next_id += tile_layer(layer, next_id, options)
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,9 @@ class TileCrossbarsPass(ModulePass):
 
     name = "tile-crossbars"
 
-    max_saturation: float = reference.DEFAULT_MAX_SATURATION_RATE
+    adc_shift_rule: str | None = None
+    max_saturation: float | None = None
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        tile_module(op, max_saturation=float(self.max_saturation))
+        max_saturation = None if self.max_saturation is None else float(self.max_saturation)
+        tile_module(op, rule=self.adc_shift_rule, max_saturation=max_saturation)
