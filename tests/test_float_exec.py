@@ -503,6 +503,71 @@ def test_average_pool(index: int, count_include_pad: int) -> None:
         )
 
 
+def random_window_geometry(rng: np.random.Generator, pool: bool) -> dict[str, Any] | None:
+    """Random sizes, kernel, strides, dilations and asymmetric pads for 1-D or
+    2-D windows; None if no window fits (onnxruntime refuses those)."""
+    rank = int(rng.integers(1, 3))
+    size = [int(v) for v in rng.integers(1, 12, rank)]
+    kernel = [int(v) for v in rng.integers(1, 5, rank)]
+    strides = [int(v) for v in rng.integers(1, 4, rank)]
+    dilations = [int(v) for v in rng.integers(1, 3, rank)]
+    extents = [nn.window_extent(k, d) for k, d in zip(kernel, dilations)]
+    # pools: onnxruntime wants each pad smaller than the kernel
+    pads = [int(rng.integers(0, k if pool else e + 1)) for k, e in zip(kernel * 2, extents * 2)]
+    ceil_mode = int(rng.integers(0, 2)) if pool else 0
+    for i in range(rank):
+        if nn.sliding_output_size(
+            size[i], kernel[i], strides[i], dilations[i], pads[i], pads[rank + i], bool(ceil_mode)
+        ) < 1:
+            return None
+    return dict(size=size, kernel_shape=kernel, strides=strides, dilations=dilations, pads=pads, ceil_mode=ceil_mode)
+
+
+def test_random_pool_geometries() -> None:
+    rng = np.random.default_rng(2024)
+    checked = 0
+    while checked < 60:
+        geometry = random_window_geometry(rng, pool=True)
+        if geometry is None:
+            continue
+        x = rand(rng, 2, 2, *geometry.pop("size"))
+        include = int(rng.integers(0, 2))
+        avg_attrs = dict(geometry, count_include_pad=include)
+        run_cases(
+            [
+                Case("MaxPool", lambda v: nn.MaxPoolOp(v, **geometry), [x], attrs=geometry),
+                Case("AveragePool", lambda v: nn.AveragePoolOp(v, **avg_attrs), [x], attrs=avg_attrs, opset=19),
+            ]
+        )
+        checked += 1
+
+
+def test_random_conv_geometries() -> None:
+    rng = np.random.default_rng(2025)
+    checked = 0
+    while checked < 40:
+        geometry = random_window_geometry(rng, pool=False)
+        if geometry is None:
+            continue
+        group = int(rng.choice([1, 2, 4]))
+        per_group_in, per_group_out = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        x = rand(rng, 2, group * per_group_in, *geometry.pop("size"))
+        geometry.pop("ceil_mode")
+        w = rand(rng, group * per_group_out, per_group_in, *geometry["kernel_shape"])
+        attrs = dict(geometry, group=group)
+        conv_attrs = {k: v for k, v in attrs.items() if k != "kernel_shape"}
+        check(
+            Case(
+                "Conv",
+                lambda *v: nn.ConvOp(*v, **conv_attrs),
+                [x, w, rand(rng, w.shape[0])],
+                [False, True, True],
+                attrs=attrs,
+            )
+        )
+        checked += 1
+
+
 @pytest.mark.parametrize("op_type,op_class", [("GlobalAveragePool", nn.GlobalAveragePoolOp), ("GlobalMaxPool", nn.GlobalMaxPoolOp)])
 @pytest.mark.parametrize("shape", [(2, 3, 5, 4), (3, 2, 7), (1, 2, 3, 2, 4)])
 def test_global_pool(op_type, op_class, shape) -> None:
