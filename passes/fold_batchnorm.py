@@ -21,11 +21,14 @@ over axis 1), so that later stages need not know BatchNormalization.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -37,11 +40,11 @@ from xdsl.pattern_rewriter import (
 from xdsl.transforms.dead_code_elimination import dce
 
 from spintron_nn.ir import nn
-from spintron_nn.passes.fuse_activations import output_clamp
 from spintron_nn.passes.graph_utils import (
     constant_array,
     constant_key,
     insert_constant,
+    output_clamp,
     single_use_producer,
 )
 
@@ -63,97 +66,120 @@ class ChannelAffine:
         return ChannelAffine(scale, beta - mean * scale)
 
 
-def _folded_key(value, suffix: str) -> str:
+def _folded_key(value: SSAValue, suffix: str) -> str:
     """Name new weights after the ones they replace, so reports stay readable."""
     return f"{constant_key(value) or 'bn'}.{suffix}"
 
 
-def _unclamped_producer(bn: nn.BatchNormalizationOp, kinds) -> nn.NNOperation | None:
-    producer = single_use_producer(bn.input, kinds)
-    if producer is None or output_clamp(producer) != (None, None):
-        return None
-    return producer
+@dataclass(frozen=True)
+class FoldedParameters:
+    """New weight and bias for a linear op, with the values they replace
+    (whose keys name the new weights)."""
+
+    weight_of: SSAValue
+    weight: np.ndarray
+    bias_of: SSAValue
+    bias: np.ndarray
 
 
-class FoldIntoConv(RewritePattern):
+class FoldIntoLinear(RewritePattern, abc.ABC):
+    """BN after a single-use, unclamped linear op of ``kinds``: the op is
+    rebuilt with the folded weight and bias and the BN disappears."""
+
+    kinds: ClassVar[tuple[type[nn.NNOperation], ...]]
+
+    @abc.abstractmethod
+    def fold(self, producer, affine: ChannelAffine) -> FoldedParameters | None:
+        """The folded parameters, or None if this producer cannot take them."""
+
+    @abc.abstractmethod
+    def rebuild(self, producer, weight: SSAValue, bias: SSAValue) -> nn.NNOperation: ...
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, bn: nn.BatchNormalizationOp, rewriter: PatternRewriter, /):
-        conv = _unclamped_producer(bn, (nn.ConvOp,))
-        if conv is None or (affine := ChannelAffine.of(bn)) is None:
+        producer = single_use_producer(bn.input, self.kinds)
+        if producer is None or output_clamp(producer) != (None, None):
+            return  # a clamped op: the BN comes after the clamp
+        affine = ChannelAffine.of(bn)
+        folded = self.fold(producer, affine) if affine is not None else None
+        if folded is None:
             return
-        weight = constant_array(conv.weight)
-        bias = constant_array(conv.bias) if conv.bias is not None else np.zeros(len(affine.scale))
-        if weight is None or bias is None:
-            return
-        per_row = affine.scale.reshape(-1, *[1] * (weight.ndim - 1))
-        new_weight = insert_constant(
-            rewriter, conv, _folded_key(conv.weight, "bn_folded"), weight * per_row
+        weight = insert_constant(
+            rewriter, producer, _folded_key(folded.weight_of, "bn_folded"), folded.weight
         )
-        new_bias = insert_constant(
-            rewriter,
-            conv,
-            _folded_key(conv.bias if conv.bias is not None else conv.weight, "bn_bias"),
+        bias = insert_constant(
+            rewriter, producer, _folded_key(folded.bias_of, "bn_bias"), folded.bias
+        )
+        rewriter.replace(bn, self.rebuild(producer, weight.output, bias.output))
+        rewriter.erase(producer)
+
+
+class FoldIntoConv(FoldIntoLinear):
+    kinds = (nn.ConvOp,)
+
+    def fold(self, conv: nn.ConvOp, affine: ChannelAffine) -> FoldedParameters | None:
+        weight = constant_array(conv.weight)
+        has_bias = conv.bias is not None
+        bias = constant_array(conv.bias) if has_bias else np.zeros(len(affine.scale))
+        if weight is None or bias is None:
+            return None
+        per_row = affine.scale.reshape(-1, *[1] * (weight.ndim - 1))
+        return FoldedParameters(
+            conv.weight,
+            weight * per_row,
+            conv.bias if has_bias else conv.weight,
             bias * affine.scale + affine.shift,
         )
-        props = dict(conv.properties)
-        folded = nn.ConvOp.create(
-            operands=[conv.input, new_weight.output, new_bias.output],
+
+    def rebuild(self, conv: nn.ConvOp, weight: SSAValue, bias: SSAValue) -> nn.NNOperation:
+        return nn.ConvOp.create(
+            operands=[conv.input, weight, bias],
             result_types=[conv.output.type],
-            properties=props,
+            properties=dict(conv.properties),
             attributes=dict(conv.attributes),
         )
-        rewriter.replace(bn, folded)
-        rewriter.erase(conv)
 
 
-class FoldIntoGemm(RewritePattern):
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, bn: nn.BatchNormalizationOp, rewriter: PatternRewriter, /):
-        gemm = _unclamped_producer(bn, (nn.GemmOp,))
-        if gemm is None or (affine := ChannelAffine.of(bn)) is None:
-            return
+class FoldIntoGemm(FoldIntoLinear):
+    kinds = (nn.GemmOp,)
+
+    def fold(self, gemm: nn.GemmOp, affine: ChannelAffine) -> FoldedParameters | None:
         b = constant_array(gemm.b)
         c = constant_array(gemm.c[0]) if gemm.c else np.zeros(())
         if b is None or c is None:
-            return
-        trans_b = nn.read_int(gemm.trans_b)
-        scaled_b = b * (affine.scale[:, None] if trans_b else affine.scale[None, :])
-        bias = affine.scale * (nn.read_float(gemm.beta) * c) + affine.shift
-        new_b = insert_constant(rewriter, gemm, _folded_key(gemm.b, "bn_folded"), scaled_b)
-        new_c = insert_constant(
-            rewriter, gemm, _folded_key(gemm.c[0] if gemm.c else gemm.b, "bn_bias"), bias
+            return None
+        per_column = affine.scale[:, None] if nn.read_int(gemm.trans_b) else affine.scale[None, :]
+        return FoldedParameters(
+            gemm.b,
+            b * per_column,
+            gemm.c[0] if gemm.c else gemm.b,
+            affine.scale * (nn.read_float(gemm.beta) * c) + affine.shift,
         )
-        folded = nn.GemmOp(
+
+    def rebuild(self, gemm: nn.GemmOp, weight: SSAValue, bias: SSAValue) -> nn.NNOperation:
+        return nn.GemmOp(
             gemm.a,
-            new_b.output,
-            new_c.output,
+            weight,
+            bias,
             alpha=nn.read_float(gemm.alpha),
-            beta=1.0,
+            beta=1.0,  # beta is inside the folded bias
             trans_a=nn.read_int(gemm.trans_a),
-            trans_b=trans_b,
+            trans_b=nn.read_int(gemm.trans_b),
         )
-        rewriter.replace(bn, folded)
-        rewriter.erase(gemm)
 
 
-class FoldIntoMatMul(RewritePattern):
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, bn: nn.BatchNormalizationOp, rewriter: PatternRewriter, /):
-        matmul = _unclamped_producer(bn, (nn.MatMulOp,))
-        if matmul is None or (affine := ChannelAffine.of(bn)) is None:
-            return
+class FoldIntoMatMul(FoldIntoLinear):
+    kinds = (nn.MatMulOp,)
+
+    def fold(self, matmul: nn.MatMulOp, affine: ChannelAffine) -> FoldedParameters | None:
         b = constant_array(matmul.rhs)
         # Only [M, K] @ [K, N]: then axis 1 of the output is the column of B.
         if b is None or b.ndim != 2 or len(nn.shape_of(matmul.lhs)) != 2:
-            return
-        new_b = insert_constant(
-            rewriter, matmul, _folded_key(matmul.rhs, "bn_folded"), b * affine.scale[None, :]
-        )
-        new_c = insert_constant(
-            rewriter, matmul, _folded_key(matmul.rhs, "bn_bias"), affine.shift
-        )
-        rewriter.replace(bn, nn.GemmOp(matmul.lhs, new_b.output, new_c.output))
-        rewriter.erase(matmul)
+            return None
+        return FoldedParameters(matmul.rhs, b * affine.scale[None, :], matmul.rhs, affine.shift)
+
+    def rebuild(self, matmul: nn.MatMulOp, weight: SSAValue, bias: SSAValue) -> nn.NNOperation:
+        return nn.GemmOp(matmul.lhs, weight, bias)
 
 
 class StandaloneToMulAdd(RewritePattern):

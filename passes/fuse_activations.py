@@ -26,20 +26,11 @@ from xdsl.pattern_rewriter import (
 )
 
 from spintron_nn.ir import nn
-from spintron_nn.passes.graph_utils import single_use_producer
+from spintron_nn.passes.graph_utils import output_clamp, single_use_producer
 
 CLAMPABLE = (nn.ConvOp, nn.GemmOp, nn.MatMulOp)
 
 Bounds = tuple[float | None, float | None]
-
-
-def output_clamp(op: nn.NNOperation) -> Bounds:
-    """The (min, max) clamp of a CLAMPABLE op; None means unbounded."""
-    low, high = op.properties.get("clamp_min"), op.properties.get("clamp_max")
-    return (
-        None if low is None else nn.read_float(low),
-        None if high is None else nn.read_float(high),
-    )
 
 
 def intersect(first: Bounds, second: Bounds) -> Bounds | None:

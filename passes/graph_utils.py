@@ -9,7 +9,6 @@ all make new weights.  Answering them in one place keeps the rules identical.
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
@@ -67,6 +66,10 @@ def insert_constant(
     return constant
 
 
-def enclosing_module(op: Operation) -> ModuleOp | None:
-    root = op.get_toplevel_object()
-    return root if isinstance(root, ModuleOp) else None
+def output_clamp(op: nn.NNOperation) -> tuple[float | None, float | None]:
+    """The (clamp_min, clamp_max) of a Conv / Gemm / MatMul; None is unbounded."""
+    low, high = op.properties.get("clamp_min"), op.properties.get("clamp_max")
+    return (
+        None if low is None else nn.read_float(low),
+        None if high is None else nn.read_float(high),
+    )
