@@ -60,8 +60,13 @@ def _format_number(value: float | int) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _with_unit(text: str, unit: str) -> str:
+    return text if unit == "1" else f"{text} {unit}"
+
+
 def _range_text(parameter: Parameter) -> str:
-    return f"[{_format_number(parameter.low)}, {_format_number(parameter.high)}] {parameter.unit}"
+    bounds = f"[{_format_number(parameter.low)}, {_format_number(parameter.high)}]"
+    return _with_unit(bounds, parameter.unit)
 
 
 def _is_number(value: Any) -> bool:
@@ -70,7 +75,8 @@ def _is_number(value: Any) -> bool:
 
 def check_value(parameter: Parameter, value: Any, *, path: str | None = None) -> float | int:
     """``value`` if it is a finite number in ``parameter``'s range, else a SpintronError."""
-    where = f"{parameter.name} ({parameter.unit})"
+    unit = "dimensionless" if parameter.unit == "1" else parameter.unit
+    where = f"{parameter.name} ({unit})"
     if not _is_number(value):
         raise SpintronError(f"{where} must be a number, got {value!r}", path=path)
     if not math.isfinite(value):
@@ -83,7 +89,7 @@ def check_value(parameter: Parameter, value: Any, *, path: str | None = None) ->
         value = float(value)
     if not parameter.low <= value <= parameter.high:
         raise SpintronError(
-            f"{where} = {_format_number(value)} {parameter.unit} is outside the plausible "
+            f"{where} = {_with_unit(_format_number(value), parameter.unit)} is outside the plausible "
             f"range {_range_text(parameter)}",
             path=path,
         )
