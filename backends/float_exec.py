@@ -145,7 +145,8 @@ def run_float(
     )
     for op in block.ops:
         if isinstance(op, func.ReturnOp):
-            return [values[v] for v in op.operands]
+            # copies: an output may be a read-only weight or a view of an input
+            return [np.array(values[v]) for v in op.operands]
         results = evaluate_op(op, [values[v] for v in op.operands])
         for result, array in zip(op.results, results):
             values[result] = array

@@ -1058,14 +1058,18 @@ def reshape_shape(x: Shape, target: Sequence[int], allowzero: int) -> Shape:
         f"{what}: cannot reshape {shape_text(x)} to {list(target)}"
     )
     if -1 in out:
-        if static_out == 0:
+        if in_dynamic and not out_dynamic:
+            # the -1 takes the batch; whether it divides depends on the batch
+            # size, which the executor checks with the concrete shape
+            fill = DYNAMIC
+        elif static_out == 0:
             if static_in != 0:
                 raise mismatch
             fill = 0  # ONNX: -1 beside a zero dimension is 0 (numpy's rule too)
         elif static_in % static_out:
             raise mismatch
         else:
-            fill = DYNAMIC if in_dynamic and not out_dynamic else static_in // static_out
+            fill = static_in // static_out
         out[out.index(-1)] = fill
     elif in_dynamic and not out_dynamic:
         # the batch size gets fixed here: the output must be a whole multiple

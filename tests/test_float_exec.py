@@ -839,6 +839,28 @@ def test_a_batch_that_does_not_fit_the_graph_is_a_spintron_error() -> None:
     with pytest.raises(SpintronError, match="nn.reshape: cannot reshape"):
         run_float(module, [np.zeros((3, 6), np.float32)])
 
+    block = Block(arg_types=[nn.tensor_type([nn.DYNAMIC, 3, 4])])
+    reshape = nn.ReshapeOp(block.args[0], shape=[-1, 8])
+    block.add_ops([reshape, ReturnOp(reshape.output)])
+    main = FuncOp("main", ([block.args[0].type], [reshape.output.type]), Region(block))
+    module = ModuleOp([main])
+    assert run_float(module, [np.zeros((2, 3, 4), np.float32)])[0].shape == (3, 8)
+    with pytest.raises(SpintronError, match="nn.reshape: cannot reshape"):
+        run_float(module, [np.zeros((1, 3, 4), np.float32)])
+
+
+def test_outputs_are_fresh_writeable_arrays() -> None:
+    block = Block(arg_types=[nn.tensor_type([2, 3])])
+    same = nn.IdentityOp(block.args[0])
+    weight = nn.ConstantOp(WeightBlob("w", np.ones((2, 3), np.float32)))
+    block.add_ops([same, weight, ReturnOp(same.output, weight.output)])
+    types = [block.args[0].type] * 2
+    module = ModuleOp([FuncOp("main", (types[:1], types), Region(block))])
+    x = np.zeros((2, 3), np.float32)
+    passed_through, constant = run_float(module, [x])
+    passed_through[0, 0] = constant[0, 0] = 5.0
+    assert x[0, 0] == 0.0 and weight.array[0, 0] == 1.0
+
 
 def test_inputs_with_different_batch_sizes_are_a_spintron_error() -> None:
     block = Block(arg_types=[nn.tensor_type([nn.DYNAMIC, 3])] * 2)

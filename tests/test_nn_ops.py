@@ -153,6 +153,7 @@ def test_random_f32_values_round_trip_exactly() -> None:
         (lambda: nn.ReshapeOp(arg(D, 3, 4, 4), shape=[0, -1]), (D, 48)),
         (lambda: nn.ReshapeOp(arg(D, 3, 4, 4), shape=[0, 12, 4]), (D, 12, 4)),
         (lambda: nn.ReshapeOp(arg(D, 6), shape=[3, 4]), (3, 4)),
+        (lambda: nn.ReshapeOp(arg(D, 3, 4), shape=[-1, 8]), (D, 8)),  # fine for even batches
         (lambda: nn.ConcatOp([arg(D, 2), arg(D, 3)], axis=1), (D, 5)),
         (lambda: nn.ConcatOp([arg(D, 2), arg(4, 2)], axis=0), (D, 2)),
         (lambda: nn.AddOp(arg(D, 1, 5), arg(3, 1)), (D, 3, 5)),
@@ -265,7 +266,9 @@ W = lambda *shape: const("w", np.zeros(shape, np.float32)).output  # noqa: E731
         (lambda: nn.AddOp(arg(2, 3), arg(4, 3)), "do not broadcast"),
         (lambda: nn.ReshapeOp(arg(2, 3, 4), shape=[5, -1]), r"cannot reshape \[2,3,4\]"),
         (lambda: nn.ReshapeOp(arg(2, 3, 4), shape=[-1, -1]), "more than one -1"),
-        (lambda: nn.ReshapeOp(arg(D, 3, 4), shape=[-1, 5]), r"cannot reshape \[\?,3,4\]"),
+        (lambda: nn.ReshapeOp(arg(D, 3, 4), shape=[0, 5]), r"cannot reshape \[\?,3,4\]"),
+        (lambda: nn.ReshapeOp(arg(D, 3, 4), shape=[0, -1, 5]), r"cannot reshape \[\?,3,4\]"),
+        (lambda: nn.ReshapeOp(arg(D, 3, 4), shape=[5, 7]), r"cannot reshape \[\?,3,4\]"),
         (lambda: nn.BatchNormalizationOp(arg(2, 3, 4), W(3), W(3), W(4), W(3)), r"mean has shape \[4\], expected \[3\]"),
         (lambda: nn.ConcatOp([arg(2, 3), arg(3, 4)], axis=1), "differ outside axis 1"),
         (lambda: nn.ConcatOp([arg(2, 3), arg(2, 3, 1)], axis=0), "differ in rank"),
