@@ -55,7 +55,7 @@ def _versions() -> dict[str, str]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "onnx": onnx.__version__,
-        "xdsl": getattr(xdsl, "__version__", "unknown"),
+        "xdsl": str(getattr(xdsl, "__version__", "unknown")),
     }
 
 
