@@ -1,0 +1,103 @@
+"""estimate-energy on real lowered networks: the digits MLP and a small CNN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spintron_nn.devices.cells import make_cell
+from spintron_nn.energy.params import load_parameters
+from spintron_nn.errors import SpintronError
+from spintron_nn.frontend import load_model
+from spintron_nn.ir import spin
+from spintron_nn.passes.estimate_energy import estimate_module
+from spintron_nn.passes.flows import quantize_and_lower
+from spintron_nn.passes.pipeline import run_pipeline
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+
+
+def _lowered_mlp(**options):
+    module = load_model(str(EXAMPLES / "digits_mlp.onnx"))
+    return quantize_and_lower(module, [np.load(EXAMPLES / "digits_calibration.npy")], **options)
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return _lowered_mlp()
+
+
+def _tiles(module):
+    return [op for op in module.walk() if isinstance(op, spin.CrossbarTileOp)]
+
+
+def test_mlp_report_counts_the_network(mlp):
+    report = estimate_module(mlp)
+    total = report["spintronic"]["total"]
+    assert total["macs"] == 64 * 48 + 48 * 10  # the 64-48-10 MLP, batch 1
+    assert report["cmos"]["total"]["macs"] == total["macs"]
+    assert 0.05 <= total["pj_per_mac"] <= 20.0
+    assert total["tops_per_w"] == pytest.approx(2.0 / total["pj_per_mac"])
+    layer_sum = sum(layer["energy_j"]["total"] for layer in report["spintronic"]["layers"])
+    assert total["energy_j"]["total"] == pytest.approx(layer_sum)
+    assert total["programming_energy_j"] > 0  # reported, not in the inference total
+    assert {layer["name"] for layer in report["spintronic"]["layers"] if layer["macs"]} == {"layer0", "layer1"}
+    assert report["parameters"]["mtj.r_parallel"]["unit"] == "ohm"
+
+
+def test_pass_annotates_ops_and_module(mlp):
+    run_pipeline(mlp, "estimate-energy")  # verifies the IR afterwards
+    for tile in _tiles(mlp):
+        cost = tile.attributes["spin.cost"]
+        rows, cols = spin.get_int(tile, "rows"), spin.get_int(tile, "cols")
+        assert cost.data["macs"].value.data == rows * cols
+        assert cost.data["energy_pj"].value.data > 0
+    assert mlp.attributes["spin.cost_total"].data["macs"].value.data == 3552
+
+
+def test_cell_read_energy_follows_the_programmed_levels(mlp):
+    """V^2 * t per driven cell over the real levels, with the conductances
+    taken from the device model (devices/cells.py), not from the cost model."""
+    cell = make_cell("dw", 4)  # 2-bit cells of the lowered MLP
+    table = load_parameters()
+    volts, read_time = table.value("read.v_read"), table.value("crossbar.read_time")
+    g_max = 1.0 / cell.mtj.r_parallel
+    g_min = 1.0 / float(cell.mtj.r_antiparallel(volts))
+    expected = 0.0
+    for tile in _tiles(mlp):
+        levels = np.concatenate([tile.levels_pos.array.ravel(), tile.levels_neg.array.ravel()]).astype(float)
+        conductance = np.sum(g_min + levels * (g_max - g_min) / 3)
+        expected += 0.5 * spin.get_int(tile, "input_bits") * volts**2 * conductance * read_time
+    report = estimate_module(mlp, table)
+    modelled = sum(layer["energy_j"]["cell_read"] for layer in report["spintronic"]["layers"])
+    assert modelled == pytest.approx(expected, rel=1e-9)
+
+
+def test_higher_adc_resolution_costs_more(mlp):
+    low = estimate_module(_lowered_mlp(adc_bits=4))["spintronic"]["total"]["energy_j"]["adc"]
+    high = estimate_module(_lowered_mlp(adc_bits=8))["spintronic"]["total"]["energy_j"]["adc"]
+    assert high == pytest.approx(16 * low)  # same conversions, 2^4 the energy
+
+
+def test_conv_layers_count_output_pixels():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(36, 10)
+    )
+    module = load_model(net, example_input=torch.rand(1, 1, 8, 8))
+    quantize_and_lower(module, [np.random.default_rng(0).random((8, 1, 8, 8)).astype(np.float32)])
+    layers = {l["name"]: l for l in estimate_module(module)["spintronic"]["layers"]}
+    macs = sorted(l["macs"] for l in layers.values() if l["macs"])
+    assert macs == [36 * 10, 4 * 9 * 36]  # fc, and conv: 4 filters x 3x3 x 6x6 output pixels
+    conv = next(l for l in layers.values() if l["macs"] == 4 * 9 * 36)
+    # 36 pixels x 8 input bits, one 10 ns read each (9 columns: the ADC is never the limit)
+    assert conv["latency_s"] >= 36 * 8 * 10e-9
+    assert any(name.startswith("max_pool") for name in layers)
+
+
+def test_bad_cell_type_is_a_user_error(mlp):
+    with pytest.raises(SpintronError, match="unknown cell type"):
+        estimate_module(mlp, cell_type="rram")
+    with pytest.raises(SpintronError, match="sot cells are binary"):
+        estimate_module(mlp, cell_type="sot")  # the MLP uses 2-bit cells
