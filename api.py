@@ -12,29 +12,22 @@ from typing import Any
 
 import numpy as np
 
+from spintron_nn.analysis import accuracy_summary, tile_statistics
 from spintron_nn.config import CompileConfig
 from spintron_nn.design import Design
 from spintron_nn.errors import SpintronError
-
-# The float clean-up every design goes through before quantization.
-FLOAT_PIPELINE = (
-    "canonicalize",
-    "fold-constants",
-    "fold-batchnorm",
-    "fuse-activations",
-    "shape-inference",
-)
-
 
 def _clone(module):
     return module.clone()
 
 
-def _float_passes(module, progress: Callable[[str], None] | None):
-    from spintron_nn.passes.pipeline import available_passes, run_pipeline
+def _float_passes(module, pipeline: str | None, progress: Callable[[str], None] | None):
+    """The float clean-up (or the user's ``--pipeline``), done once: the
+    quantizer then starts from its result."""
+    from spintron_nn.passes.flows import default_float_pipeline
+    from spintron_nn.passes.pipeline import run_pipeline
 
-    passes = available_passes()
-    spec = ",".join(p for p in FLOAT_PIPELINE if p in passes)
+    spec = default_float_pipeline() if pipeline is None else pipeline
     if spec:
         run_pipeline(module, spec, on_pass=(lambda p: progress(f"pass {p.name}")) if progress else None)
     return module
@@ -69,7 +62,7 @@ def compile_model(
     if progress:
         progress("import")
     float_module = load_model(model, example_input=example_input)
-    design_module = _float_passes(_clone(float_module), progress)
+    design_module = _float_passes(_clone(float_module), config.pipeline, progress)
     design = Design(
         float_module=float_module,
         config=config,
@@ -88,7 +81,7 @@ def compile_model(
                 "targets other than 'ir' need the quantizer, which this build does not have"
             ) from None
         design.design_module = quantize_and_lower(
-            _clone(float_module),
+            _clone(design_module),
             calibration_inputs,
             weight_bits=config.weight_bits,
             activation_bits=config.activation_bits,
@@ -97,11 +90,18 @@ def compile_model(
             rows=config.rows,
             cols=config.cols,
             per_channel=config.per_channel,
-            pipeline=config.pipeline,
+            pipeline="",  # the float passes ran above
             progress=progress,
         )
+        design.summary.update(tile_statistics(design.design_module))
     if calibration_inputs is not None:
         design.reference_inputs = [a[:64] for a in calibration_inputs]
+        if design.spin_module is not None:
+            if progress:
+                progress("measuring accuracy vs float (real and ideal ADC)")
+            design.summary.update(
+                accuracy_summary(float_module, design.spin_module, design.reference_inputs)
+            )
     return design
 
 
