@@ -147,18 +147,12 @@ def mean_error(rng_seed, *, weight_bits=8, adc_bits=None, shift_rule="min-error"
     return float(np.mean(np.abs(layer(x_test) - y_test)))
 
 
-def test_more_adc_bits_never_increase_the_average_error():
-    seeds = range(40, 52)
-    averages = [np.mean([mean_error(seed, adc_bits=bits) for seed in seeds])
-                for bits in range(2, 11)]
-    assert all(later <= earlier * (1 + 1e-12) for earlier, later in zip(averages, averages[1:])), averages
-    assert averages[-1] < averages[0] / 4
-
-
-def test_more_weight_bits_never_increase_the_average_error():
-    seeds = range(60, 72)
-    averages = [np.mean([mean_error(seed, weight_bits=bits) for seed in seeds])
-                for bits in range(2, 9)]
+@pytest.mark.parametrize("knob, values, seeds", [
+    ("adc_bits", range(2, 11), range(40, 52)),
+    ("weight_bits", range(2, 9), range(60, 72)),
+])
+def test_more_bits_never_increase_the_average_error(knob, values, seeds):
+    averages = [np.mean([mean_error(seed, **{knob: bits}) for seed in seeds]) for bits in values]
     assert all(later <= earlier * (1 + 1e-12) for earlier, later in zip(averages, averages[1:])), averages
     assert averages[-1] < averages[0] / 4
 

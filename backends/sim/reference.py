@@ -10,6 +10,8 @@ the non-idealities (``noise``) are re-exported here.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from spintron_nn.backends.sim import noise as _noise
@@ -342,7 +344,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
         tile_noise = None
         if noise is not None:
-            tile_noise = NoiseSpec(**{**noise.__dict__, "tile_id": noise.tile_id + t})
+            tile_noise = dataclasses.replace(noise, tile_id=noise.tile_id + t)
         acc[:, col_block] += tile_matvec(
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
