@@ -397,10 +397,11 @@ class NNOperation(IRDLOperation, abc.ABC):
                 raise VerifyException(f"{self.name}: operands must be tensors")
         try:
             expected = self.infer_shapes([shape_of(v) for v in self.operands])
+            elements = self.result_element_types()
         except TypeError as exc:  # a property missing from hand-written IR
             raise VerifyException(f"{self.name}: {exc}") from None
         for index, (result, shape, element) in enumerate(
-            zip(self.results, expected, self.result_element_types(), strict=True)
+            zip(self.results, expected, elements, strict=True)
         ):
             actual = shape_of(result)
             if tuple(actual) != tuple(shape) or result.type.element_type != element:
