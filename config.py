@@ -37,7 +37,7 @@ class CompileConfig:
     rows: int = 128
     cols: int = 128
     per_channel: bool = True
-    targets: tuple[str, ...] = ("ir", "sim", "report")
+    targets: tuple[str, ...] = ("ir", "sim")
     pipeline: str | None = None  # overrides the default flow when given
 
     def __post_init__(self):
