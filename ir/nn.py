@@ -294,6 +294,20 @@ def check_window_attributes(
             raise VerifyException(f"{what}: {name} {list(values)} must be >= {low}")
 
 
+def window_properties(
+    rank: int,
+    strides: Sequence[int] | None,
+    pads: Sequence[int] | None,
+    dilations: Sequence[int] | None,
+) -> dict[str, Attribute]:
+    """strides/pads/dilations properties with ONNX's defaults filled in."""
+    return {
+        "strides": ints_attr(strides if strides is not None else [1] * rank),
+        "pads": ints_attr(pads if pads is not None else [0] * (2 * rank)),
+        "dilations": ints_attr(dilations if dilations is not None else [1] * rank),
+    }
+
+
 def windowed_shape(
     what: str,
     x: Shape,
@@ -827,9 +841,7 @@ class ConvOp(OutputClampMixin, NNOperation):
     ):
         rank = max(len(shape_of(weight)) - 2, 0)
         props = {
-            "strides": ints_attr(strides if strides is not None else [1] * rank),
-            "pads": ints_attr(pads if pads is not None else [0] * (2 * rank)),
-            "dilations": ints_attr(dilations if dilations is not None else [1] * rank),
+            **window_properties(rank, strides, pads, dilations),
             "group": int_attr(group),
             "clamp_min": opt_float_attr(clamp_min),
             "clamp_max": opt_float_attr(clamp_max),
@@ -905,9 +917,7 @@ class PoolOp(NNOperation, abc.ABC):
         rank = len(kernel_shape)
         props = {
             "kernel_shape": ints_attr(kernel_shape),
-            "strides": ints_attr(strides if strides is not None else [1] * rank),
-            "pads": ints_attr(pads if pads is not None else [0] * (2 * rank)),
-            "dilations": ints_attr(dilations if dilations is not None else [1] * rank),
+            **window_properties(rank, strides, pads, dilations),
             "ceil_mode": int_attr(ceil_mode),
             **extra,
         }
