@@ -17,8 +17,10 @@ import contextlib
 import importlib.util
 import io
 import logging
+import re
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,16 +139,27 @@ def load_python_file(path: Path) -> tuple[Any, Any]:
     return user_module.build_model(), user_module.example_input()
 
 
+def _unpickling_reason(exc: Exception) -> str:
+    # torch's message goes on to suggest weights_only=False, which is exactly
+    # what must not be done with an untrusted file; keep only the cause.
+    text = " ".join(str(exc).split())
+    match = re.search(r"WeightsUnpickler error: (.*?)(?: was not an allowed| Check the| Please use|$)", text)
+    if match:
+        return match.group(1).rstrip(". ")
+    return f"{type(exc).__name__}: {text[:120]}"
+
+
 def load_state_dict(path: Path) -> dict:
     """A checkpoint's state_dict, read with ``weights_only=True`` only."""
     torch = _torch()
     where = str(path)
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pickle-protocol notes are not the user's concern
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError, EOFError, ... all mean "not a safe checkpoint"
-        reason = " ".join(str(exc).split())[:200]
         raise SpintronError(
-            f"not a weights-only PyTorch checkpoint (refused without running it: {reason})",
+            f"not a weights-only PyTorch checkpoint, refused without running it ({_unpickling_reason(exc)})",
             path=where,
         ) from None
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
