@@ -12,7 +12,7 @@ been converted to Q16 fixed point.
 * A standard Gaussian in Q16 is an Irwin-Hall sum of 12 uniform 16-bit lanes
   (the four 16-bit lanes of draws ``3i, 3i+1, 3i+2``) minus their mean
   ``6 * 65535 = 393210``: mean 0, variance ``(2**32 - 1) / 2**32`` in units of
-  1.0 (so sigma is 1 to 1e-10), range ``[-6, 6]``.
+  1.0 (sigma 1 - 1.2e-10), range ``[-6, 6]``.
 """
 
 from __future__ import annotations
