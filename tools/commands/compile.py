@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from spintron_nn.config import KNOWN_TARGETS, CompileConfig, parse_crossbar
 from spintron_nn.errors import SpintronError
@@ -31,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", help="replace the default pass pipeline (spintron-opt -p syntax)")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress on stderr even when it is not a terminal (shown on terminals by default)",
+    )
 
 
 def _config(args: argparse.Namespace) -> CompileConfig:
@@ -70,10 +76,14 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     writers = _writers(config.targets)  # fail on unknown targets before any work
+    if args.calibration is not None and not Path(args.calibration).is_file():
+        raise SpintronError("no such file", path=args.calibration)
     start = time.perf_counter()
+    # Progress goes to a terminal; piped stderr keeps the one-line error contract.
+    show_progress = not args.quiet and (args.progress or sys.stderr.isatty())
 
     def progress(message: str) -> None:
-        if not args.quiet:
+        if show_progress:
             print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     design = compile_model(args.model, config, args.calibration, progress=progress)
