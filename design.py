@@ -37,6 +37,29 @@ DESIGN_IR = "design.mlir"
 REFERENCE_INPUTS = "reference_inputs.npz"
 BUNDLE_FORMAT = 1
 
+# Backends beyond float: name -> "module:function", function(design, inputs,
+# *, noise, seed) -> list of outputs.  Imported on use; a backend whose module
+# this build lacks is an error that says so, never a silent fallback.
+RUN_BACKENDS = {
+    "sim": "spintron_nn.backends.sim.design_runner:run_design",
+    "rtl": "spintron_nn.backends.verilog.runner:run_design",
+    "spice": "spintron_nn.backends.spice.runner:run_design",
+}
+
+
+def _load_entry_point(target: str, what: str):
+    import importlib
+    import importlib.util
+
+    module_name, func = target.split(":")
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        raise SpintronError(f"{what} is not available in this version")
+    return getattr(importlib.import_module(module_name), func)
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -101,19 +124,17 @@ class Design:
             from spintron_nn.backends.float_exec import run_float
 
             return run_float(self.float_module, arrays)
-        if backend == "sim":
-            if self.spin_module is None:
-                raise SpintronError(
-                    "this design has no crossbar mapping (compiled with --targets ir); "
-                    "recompile with --targets sim"
-                )
-            from spintron_nn.backends.sim.executor import run_spin
-
-            return run_spin(self.spin_module, arrays, noise=noise, seed=seed)
-        raise SpintronError(
-            f"backend '{backend}' is not available for this design "
-            "(available: float, sim)"
-        )
+        if backend not in RUN_BACKENDS:
+            raise SpintronError(
+                f"unknown backend '{backend}' (known: float, {', '.join(RUN_BACKENDS)})"
+            )
+        if self.spin_module is None:
+            raise SpintronError(
+                f"backend '{backend}' needs a crossbar mapping, and this design has none "
+                "(compiled with --targets ir); recompile with --targets sim"
+            )
+        runner = _load_entry_point(RUN_BACKENDS[backend], f"backend '{backend}'")
+        return runner(self, arrays, noise=noise, seed=seed)
 
     def _as_list(self, inputs) -> list[np.ndarray]:
         names = self.input_names
