@@ -59,7 +59,8 @@ def isaac_configuration(table: ParameterTable) -> tuple[TileShape, object, CellC
         leakage_power_density=0.0,  # included in the published powers
     )
     # ISAAC gives only the arrays' power: one cell read = that power over
-    # all cells and one read cycle; expressed as a conductance at 1 V.
+    # all cells and one read cycle, expressed as the conductance that
+    # dissipates it at the read voltage.
     cell_energy = v("isaac.ima_array_power") * read_cycle / (ARRAYS * ARRAY_SIZE * ARRAY_SIZE)
     conductance = cell_energy / (units.read_voltage**2 * read_cycle)
     cell = CellCosts("isaac", 2**CELL_BITS, conductance, conductance, 0.0, 0.0)

@@ -152,8 +152,11 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     n_out = _elements(out)
     moves = {"read_bytes": reads, "write_bytes": _code_bytes(out)}
     if isinstance(op, spin.ShiftAddOp):
-        blocks = spin.get_ints(op, "blocks")
-        adds = n_out * (sum(blocks) - len(blocks)) / max(len(blocks), 1)
+        # a block of k row tiles takes k - 1 adds per element of its columns
+        adds, start = 0, 0
+        for count in spin.get_ints(op, "blocks"):
+            adds += (count - 1) * _elements(op.inputs[start])
+            start += count
         return DigitalWork(add32=adds, **moves), "shift_add"
     if isinstance(op, spin.RequantOp):
         return requant_work(n_out, read_bytes=reads), "digital"

@@ -101,3 +101,18 @@ def test_bad_cell_type_is_a_user_error(mlp):
         estimate_module(mlp, cell_type="rram")
     with pytest.raises(SpintronError, match="sot cells are binary"):
         estimate_module(mlp, cell_type="sot")  # the MLP uses 2-bit cells
+
+
+def test_row_tiles_are_merged_by_shift_add():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(200, 30), torch.nn.ReLU(), torch.nn.Linear(30, 5))
+    module = load_model(net, example_input=torch.rand(1, 200))
+    quantize_and_lower(module, [np.random.default_rng(0).random((16, 200)).astype(np.float32)], rows=64, cols=16)
+    layer = estimate_module(module)["spintronic"]["layers"]
+    first = next(l for l in layer if l["macs"] == 200 * 30)
+    add = 0.1e-12 * 32 / 45  # Horowitz 32-bit add at the 32 nm design node
+    # 200 rows on 64-row arrays: 4 row tiles x (16 + 14) columns, 8 bits x 4 slices (2-bit cells)
+    conversions = 4 * (16 + 14) * 8 * 4
+    merges = 3 * 16 + 3 * 14  # 3 adds per output to merge 4 row tiles
+    assert first["energy_j"]["shift_add"] == pytest.approx((conversions + merges) * add)
