@@ -74,13 +74,32 @@ def sim_vs_float(design: Design, min_agreement: float | None = None) -> list[Che
     return results
 
 
-# Extra checks registered by backends: fn(design) -> list[CheckResult] or None
-# when the bundle has nothing for them to check.
-EXTRA_CHECKS: list[Callable[[Design], list[CheckResult] | None]] = []
+# Checks of other backends: "module:function", function(design) -> list of
+# CheckResult, empty when the bundle holds nothing for it (e.g. no verilog/).
+EXTRA_CHECKS = (
+    "spintron_nn.backends.verilog.checks:check_design",
+    "spintron_nn.backends.spice.checks:check_design",
+)
+
+
+def _available_checks() -> list[Callable[[Design], list[CheckResult]]]:
+    import importlib
+    import importlib.util
+
+    checks = []
+    for target in EXTRA_CHECKS:
+        module_name, func = target.split(":")
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        checks.append(getattr(importlib.import_module(module_name), func))
+    return checks
 
 
 def run_checks(design: Design, *, min_agreement: float | None = None) -> list[CheckResult]:
     results = sim_vs_float(design, min_agreement)
-    for check in EXTRA_CHECKS:
-        results.extend(check(design) or [])
+    for check in _available_checks():
+        results.extend(check(design))
     return results

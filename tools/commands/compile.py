@@ -10,9 +10,14 @@ from pathlib import Path
 from spintron_nn.config import KNOWN_TARGETS, CompileConfig, parse_crossbar
 from spintron_nn.errors import SpintronError
 
-# Target -> writer(design, folder); targets absent here are produced by the
-# compile itself (ir, sim) or are reported as not available in this build.
-TARGET_WRITERS: dict[str, str] = {}
+# Target -> "module:function", function(design, folder) writing the target's
+# files into the bundle being built.  ir and sim are produced by the compile
+# itself; a target whose module this build lacks is an error naming it.
+TARGET_WRITERS: dict[str, str] = {
+    "verilog": "spintron_nn.backends.verilog.bundle:write_target",
+    "spice": "spintron_nn.backends.spice.bundle:write_target",
+    "report": "spintron_nn.backends.report.bundle:write_target",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,17 +62,13 @@ def _config(args: argparse.Namespace) -> CompileConfig:
 
 
 def _writers(targets: tuple[str, ...]) -> list:
-    import importlib
+    from spintron_nn.design import _load_entry_point
 
-    writers = []
-    for target in targets:
-        if target in ("ir", "sim"):
-            continue
-        if target not in TARGET_WRITERS:
-            raise SpintronError(f"target '{target}' is not implemented in this version")
-        module_name, func = TARGET_WRITERS[target].split(":")
-        writers.append(getattr(importlib.import_module(module_name), func))
-    return writers
+    return [
+        _load_entry_point(TARGET_WRITERS[target], f"target '{target}'")
+        for target in targets
+        if target not in ("ir", "sim")
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
