@@ -294,3 +294,20 @@ def test_shape_inference_follows_a_changed_input_type():
     assert nn.shape_of(conv.output) == (2, 4, 9, 11)
     (y,) = run_float(module, [rng.standard_normal((2, 3, 9, 11)).astype(np.float32)])
     assert y.shape == (2, 2)
+
+
+GRAPHS = [batchnorm_graph, standalone_batchnorm_graph, activation_graph, canonicalize_graph, constant_graph]
+FLOAT_PASSES = ["canonicalize", "fold-constants", "fold-batchnorm", "fuse-activations", "shape-inference"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_passes_in_any_order_keep_float_result(seed):
+    # The passes are meant to run alone or in any order; each graph gets all
+    # five in a seeded random order.
+    rng = np.random.default_rng(100 + seed)
+    for make in GRAPHS:
+        module = make(rng)
+        x = random_input(module, rng)
+        before = run_float(module, [x])
+        run_pipeline(module, ",".join(rng.permutation(FLOAT_PASSES)))
+        close(before, run_float(module, [x]))
