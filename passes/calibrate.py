@@ -47,26 +47,13 @@ CHUNK_ITEMS = 64
 
 
 def load_calibration_file(path: str | Path, names: Sequence[str]) -> list[np.ndarray]:
-    """Inputs from an ``.npy`` (one input) or an ``.npz`` (keyed by input name,
-    or a single array for a single-input model)."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if isinstance(data, np.ndarray):
-                arrays = [data]
-            elif all(n in data.files for n in names):
-                arrays = [data[n] for n in names]
-            elif len(names) == 1 and len(data.files) == 1:
-                arrays = [data[data.files[0]]]
-            else:
-                raise SpintronError(
-                    f"the .npz has {sorted(data.files)}, the model's inputs are {list(names)}", path=str(path)
-                )
-    except (OSError, ValueError, EOFError) as exc:
-        raise SpintronError(f"cannot read calibration data: {exc}", path=str(path)) from None
-    if len(arrays) != len(names):
-        raise SpintronError(f"the model has {len(names)} inputs, the .npy holds one", path=str(path))
-    return [np.asarray(a, dtype=np.float32) for a in arrays]
+    """Inputs from an ``.npy`` (one input) or an ``.npz`` keyed by input name.
+
+    The CLI's reader, so ``--calibration`` and ``calibrate{data=...}`` accept
+    the same files (it lives in tools/ and refuses pickles)."""
+    from spintron_nn.tools.commands.inputs import load_arrays
+
+    return load_arrays(path, list(names))
 
 
 def synthetic_inputs(main: func.FuncOp) -> list[np.ndarray]:

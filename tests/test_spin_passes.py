@@ -1,0 +1,199 @@
+"""calibrate, quantize, lower-to-spin, tile-crossbars, schedule: options, errors, mapping."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr
+from xdsl.ir import Block, Region
+
+from spintron_nn.backends.sim.executor import run_spin
+from spintron_nn.errors import SpintronError, UnsupportedError
+from spintron_nn.ir import nn, spin
+from spintron_nn.ir.io import load_ir, save_ir
+from spintron_nn.ir.weights import WeightBlob
+from spintron_nn.passes.calibrate import calibrate_module, read_range
+from spintron_nn.passes.flows import quantize_and_lower
+from spintron_nn.passes.pipeline import run_pipeline
+from spintron_nn.tools import spintron_opt
+
+
+def graph(build, input_shape) -> ModuleOp:
+    """``build(block, x) -> output value`` inside a fresh @main."""
+    block = Block(arg_types=[nn.tensor_type([nn.DYNAMIC, *input_shape])])
+    out = build(block, block.args[0])
+    block.add_op(func.ReturnOp(out))
+    signature = FunctionType.from_lists([block.args[0].type], [out.type])
+    main = func.FuncOp("main", signature, Region(block))
+    main.attributes["nn.input_names"] = ArrayAttr([StringAttr("pixels")])
+    return ModuleOp([main])
+
+
+def add(block, op):
+    block.add_op(op)
+    return op.results[0]
+
+
+def const(block, key, array):
+    return add(block, nn.ConstantOp(WeightBlob(key, np.asarray(array, np.float32))))
+
+
+def gemm_net(k=40, n=20, seed=0) -> ModuleOp:
+    rng = np.random.default_rng(seed)
+
+    def build(block, x):
+        return add(block, nn.GemmOp(x, const(block, "w", rng.normal(size=(k, n))), const(block, "b", rng.normal(size=n))))
+
+    return graph(build, (k,))
+
+
+def grouped_conv_net(channels=64, groups=4) -> ModuleOp:
+    rng = np.random.default_rng(0)
+
+    def build(block, x):
+        w = const(block, "w", rng.normal(size=(channels, channels // groups, 1, 1)))
+        return add(block, nn.ConvOp(x, w, None, group=groups))
+
+    return graph(build, (channels, 3, 3))
+
+
+def tiles_of(module):
+    return [op for op in module.walk() if isinstance(op, spin.CrossbarTileOp)]
+
+
+# -- calibrate -------------------------------------------------------------
+
+
+def test_calibrate_reads_npy_and_npz_and_percentile_narrows_the_range(tmp_path):
+    x = np.random.default_rng(0).normal(size=(200, 40)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", x)
+    np.savez(tmp_path / "cal.npz", pixels=x)
+    ranges = {}
+    for name, spec in [("npy", "calibrate{data=\"%s\"}" % (tmp_path / "cal.npy")),
+                       ("npz", "calibrate{data=\"%s\"}" % (tmp_path / "cal.npz")),
+                       ("p99", "calibrate{data=\"%s\" percentile=99.0}" % (tmp_path / "cal.npy"))]:
+        module = gemm_net()
+        run_pipeline(module, spec)
+        (gemm,) = [op for op in module.walk() if op.name == "nn.gemm"]
+        ranges[name] = read_range(gemm)
+    weights = np.random.default_rng(0)  # gemm_net's draws: w then b
+    w, b = weights.normal(size=(40, 20)), weights.normal(size=20)
+    expected = x.astype(np.float64) @ w.astype(np.float32) + b.astype(np.float32)
+    assert ranges["npy"] == ranges["npz"]
+    assert ranges["npy"][0] == pytest.approx(expected.min(), rel=1e-4)
+    assert ranges["npy"][1] == pytest.approx(expected.max(), rel=1e-4)
+    assert ranges["npy"][0] < ranges["p99"][0] < ranges["p99"][1] < ranges["npy"][1]
+
+
+def test_calibrate_without_data_warns_and_uses_the_synthetic_fallback():
+    module = gemm_net()
+    with pytest.warns(UserWarning, match="synthetic standard-normal inputs"):
+        calibrate_module(module, None)
+    lo, hi = module.body.block.first_op.attributes["spin.input_ranges"].get_values()
+    assert -6 < lo < -1.5 and 1.5 < hi < 6  # 32 x 40 standard-normal draws
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("calibrate{percentile=20.0}", "percentile must be in"),
+    ("calibrate{data=\"/nonexistent/cal.npy\"}", "no such file"),
+])
+def test_calibrate_errors(spec, message):
+    with pytest.raises(SpintronError, match=message):
+        run_pipeline(gemm_net(), spec)
+
+
+def test_calibrate_npz_without_the_input_names_is_an_error(tmp_path):
+    np.savez(tmp_path / "cal.npz", a=np.zeros((2, 40)), b=np.zeros((2, 40)))
+    with pytest.raises(SpintronError, match="missing input"):
+        run_pipeline(gemm_net(), "calibrate{data=\"%s\"}" % (tmp_path / "cal.npz"))
+
+
+# -- quantize / lower-to-spin -----------------------------------------------
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("quantize", "run the calibrate pass first"),
+    ("calibrate,quantize{weight-bits=9}", "weight bits must be in 2..8"),
+    ("calibrate,quantize{activation-bits=1}", "activation bits must be in 2..8"),
+    ("calibrate,lower-to-spin", "not quantized"),
+    ("calibrate,quantize,lower-to-spin{crossbar=8x8}", "crossbar rows must be in 16..1024"),
+    ("calibrate,quantize,lower-to-spin{crossbar=big}", "crossbar must look like 128x128"),
+    ("calibrate,quantize,lower-to-spin{cell-bits=5}", "cell bits must be in 1..4"),
+    ("calibrate,quantize,lower-to-spin{adc-bits=13}", "ADC bits must be in 1..12"),
+])
+def test_option_and_order_errors(spec, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # calibrate without data warns; tested above
+        with pytest.raises(SpintronError, match=message):
+            run_pipeline(gemm_net(), spec)
+
+
+def test_unsupported_op_is_a_clear_error():
+    def build(block, x):
+        return add(block, nn.MulOp(x, x))
+
+    module = graph(build, (4,))
+    calibrate_module(module, [np.ones((2, 4), np.float32)])
+    with pytest.raises(UnsupportedError, match="nn.mul has no crossbar or digital mapping"):
+        run_pipeline(module, "quantize,lower-to-spin")
+
+
+# -- tile-crossbars / schedule ----------------------------------------------
+
+
+def test_non_square_crossbar_tiles_and_utilisation():
+    x = np.random.default_rng(1).normal(size=(32, 40)).astype(np.float32)
+    module = gemm_net()
+    calibrate_module(module, [x])
+    run_pipeline(module, "quantize,lower-to-spin{crossbar=16x32 adc-bits=0},tile-crossbars,schedule")
+    tiles = tiles_of(module)
+    # K=40 rows in blocks of 16 (16, 16, 8), N=20 columns in one block of 32.
+    assert [(spin.get_int(t, "rows"), spin.get_int(t, "cols")) for t in tiles] == [(16, 20), (16, 20), (8, 20)]
+    assert [spin.get_real(t, "utilisation") for t in tiles] == [320 / 512, 320 / 512, 160 / 512]
+    assert [spin.get_int(t, "array_id") for t in tiles] == [0, 1, 2]
+    assert all(t.attributes["spin.cycles"].value.data == 8 for t in tiles)
+    (shift_add,) = [op for op in module.walk() if isinstance(op, spin.ShiftAddOp)]
+    assert spin.get_ints(shift_add, "blocks") == (3,)
+    assert "adc_bits" not in tiles[0].properties  # adc-bits=0: ideal ADC
+
+
+def test_grouped_conv_maps_only_the_diagonal_blocks():
+    module = grouped_conv_net(channels=64, groups=4)  # block-diagonal 64x64 of 16x16 blocks
+    x = np.random.default_rng(2).normal(size=(8, 64, 3, 3)).astype(np.float32)
+    calibrate_module(module, [x])
+    run_pipeline(module, "quantize,lower-to-spin{rows=16 cols=16},tile-crossbars,schedule")
+    tiles = tiles_of(module)
+    assert [(spin.get_int(t, "row_offset"), spin.get_int(t, "col_offset")) for t in tiles] == [
+        (0, 0), (16, 16), (32, 32), (48, 48)]
+    main = module.body.block.first_op
+    assert main.attributes["spin.cycles_per_inference"].value.data == 8 * 9  # 8 input bits x 9 pixels
+
+
+def test_schedule_rejects_too_small_chips_and_untiled_layers():
+    module = grouped_conv_net()
+    calibrate_module(module, [np.ones((2, 64, 3, 3), np.float32)])
+    run_pipeline(module, "quantize,lower-to-spin{rows=16 cols=16}")
+    with pytest.raises(SpintronError, match="run tile-crossbars first"):
+        run_pipeline(module, "schedule")
+    with pytest.raises(SpintronError, match="needs 4 arrays, the chip has 3"):
+        run_pipeline(module, "tile-crossbars,schedule{arrays=3}")
+
+
+def test_each_pass_runs_alone_from_spintron_opt(tmp_path, capsys):
+    x = np.random.default_rng(3).normal(size=(24, 40)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", x)
+    save_ir(gemm_net(), tmp_path / "step0.mlir")
+    steps = ["calibrate{data=\"%s\"}" % (tmp_path / "cal.npy"), "quantize{weight-bits=6}",
+             "lower-to-spin{crossbar=16x16 cell-bits=1 adc-bits=5}", "tile-crossbars", "schedule"]
+    for index, step in enumerate(steps):
+        status = spintron_opt.main([str(tmp_path / f"step{index}.mlir"), "-p", step,
+                                    "-o", str(tmp_path / f"step{index + 1}.mlir")])
+        assert status == 0, capsys.readouterr().err
+    stepwise = load_ir(tmp_path / "step5.mlir")
+    direct = quantize_and_lower(gemm_net(), [x], weight_bits=6, rows=16, cols=16, cell_bits=1, adc_bits=5)
+    assert run_spin(stepwise, [x])[0].tobytes() == run_spin(direct, [x])[0].tobytes()
+    assert spintron_opt.main([str(tmp_path / "step0.mlir"), "-p", "lower-to-spin"]) == 2
+    assert "not quantized" in capsys.readouterr().err
