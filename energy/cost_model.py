@@ -307,7 +307,7 @@ class TileShape:
 
 @dataclass(frozen=True)
 class TileEvents:
-    cell_reads: float  # cell-read-cycles with the row driven (conductance-weighted separately)
+    cell_reads: float  # cells conducting for one read time (their row driven)
     row_activations: float
     adc_conversions: int
     shift_adds: int
@@ -370,13 +370,8 @@ def tile_cost(
         programming_pulses = used_cells * (1.0 + mean_level)
     events = count_tile_events(tile, units.input_one_fraction, units.columns_per_adc)
     energy = _zeros(ENERGY_COMPONENTS)
-    # every used cell of a driven row conducts for one read time per input bit
-    energy["cell_read"] = (
-        units.input_one_fraction
-        * tile.vectors
-        * tile.input_bits
-        * cell_read_energy(units.read_voltage, conductance_sum, units.read_time)
-    )
+    mean_conductance = conductance_sum / used_cells
+    energy["cell_read"] = events.cell_reads * cell_read_energy(units.read_voltage, mean_conductance, units.read_time)
     energy["row_driver"] = events.row_activations * units.row_driver_energy
     energy["adc"] = events.adc_conversions * units.adc_energy(tile.adc_bits)
     energy["shift_add"] = events.shift_adds * units.add32_energy
