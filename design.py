@@ -117,8 +117,10 @@ class Design:
         *,
         noise: Any = None,
         seed: int = 0,
+        **backend_options: Any,
     ) -> list[np.ndarray]:
-        """Run the design on a batch; returns one array per model output."""
+        """Run the design on a batch; returns one array per model output.
+        ``backend_options`` go to the backend (e.g. ``simulator="icarus"`` for rtl)."""
         arrays = self._as_list(inputs)
         if backend == "float":
             from spintron_nn.backends.float_exec import run_float
@@ -134,7 +136,7 @@ class Design:
                 "(compiled with --targets ir); recompile with --targets sim"
             )
         runner = _load_entry_point(RUN_BACKENDS[backend], f"backend '{backend}'")
-        return runner(self, arrays, noise=noise, seed=seed)
+        return runner(self, arrays, noise=noise, seed=seed, **backend_options)
 
     def _as_list(self, inputs) -> list[np.ndarray]:
         names = self.input_names

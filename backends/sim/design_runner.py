@@ -9,5 +9,11 @@ import numpy as np
 from spintron_nn.backends.sim.executor import run_spin
 
 
-def run_design(design: Any, inputs: list[np.ndarray], *, noise: Any = None, seed: int = 0) -> list[np.ndarray]:
+def run_design(
+    design: Any, inputs: list[np.ndarray], *, noise: Any = None, seed: int = 0, **options: Any
+) -> list[np.ndarray]:
+    if options:
+        from spintron_nn.errors import SpintronError
+
+        raise SpintronError(f"the sim backend takes no option(s) {', '.join(options)}")
     return run_spin(design.spin_module, inputs, noise=noise, seed=seed)

@@ -16,6 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, help=".npy (single output) or .npz")
     parser.add_argument("--backend", default="sim", choices=BACKENDS, help="default sim")
     parser.add_argument("--seed", type=int, default=0, help="seed for non-idealities")
+    parser.add_argument(
+        "--simulator",
+        choices=("verilator", "icarus"),
+        help="RTL simulator for --backend rtl (default: verilator, icarus as fallback)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
 
         design = Design.load(target)
         inputs = load_arrays(args.input, design.input_names)
-        outputs = design.run(inputs, backend=args.backend, seed=args.seed)
+        options = {"simulator": args.simulator} if args.simulator else {}
+        if options and args.backend != "rtl":
+            raise SpintronError("--simulator applies to --backend rtl only")
+        outputs = design.run(inputs, backend=args.backend, seed=args.seed, **options)
         names = design.output_names
     else:
         if args.backend != "float":
