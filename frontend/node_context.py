@@ -38,10 +38,12 @@ class NodeContext:
         block: Block,
         materialize: Callable[[str], SSAValue],
         where: str,
+        opset: int,
     ):
         self.node = node
         self.schema = schema
-        self.version = schema.since_version
+        self.version = schema.since_version  # the operator version: its semantics
+        self.opset = opset  # the model's opset for the node's domain
         self._env = env
         self._block = block
         self._materialize = materialize
@@ -52,7 +54,7 @@ class NodeContext:
     def describe(self) -> str:
         domain = self.node.domain or "ai.onnx"
         name = self.node.name or (self.node.output[0] if self.node.output else "?")
-        return f"node '{name}' ({self.node.op_type}, domain {domain}, opset {self.version})"
+        return f"node '{name}' ({self.node.op_type}, domain {domain}, opset {self.opset})"
 
     def fail(self, message: str, *, unsupported: bool = False) -> SpintronError:
         cls = UnsupportedError if unsupported else SpintronError

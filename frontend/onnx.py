@@ -7,8 +7,9 @@ one from disk) and builds ``builtin.module { func.func @main }``:
    table deals with one family of semantics;
 2. every node's op must be in the op table (or be a constant computation):
    the error names the node, op type, domain and opset;
-3. ``onnx.checker`` and onnx's strict shape inference reject malformed graphs
-   (dangling inputs, type errors) with onnx's own diagnosis;
+3. ``onnx.checker`` and onnx's shape inference (type checks; shapes are left
+   to the ``nn`` ops, whose messages are clearer) reject malformed graphs,
+   e.g. dangling inputs, with onnx's own diagnosis;
 4. nodes are imported in order: nodes whose inputs are all known are
    evaluated (``shape_folding``), ``Shape`` reads the ``nn`` types, every
    other node goes through its converter, whose ops verify as they are built.
@@ -120,8 +121,12 @@ def _check_ops_supported(model: onnx.ModelProto, where: str) -> None:
 
 def _check_model(model: onnx.ModelProto, where: str) -> None:
     try:
-        onnx.checker.check_model(model)
-        shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        # Inference first: it fills in output shapes a hand-built graph may
+        # omit, which the checker insists on.
+        inferred = shape_inference.infer_shapes(
+            model, check_type=True, strict_mode=False, data_prop=True
+        )
+        onnx.checker.check_model(inferred)
     except (onnx.checker.ValidationError, shape_inference.InferenceError) as exc:
         first = str(exc).strip().splitlines()
         raise SpintronError(f"invalid ONNX model: {' '.join(first)}", path=where) from None
@@ -236,7 +241,7 @@ class _GraphImporter:
                 f"{_node_label(node, opset)}: supported only on constant inputs",
                 path=self.where,
             )
-        ctx = NodeContext(node, schema, self.env, self.block, self._materialize, self.where)
+        ctx = NodeContext(node, schema, self.env, self.block, self._materialize, self.where, opset)
         for attribute in node.attribute:
             if attribute.name not in rule.attributes:
                 raise ctx.fail(f"attribute '{attribute.name}' is not supported", unsupported=True)
