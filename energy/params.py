@@ -215,13 +215,10 @@ def load_parameters(
     tables: tuple[Path, ...] = SHIPPED_TABLES,
 ) -> ParameterTable:
     """The shipped tables merged, then ``override`` (a TOML path or a dict of
-    dotted name -> value) applied.  A table that has not been written yet is
-    skipped; the same name in two tables is an error, because one of them
-    would silently win."""
+    dotted name -> value) applied.  The same name in two tables is an
+    error, because one of them would silently win."""
     merged: dict[str, Parameter] = {}
     for path in tables:
-        if not path.exists():
-            continue
         for name, parameter in load_table_file(path).items():
             if name in merged:
                 raise SpintronError(

@@ -109,3 +109,9 @@ def test_entry_with_missing_key_is_an_error(tmp_path):
     path.write_text('[x.length]\nvalue = 1.0\nunit = "m"\nrange = [0.0, 2.0]\n')
     with pytest.raises(SpintronError, match="must have exactly the keys"):
         load_parameters(tables=(path,))
+
+
+def test_missing_table_is_an_error_not_a_silent_gap(tmp_path):
+    present = write_entry(tmp_path / "a.toml")
+    with pytest.raises(SpintronError, match=r"gone\.toml: no such parameter file"):
+        load_parameters(tables=(present, tmp_path / "gone.toml"))

@@ -79,7 +79,7 @@ def _row(parameter: Parameter) -> str:
 def render() -> str:
     table = load_parameters()
     root = DOC_PATH.parent.parent
-    tables = " and ".join(f"`{path.relative_to(root)}`" for path in SHIPPED_TABLES if path.exists())
+    tables = " and ".join(f"`{path.relative_to(root)}`" for path in SHIPPED_TABLES)
     parts = [
         HEADER.format(
             tables=tables,

@@ -1,5 +1,7 @@
 // RUN: spintron-opt %s -p estimate-energy | filecheck %s
+// RUN: spintron-opt %s -p estimate-energy,estimate-energy | filecheck %s
 
+// (Running the pass twice gives the same annotations.)
 // One 2x2 tile (1-bit cells, one slice, 8 input bits, 4-bit ADC) on a 16x16
 // array, at the shipped parameters (32 nm).  Hand-computed from the tables:
 //   ADC: 8 bits x 2 columns = 16 conversions x 1.5625 pJ * 2^(4-8) = 1.5625 pJ
