@@ -71,14 +71,12 @@ def mtj_current(voltage, parallel_fraction, r_parallel, tmr, v_half):
     ``tmr`` is the zero-bias TMR (already at the device temperature);
     ``v_half = inf`` gives a linear, bias-independent cell.
     """
-    ratio = voltage / v_half
-    roll = 1.0 / (1.0 + ratio * ratio)
+    # u = (V/V_h)^2, TMR(V) = tmr / (1 + u), G = f/R_P + (1-f) / (R_P (1 + TMR(V)))
+    u = np.square(voltage / v_half)
+    roll = 1.0 / (1.0 + u)
     tmr_v = tmr * roll
-    g_ap = 1.0 / (r_parallel * (1.0 + tmr_v))
-    # d TMR(V)/dV = -2 tmr V / v_half^2 / (1 + (V/v_half)^2)^2
-    dtmr_dv = -2.0 * tmr * ratio / v_half * roll * roll
-    dgap_dv = -g_ap / (1.0 + tmr_v) * dtmr_dv
-    conductance = parallel_fraction / r_parallel + (1.0 - parallel_fraction) * g_ap
-    current = voltage * conductance
-    slope = conductance + voltage * (1.0 - parallel_fraction) * dgap_dv
-    return current, slope
+    antiparallel = (1.0 - parallel_fraction) / (r_parallel * (1.0 + tmr_v))
+    conductance = parallel_fraction / r_parallel + antiparallel
+    # dI/dV = G + V dG/dV, and V dG_AP/dV = 2 u TMR(V) roll G_AP / (1 + TMR(V))
+    slope = conductance + 2.0 * u * tmr_v * roll * antiparallel / (1.0 + tmr_v)
+    return voltage * conductance, slope

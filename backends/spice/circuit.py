@@ -26,9 +26,10 @@ from spintron_nn.errors import SpintronError
 
 @dataclass(frozen=True)
 class TileCircuit:
-    """Nodes ``0 .. n_unknown-1`` are free; the ``n_fixed`` nodes after them
-    are the row drivers (``driver_nodes``, [S, R]) then the sense nodes
-    (``sense_nodes``, [S, P]).  Element arrays are flat; a cell's current
+    """Nodes ``0 .. n_unknown-1`` are free: the word-line nodes [S, R, P] if
+    the word line is wired, then the bit-line nodes [S, R, P] if the bit line
+    is; the nodes after them are fixed: the row drivers (``driver_nodes``,
+    [S, R]) then the sense nodes (``sense_nodes``, [S, P]).  Element arrays are flat; a cell's current
     flows from ``cell_from`` (word line) to ``cell_to`` (bit line)."""
 
     shape: tuple[int, int, int]          # S, R, P
@@ -49,6 +50,8 @@ class TileCircuit:
     r_access: np.ndarray                 # 0 without access device
     v_read: float
     temperature: float
+    r_wordline: float                    # ohm per segment, 0 = merged nodes
+    r_bitline: float
 
     def node_names(self) -> list[str]:
         """SPICE node names, ``<prefix>_<index>_<index>...`` in node order."""
@@ -157,5 +160,5 @@ def build_tile_circuit(levels_pos, levels_neg, params: CrossbarParams) -> TileCi
         cell_from=np.ascontiguousarray(wordline).ravel(), cell_to=np.ascontiguousarray(bitline).ravel(),
         parallel_fraction=fraction.ravel(), r_parallel=r_parallel.ravel(), tmr=tmr.ravel(),
         v_half=v_half.ravel(), r_access=r_access.ravel(), v_read=params.v_read,
-        temperature=params.corner.temperature,
+        temperature=params.corner.temperature, r_wordline=params.r_wordline, r_bitline=params.r_bitline,
     )

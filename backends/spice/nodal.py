@@ -4,11 +4,12 @@ ngspice simulates, solved in numpy/scipy for many input vectors at once.
 Each cell branch (access resistance in series with the bias-dependent MTJ) is
 a two-terminal nonlinear element; its current for a branch voltage is found
 by a vectorised scalar Newton on the MTJ voltage, so the internal node never
-enters the matrix.  The network equations are solved by a chord iteration:
-the Jacobian at zero bias does not depend on the inputs, so it is factorised
-once per tile and reused for every input vector and iteration; the TMR
+enters the matrix.  The network equations are solved by a chord iteration
+(:class:`NodalSolver`): the Jacobian at zero bias does not depend on the
+inputs, so it is prepared once per tile and reused for every input vector
+and iteration; the TMR
 roll-off at read voltages changes the cell conductances by a few percent,
-so the iteration contracts fast.  Linear cells converge in one step.
+so the iteration contracts fast.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from spintron_nn.backends.spice.chains import ChainSolver
 from spintron_nn.backends.spice.circuit import TileCircuit, build_tile_circuit, check_bits
 from spintron_nn.backends.spice.params import CrossbarParams
 from spintron_nn.devices.mtj import mtj_current
@@ -28,32 +30,55 @@ from spintron_nn.errors import VerificationMismatch
 VOLTAGE_TOLERANCE = 1e-12
 CELL_VOLTAGE_TOLERANCE = 1e-14
 MAX_CHORD_ITERATIONS = 200
+MAX_SWEEP_ITERATIONS = 300
 MAX_CELL_ITERATIONS = 60
 
 
-def cell_branch_current(circuit: TileCircuit, voltage: np.ndarray):
-    """Current and dI/dV of every cell branch for branch voltages [cells, B]."""
-    r_access = circuit.r_access[:, None]
+def cell_branch_current(circuit: TileCircuit, voltage: np.ndarray, v_mtj: np.ndarray | None = None,
+                        max_iterations: int = MAX_CELL_ITERATIONS):
+    """Current, dI/dV and MTJ voltage of every cell branch for branch voltages
+    [cells, B], by Newton on ``V = V_mtj + R_access I(V_mtj)`` from the guess
+    ``v_mtj``; also the size of the last Newton step.  The network iteration
+    takes one step per sweep from the previous iterate (both converge
+    together); alone it iterates to ``CELL_VOLTAGE_TOLERANCE``."""
     args = (circuit.parallel_fraction[:, None], circuit.r_parallel[:, None],
             circuit.tmr[:, None], circuit.v_half[:, None])
-    _, slope0 = mtj_current(np.zeros_like(voltage), *args)
-    v_mtj = voltage / (1.0 + r_access * slope0)
+    if not circuit.r_access.any():
+        current, slope = mtj_current(voltage, *args)
+        return current, slope, voltage, 0.0
+    r_access = circuit.r_access[:, None]
+    if v_mtj is None:
+        _, slope0 = mtj_current(np.zeros_like(voltage), *args)
+        v_mtj = voltage / (1.0 + r_access * slope0)
     tolerance = CELL_VOLTAGE_TOLERANCE * circuit.v_read
-    for _ in range(MAX_CELL_ITERATIONS):
+    size = np.inf
+    for _ in range(max_iterations):
         current, slope = mtj_current(v_mtj, *args)
         step = (v_mtj + r_access * current - voltage) / (1.0 + r_access * slope)
         v_mtj = v_mtj - step
-        if np.max(np.abs(step), initial=0.0) <= tolerance:
+        size = np.max(np.abs(step), initial=0.0)
+        if size <= tolerance:
             break
     else:
-        raise VerificationMismatch("MTJ branch current did not converge")
+        if max_iterations == MAX_CELL_ITERATIONS:
+            raise VerificationMismatch("MTJ branch current did not converge")
     current, slope = mtj_current(v_mtj, *args)
-    return current, slope / (1.0 + r_access * slope)
+    return current, slope / (1.0 + r_access * slope), v_mtj, size
 
 
 class NodalSolver:
-    """Factorised nodal equations of one tile; :meth:`column_currents` solves
-    them for a batch of input bit vectors."""
+    """Nodal equations of one tile, prepared once; :meth:`column_currents`
+    solves them for a batch of input bit vectors.
+
+    The network iteration is a chord iteration ``v -= M^-1 F(v)`` on the
+    residual ``F`` (Kirchhoff's current law at every free node).  ``M`` is
+    one block Gauss-Seidel sweep over the zero-bias Jacobian: exact
+    tridiagonal solves of all word lines, then of all bit lines.  The two
+    families couple only through the cells, whose conductance is tiny next
+    to a wire segment's, so this converges in a few sweeps while costing
+    O(nodes) per sweep.  Should it ever stall (extreme wire resistance), the
+    exact chord iteration with a sparse LU factorisation takes over.
+    """
 
     def __init__(self, circuit: TileCircuit):
         self.circuit = circuit
@@ -67,15 +92,77 @@ class NodalSolver:
         self.g_unknown = laplacian[:n_unknown, :n_unknown]
         self.g_fixed = laplacian[:n_unknown, n_unknown:]
         self.cell_unknown = self.cell_incidence[:n_unknown]
-        zero = np.zeros((len(circuit.cell_from), 1))
-        _, slope0 = cell_branch_current(circuit, zero)
-        jacobian0 = self.g_unknown + self.cell_unknown @ sp.diags(slope0[:, 0]) @ self.cell_unknown.T
-        self.factor = spla.splu(jacobian0.tocsc()) if n_unknown else None
+        _, slope0, _, _ = cell_branch_current(circuit, np.zeros((len(circuit.cell_from), 1)))
+        self.cell_slope0 = slope0[:, 0]
+        self.jacobian0 = (self.g_unknown
+                          + self.cell_unknown @ sp.diags(self.cell_slope0) @ self.cell_unknown.T).tocsc()
+        self._prepare_line_solvers()
+        self._factor = None
         # sense current = current of the elements that end on a sense node
         sense_index = np.full(n_nodes, -1)
         sense_index[circuit.sense_nodes.ravel()] = np.arange(circuit.sense_nodes.size)
         self.res_sense = _selection(sense_index[circuit.res_to], circuit.sense_nodes.size)
         self.cell_sense = _selection(sense_index[circuit.cell_to], circuit.sense_nodes.size)
+
+    def _prepare_line_solvers(self):
+        circuit = self.circuit
+        slices, rows, cols = circuit.shape
+        diagonal = self.jacobian0.diagonal()
+        block = slices * rows * cols
+        self.wordlines = self.bitlines = None
+        offset = 0
+        if circuit.r_wordline > 0.0:
+            self.wordlines = ChainSolver(diagonal[:block].reshape(slices * rows, cols), 1.0 / circuit.r_wordline)
+            offset = block
+        if circuit.r_bitline > 0.0:
+            columns = diagonal[offset:offset + block].reshape(slices, rows, cols).transpose(0, 2, 1)
+            self.bitlines = ChainSolver(columns.reshape(slices * cols, rows), 1.0 / circuit.r_bitline)
+
+    def _line_sweep(self, residual: np.ndarray) -> np.ndarray:
+        """One block Gauss-Seidel sweep of the zero-bias Jacobian on ``residual``."""
+        slices, rows, cols = self.circuit.shape
+        batch = residual.shape[1]
+        block = slices * rows * cols
+        step = np.empty_like(residual)
+        offset = 0
+        if self.wordlines is not None:
+            step[:block] = self.wordlines.solve(residual[:block].reshape(slices * rows, cols, batch)) \
+                .reshape(block, batch)
+            offset = block
+        if self.bitlines is not None:
+            rhs = residual[offset:]
+            if offset:   # the cells couple bit-line node k to word-line node k
+                rhs = rhs + self.cell_slope0[:, None] * step[:block]
+            columns = rhs.reshape(slices, rows, cols, batch).transpose(0, 2, 1, 3).reshape(slices * cols, rows, batch)
+            solved = self.bitlines.solve(columns).reshape(slices, cols, rows, batch).transpose(0, 2, 1, 3)
+            step[offset:] = solved.reshape(block, batch)
+        return step
+
+    def _lu_solve(self, residual: np.ndarray) -> np.ndarray:
+        if self._factor is None:
+            self._factor = spla.splu(self.jacobian0, permc_spec="MMD_AT_PLUS_A")
+        return self._factor.solve(residual)
+
+    def _iterate(self, voltages, fixed, precondition, max_iterations: int) -> bool:
+        """Chord iteration in place; False if it does not converge."""
+        circuit = self.circuit
+        free = voltages[: circuit.n_unknown]
+        tolerance = VOLTAGE_TOLERANCE * circuit.v_read
+        first = v_mtj = None
+        for _ in range(max_iterations):
+            branch = self.cell_incidence.T @ voltages
+            current, _, v_mtj, cell_step = cell_branch_current(circuit, branch, v_mtj,
+                                                               1 if v_mtj is not None else MAX_CELL_ITERATIONS)
+            residual = self.g_unknown @ free + self.g_fixed @ fixed + self.cell_unknown @ current
+            step = precondition(residual)
+            free -= step
+            size = np.max(np.abs(step))
+            if size <= tolerance and cell_step <= tolerance:
+                return True
+            first = size if first is None else first
+            if not np.isfinite(size) or size > 10.0 * first:
+                return False
+        return False
 
     def node_voltages(self, x_bits: np.ndarray) -> np.ndarray:
         """[nodes, B] voltages for input bits [B, R]."""
@@ -84,26 +171,21 @@ class NodalSolver:
         fixed = np.zeros((circuit.n_nodes - circuit.n_unknown, batch))
         fixed[: circuit.driver_nodes.size] = circuit.driver_voltages(x_bits).T
         voltages = np.vstack([np.zeros((circuit.n_unknown, batch)), fixed])
-        if self.factor is None:
+        if circuit.n_unknown == 0:
             return voltages
-        voltages[: circuit.n_unknown] = self.factor.solve(-(self.g_fixed @ fixed))
-        tolerance = VOLTAGE_TOLERANCE * circuit.v_read
-        for _ in range(MAX_CHORD_ITERATIONS):
-            current, _ = cell_branch_current(circuit, self.cell_incidence.T @ voltages)
-            residual = self.g_unknown @ voltages[: circuit.n_unknown] + self.g_fixed @ fixed \
-                + self.cell_unknown @ current
-            step = self.factor.solve(residual)
-            voltages[: circuit.n_unknown] -= step
-            if np.max(np.abs(step)) <= tolerance:
-                return voltages
-        raise VerificationMismatch("nodal solver did not converge (chord iteration)")
+        if self._iterate(voltages, fixed, self._line_sweep, MAX_SWEEP_ITERATIONS):
+            return voltages
+        voltages[: circuit.n_unknown] = 0.0
+        if self._iterate(voltages, fixed, self._lu_solve, MAX_CHORD_ITERATIONS):
+            return voltages
+        raise VerificationMismatch("nodal solver did not converge")
 
     def column_currents(self, x_bits) -> np.ndarray:
         """[B, S, P] physical column currents (A) into the virtual grounds."""
         circuit = self.circuit
         x_bits = check_bits(x_bits, circuit.shape[1])
         voltages = self.node_voltages(x_bits)
-        cell_current, _ = cell_branch_current(circuit, self.cell_incidence.T @ voltages)
+        cell_current, _, _, _ = cell_branch_current(circuit, self.cell_incidence.T @ voltages)
         res_current = (self.res_incidence.T @ voltages) * self.res_conductance[:, None]
         sense = self.res_sense @ res_current + self.cell_sense @ cell_current
         return sense.T.reshape(x_bits.shape[0], circuit.shape[0], circuit.shape[2])
