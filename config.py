@@ -39,6 +39,10 @@ class CompileConfig:
     per_channel: bool = True
     targets: tuple[str, ...] = ("ir", "sim")
     pipeline: str | None = None  # overrides the default flow when given
+    # Device/energy parameter overrides (docs/parameters.md): a TOML file
+    # (--mtj-config) and/or dotted-name values (the facade's MTJConfig).
+    mtj_config: str | None = None
+    parameter_overrides: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self):
         _check_range("weight bits", self.weight_bits, 2, 8)
@@ -47,11 +51,22 @@ class CompileConfig:
         _check_range("ADC bits", self.adc_bits, 1, 12)
         _check_range("crossbar rows", self.rows, 16, 1024)
         _check_range("crossbar columns", self.cols, 16, 1024)
+        if self.mtj_config is not None or self.parameter_overrides:
+            self.parameters()  # validate now: a bad override fails before any work
         unknown = [t for t in self.targets if t not in KNOWN_TARGETS]
         if unknown:
             raise SpintronError(
                 f"unknown target(s) {', '.join(unknown)} (known: {', '.join(KNOWN_TARGETS)})"
             )
+
+    def parameters(self):
+        """The parameter table with this config's overrides applied."""
+        from spintron_nn.energy.params import load_parameters
+
+        table = load_parameters(self.mtj_config)
+        if self.parameter_overrides:
+            table = table.with_values(dict(self.parameter_overrides))
+        return table
 
     @property
     def crossbar(self) -> str:
@@ -63,6 +78,7 @@ class CompileConfig:
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
         data["targets"] = list(self.targets)
+        data["parameter_overrides"] = [list(p) for p in self.parameter_overrides]
         return data
 
     @classmethod
@@ -71,4 +87,6 @@ class CompileConfig:
         values = {k: v for k, v in data.items() if k in fields}
         if "targets" in values:
             values["targets"] = tuple(values["targets"])
+        if "parameter_overrides" in values:
+            values["parameter_overrides"] = tuple(tuple(p) for p in values["parameter_overrides"])
         return cls(**values)

@@ -62,13 +62,16 @@ class MTJConfig:
         return (self.resistance_high - self.resistance_low) / self.resistance_low
 
     def parameter_overrides(self) -> dict[str, float]:
-        """The device-table entries this configuration sets (docs/parameters.md)."""
+        """The device-table entries this configuration sets (docs/parameters.md).
+
+        ``switching_voltage`` and ``cell_area`` (the junction's area) have no
+        entry: writes are costed from the table's write energy, and a bit
+        cell's footprint is set by its access transistor (``cell_area.mtj`` in
+        F^2), not by the junction.  Both are recorded in the design summary."""
         return {
             "mtj.r_parallel": float(self.resistance_low),
             "mtj.tmr0": float(self.tmr),
-            "mtj.switching_voltage": float(self.switching_voltage),
-            "mtj.cell_area": float(self.cell_area),
-            "mtj.read_voltage": float(self.read_voltage),
+            "read.v_read": float(self.read_voltage),
         }
 
 
@@ -124,6 +127,7 @@ class SpintronConverter:
             adc_bits=adc_bits,
             rows=rows,
             cols=cols,
+            parameter_overrides=tuple(sorted(self.mtj_config.parameter_overrides().items())),
         )
         design = compile_model(model, config, calibration, example_input=example_input)
         design.summary["mtj_config"] = {f.name: getattr(self.mtj_config, f.name) for f in fields(self.mtj_config)}

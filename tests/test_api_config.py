@@ -85,3 +85,13 @@ def test_mtj_config_tmr_and_overrides():
     assert mtj.tmr == pytest.approx(1.0)
     overrides = mtj.parameter_overrides()
     assert overrides["mtj.r_parallel"] == 5e3 and overrides["mtj.tmr0"] == pytest.approx(1.0)
+    # The overrides are real table entries: the parameter table accepts them.
+    table = CompileConfig(parameter_overrides=tuple(overrides.items())).parameters()
+    assert table["mtj.r_parallel"].value == 5e3
+
+
+def test_mtj_config_file_errors_before_any_work(tmp_path):
+    bad = tmp_path / "cfg.toml"
+    bad.write_text("[mtj]\nr_parallel = -5.0\n")
+    with pytest.raises(SpintronError, match="r_parallel"):
+        CompileConfig(mtj_config=str(bad))

@@ -58,6 +58,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         cols=cols,
         targets=targets,
         pipeline=args.pipeline,
+        mtj_config=args.mtj_config,
     )
 
 
