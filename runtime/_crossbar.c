@@ -225,7 +225,8 @@ static PyObject *py_matvec_wide(PyObject *self, PyObject *args)
     ptrdiff_t bad_level, bad_x = -1;
     int status = 0;
     Py_BEGIN_ALLOW_THREADS
-    bad_level = crossbar_wide_cells(slices, rows, cols, cell_bits, pos.buf, neg.buf, &noise, cells);
+    bad_level = crossbar_wide_cells(slices, rows, cols, cell_bits, pos.buf, neg.buf, &noise, cells,
+                                    threads);
     if (bad_level < 0)
         bad_x = crossbar_bitplanes(layout, x.buf, itemsize, is_signed, batch, rows, adc.input_bits, xb);
     if (bad_level < 0 && bad_x < 0)

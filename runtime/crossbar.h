@@ -22,12 +22,17 @@
 typedef void (*panel_fn)(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgroups,
                          const int8_t *panel, int32_t *acc);
 
+/* dst[j][q] = pos[q][j] - neg[q][j] for j < width (<= nw), q < kg: one k-group of a panel. */
+typedef void (*pack_fn)(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg,
+                        int width);
+
 typedef struct {
     const char *name;   /* "avx512-vnni", "avx2", "portable" */
     int kg;             /* rows interleaved per weight group */
     int nw;             /* columns per panel */
     int mr;             /* bit-plane rows per micro-kernel step */
     panel_fn panel;
+    pack_fn pack;
 } crossbar_isa;
 
 /* The best ISA this CPU supports, or the one named (NULL if unknown or unsupported). */
@@ -65,6 +70,12 @@ ptrdiff_t crossbar_bitplane_pitch(const crossbar_isa *isa, int rows);
 ptrdiff_t crossbar_bitplanes(const crossbar_isa *isa, const void *x, int itemsize, int is_signed,
                              int batch, int rows, int input_bits, uint8_t *xb);
 
+/* Threads worth starting for `work` multiply-adds split into `tasks` independent pieces
+ * (requested <= 0: the OpenMP default).  A parallel region costs microseconds, far more
+ * when other processes keep the cores busy, so small calls stay on the calling thread. */
+#define CROSSBAR_WORK_PER_THREAD (1 << 21)
+int crossbar_thread_count(int requested, double work, int tasks);
+
 /* out[n][c] (int64, overwritten) for a batch of `batch` images whose bit-planes are xb
  * (batch * input_bits rows, padded to a multiple of isa->mr, pitch ldx).  threads <= 0: the
  * OpenMP default.  Returns 0, or -1 if out of memory. */
@@ -88,7 +99,7 @@ typedef struct {
  * (s, r, c) index of the first level above 2**cell_bits - 1, or -1. */
 ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
                               const uint8_t *levels_pos, const uint8_t *levels_neg,
-                              const crossbar_noise *noise, int64_t *cells);
+                              const crossbar_noise *noise, int64_t *cells, int threads);
 
 /* out[n][c] (overwritten) from x's bit-planes xb (as for crossbar_matvec, any pitch) and
  * the cells above, adding read noise and using the Q16 ADC shift when noise->enabled. */

@@ -37,32 +37,48 @@ size_t crossbar_weights_bytes(const crossbar_isa *isa, int slices, int rows, int
     return (size_t)slices * panels * kgroups * isa->kg * isa->nw;
 }
 
+MULTIVERSION static uint8_t or_all(const uint8_t *values, size_t count)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < count; i++)
+        any |= values[i];
+    return any;
+}
+
 ptrdiff_t crossbar_pack_weights(crossbar_weights *w, const uint8_t *levels_pos,
                                 const uint8_t *levels_neg)
 {
     const int kg = w->isa->kg, nw = w->isa->nw, R = w->rows, C = w->cols;
-    const uint8_t max_level = (uint8_t)((1u << w->cell_bits) - 1);
+    const size_t count = (size_t)w->slices * R * C;
     const size_t panel_bytes = (size_t)w->kgroups * kg * nw;
-    memset(w->data, 0, panel_bytes * w->panels * w->slices);
+    /* A level above 2**cell_bits - 1 has a bit at or above cell_bits. */
+    if ((or_all(levels_pos, count) | or_all(levels_neg, count)) >> w->cell_bits) {
+        for (size_t i = 0; i < count; i++)
+            if ((levels_pos[i] | levels_neg[i]) >> w->cell_bits)
+                return (ptrdiff_t)i;
+    }
+    if (C % nw != 0)
+        memset(w->data, 0, panel_bytes * w->panels * w->slices); /* zero columns of the last panel */
     for (int s = 0; s < w->slices; s++) {
-        for (int r = 0; r < R; r++) {
-            size_t src = ((size_t)s * R + r) * C;
-            const uint8_t *pos = levels_pos + src, *neg = levels_neg + src;
-            uint8_t worst = 0;
-            for (int c = 0; c < C; c++)
-                worst |= (uint8_t)((pos[c] > max_level) | (neg[c] > max_level));
-            if (worst) {
-                for (int c = 0; c < C; c++)
-                    if (pos[c] > max_level || neg[c] > max_level)
-                        return (ptrdiff_t)(src + c);
+        for (int g = 0; g < w->kgroups; g++) {
+            /* Rows past R read the same row as pos and neg: difference 0 (zero padding). */
+            const uint8_t *pos[4], *neg[4];
+            for (int q = 0; q < kg; q++) {
+                int r = g * kg + q < R ? g * kg + q : R - 1;
+                const uint8_t *level_row = levels_pos + ((size_t)s * R + r) * C;
+                pos[q] = level_row;
+                neg[q] = g * kg + q < R ? levels_neg + ((size_t)s * R + r) * C : level_row;
             }
-            int g = r / kg, q = r % kg;
             for (int p = 0; p < w->panels; p++) {
                 int8_t *dst = w->data + ((size_t)s * w->panels + p) * panel_bytes +
-                              (size_t)g * kg * nw + q;
+                              (size_t)g * kg * nw;
                 int c0 = p * nw, width = C - c0 < nw ? C - c0 : nw;
-                for (int j = 0; j < width; j++)
-                    dst[(size_t)j * kg] = (int8_t)(pos[c0 + j] - neg[c0 + j]);
+                const uint8_t *pos_p[4], *neg_p[4];
+                for (int q = 0; q < kg; q++) {
+                    pos_p[q] = pos[q] + c0;
+                    neg_p[q] = neg[q] + c0;
+                }
+                w->isa->pack(dst, pos_p, neg_p, width);
             }
         }
     }
@@ -140,6 +156,22 @@ MULTIVERSION static void adc_shift_add(const int32_t *acc, int width, const cros
     }
 }
 
+int crossbar_thread_count(int requested, double work, int tasks)
+{
+#ifdef _OPENMP
+    int threads = requested > 0 ? requested : omp_get_max_threads();
+    double useful = work / CROSSBAR_WORK_PER_THREAD;
+    if (threads > useful)
+        threads = (int)useful;
+    if (threads > tasks)
+        threads = tasks;
+    return threads < 1 ? 1 : threads;
+#else
+    (void)requested, (void)work, (void)tasks;
+    return 1;
+#endif
+}
+
 int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
                     const crossbar_adc *adc, int64_t *out, int threads)
 {
@@ -157,11 +189,9 @@ int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx,
     int failed = 0;
     if (rows_total == 0 || C == 0)
         return 0;
+    threads = crossbar_thread_count(
+        threads, (double)padded_rows * w->slices * w->kgroups * isa->kg * w->panels * nw, tasks);
 #ifdef _OPENMP
-    if (threads <= 0)
-        threads = omp_get_max_threads();
-    if (threads > tasks)
-        threads = tasks;
 #pragma omp parallel num_threads(threads) reduction(| : failed)
 #endif
     {

@@ -30,8 +30,23 @@ static void panel_portable(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgro
     }
 }
 
+/* Scalar interleave; also the tail (width < nw) of the SIMD packers. */
+static void pack_scalar(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg,
+                        int width, int kg)
+{
+    for (int j = 0; j < width; j++)
+        for (int q = 0; q < kg; q++)
+            dst[j * kg + q] = (int8_t)(pos[q][j] - neg[q][j]);
+}
+
+static void pack_portable(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg,
+                          int width)
+{
+    pack_scalar(dst, pos, neg, width, PORTABLE_KG);
+}
+
 static const crossbar_isa ISA_PORTABLE = {
-    "portable", PORTABLE_KG, PORTABLE_NW, 1, panel_portable,
+    "portable", PORTABLE_KG, PORTABLE_NW, 1, panel_portable, pack_portable,
 };
 
 const crossbar_isa *crossbar_isa_portable(void) { return &ISA_PORTABLE; }
@@ -73,7 +88,7 @@ panel_avx2(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgroups, const int8_
     for (int m0 = 0; m0 < mrows; m0 += AVX2_MR) {
         const uint8_t *x0 = xb + m0 * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
         int32_t *a = acc + (size_t)m0 * AVX2_NW;
-        for (int g0 = 0; g0 < kgroups; g0 += AVX2_KCHUNK) {
+        for (int g0 = 0; g0 == 0 || g0 < kgroups; g0 += AVX2_KCHUNK) { /* R = 0 still zeroes acc */
             int g1 = g0 + AVX2_KCHUNK < kgroups ? g0 + AVX2_KCHUNK : kgroups;
             __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
             __m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -107,8 +122,29 @@ panel_avx2(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgroups, const int8_
     }
 }
 
+__attribute__((target("avx2"))) static inline __m256i
+level_difference(const uint8_t *pos, const uint8_t *neg)
+{
+    return _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)pos),
+                           _mm256_loadu_si256((const __m256i *)neg));
+}
+
+/* 32 columns x 2 rows: byte-interleave within 128-bit lanes, then put the lanes in order. */
+__attribute__((target("avx2"))) static void
+pack_avx2(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg, int width)
+{
+    if (width == 32) {
+        __m256i d0 = level_difference(pos[0], neg[0]), d1 = level_difference(pos[1], neg[1]);
+        __m256i lo = _mm256_unpacklo_epi8(d0, d1), hi = _mm256_unpackhi_epi8(d0, d1);
+        _mm256_storeu_si256((__m256i *)dst, _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(dst + 32), _mm256_permute2x128_si256(lo, hi, 0x31));
+        return;
+    }
+    pack_scalar(dst, pos, neg, width, 2);
+}
+
 static const crossbar_isa ISA_AVX2 = {
-    "avx2", 2, AVX2_NW, AVX2_MR, panel_avx2,
+    "avx2", 2, AVX2_NW, AVX2_MR, panel_avx2, pack_avx2,
 };
 
 /* AVX-512 VNNI: vpdpbusd adds four u8*s8 products straight into int32 lanes, so there is
@@ -151,8 +187,30 @@ panel_avx512(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgroups, const int
     }
 }
 
+/* 32 columns x 4 rows: bytes to pairs to quads within lanes, then the lanes in order. */
+__attribute__((target("avx2"))) static void
+pack_quads_avx2(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg, int width)
+{
+    if (width == 32) {
+        __m256i d0 = level_difference(pos[0], neg[0]), d1 = level_difference(pos[1], neg[1]);
+        __m256i d2 = level_difference(pos[2], neg[2]), d3 = level_difference(pos[3], neg[3]);
+        __m256i p01lo = _mm256_unpacklo_epi8(d0, d1), p01hi = _mm256_unpackhi_epi8(d0, d1);
+        __m256i p23lo = _mm256_unpacklo_epi8(d2, d3), p23hi = _mm256_unpackhi_epi8(d2, d3);
+        __m256i q0 = _mm256_unpacklo_epi16(p01lo, p23lo); /* columns 0-3 | 16-19 */
+        __m256i q1 = _mm256_unpackhi_epi16(p01lo, p23lo); /* columns 4-7 | 20-23 */
+        __m256i q2 = _mm256_unpacklo_epi16(p01hi, p23hi); /* columns 8-11 | 24-27 */
+        __m256i q3 = _mm256_unpackhi_epi16(p01hi, p23hi); /* columns 12-15 | 28-31 */
+        _mm256_storeu_si256((__m256i *)dst, _mm256_permute2x128_si256(q0, q1, 0x20));
+        _mm256_storeu_si256((__m256i *)(dst + 32), _mm256_permute2x128_si256(q2, q3, 0x20));
+        _mm256_storeu_si256((__m256i *)(dst + 64), _mm256_permute2x128_si256(q0, q1, 0x31));
+        _mm256_storeu_si256((__m256i *)(dst + 96), _mm256_permute2x128_si256(q2, q3, 0x31));
+        return;
+    }
+    pack_scalar(dst, pos, neg, width, 4);
+}
+
 static const crossbar_isa ISA_AVX512 = {
-    "avx512-vnni", 4, AVX512_NW, AVX512_MR, panel_avx512,
+    "avx512-vnni", 4, AVX512_NW, AVX512_MR, panel_avx512, pack_quads_avx2,
 };
 
 static int cpu_has_avx2(void)

@@ -78,7 +78,7 @@ static inline int64_t cell_current_q16(int64_t level, uint64_t index, int64_t ma
 
 ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
                               const uint8_t *levels_pos, const uint8_t *levels_neg,
-                              const crossbar_noise *noise, int64_t *cells)
+                              const crossbar_noise *noise, int64_t *cells, int threads)
 {
     const int64_t max_level = ((int64_t)1 << cell_bits) - 1;
     const size_t count = (size_t)slices * rows * cols;
@@ -90,8 +90,10 @@ ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
         for (int stream = STREAM_VARIATION_POS; stream <= STREAM_STUCK_NEG; stream++)
             keys[stream] = stream_key(noise, (uint64_t)stream);
     const int64_t width = (int64_t)slices * cols;
+    /* About 60 operations per noisy cell: 2 x 3 draws of the generator. */
+    threads = crossbar_thread_count(threads, noise->enabled ? 60.0 * count : 0.0, rows);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (count > 65536 && noise->enabled)
+#pragma omp parallel for schedule(static) num_threads(threads)
 #endif
     for (int r = 0; r < rows; r++)
         for (int s = 0; s < slices; s++)
@@ -127,9 +129,8 @@ int crossbar_matvec_wide(int slices, int rows, int cols, int cell_bits, const in
     const int64_t hi = adc->adc_bits ? ((int64_t)1 << (adc->adc_bits - 1)) - 1 : INT64_MAX;
     const uint64_t read_key = noise->enabled ? stream_key(noise, STREAM_READ) : 0;
     int failed = 0;
+    threads = crossbar_thread_count(threads, (double)batch * nb * rows * width, batch);
 #ifdef _OPENMP
-    if (threads <= 0)
-        threads = omp_get_max_threads();
 #pragma omp parallel num_threads(threads) reduction(| : failed)
 #endif
     {
