@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.inliner
 from onnx import numpy_helper, shape_inference, version_converter
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
@@ -50,6 +51,8 @@ def import_onnx(
     check_declared_sizes(model, where)
     load_external_data(model, base_dir, where)
     model = _normalise_opset(model, where)
+    if model.functions:  # model-local functions: import their bodies instead
+        model = onnx.inliner.inline_local_functions(model)
     _check_ops_supported(model, where)
     _check_model(model, where)
     return _GraphImporter(model, where).run()

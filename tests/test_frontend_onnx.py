@@ -412,3 +412,16 @@ def test_model_proto_with_external_data_needs_its_folder():
     g.node("Gemm", ["x", "w"], transB=1)
     with pytest.raises(SpintronError, match="external data"):
         load_model(g.model("gemm0"))
+
+
+def test_model_local_functions_are_inlined():
+    body = [helper.make_node("Relu", ["a"], ["r"]), helper.make_node("Mul", ["r", "a"], ["b"])]
+    function = helper.make_function("local", "ReluTimesX", ["a"], ["b"], body, [helper.make_opsetid("", 17)])
+    g = Graph([1, 3], opset=17)
+    g.nodes.append(helper.make_node("ReluTimesX", ["x"], ["y"], domain="local"))
+    graph = helper.make_graph(g.nodes, "g", g.inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)], functions=[function]
+    )
+    x = np.random.default_rng(SEED).standard_normal((4, 3)).astype(np.float32)
+    check_against_onnxruntime(model, {"x": x})
