@@ -49,8 +49,9 @@ def _layer_shifts(layer: spin.CrossbarLayerOp, options: dict) -> np.ndarray:
     if adc_bits is None:
         return np.zeros(grid_shape, dtype=np.int64)
     if layer.calibration is None:
-        rows = min(array_rows, weights.shape[0])
-        return np.full(grid_shape, _worst_case_shift(rows, get_int(layer, "cell_bits"), adc_bits))
+        heights = [min(array_rows, weights.shape[0] - start) for start in range(0, weights.shape[0], array_rows)]
+        shifts = [_worst_case_shift(h, get_int(layer, "cell_bits"), adc_bits) for h in heights]
+        return np.repeat(np.array(shifts, dtype=np.int64)[:, None], grid_shape[1], axis=1)
     return reference.choose_layer_adc_shifts(
         layer.calibration.array, weights, weight_bits=get_int(layer, "weight_bits"),
         cell_bits=get_int(layer, "cell_bits"), input_bits=get_int(layer, "input_bits"), adc_bits=adc_bits,
@@ -132,6 +133,10 @@ def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: fl
     ``reference.choose_layer_adc_shifts`` (None: the reference's defaults)."""
     options: dict = {}
     if rule is not None:
+        if rule not in reference.ADC_SHIFT_RULES:
+            raise SpintronError(
+                f"tile-crossbars: adc-shift-rule must be one of {', '.join(reference.ADC_SHIFT_RULES)}, got '{rule}'"
+            )
         options["rule"] = rule
     if max_saturation is not None:
         if not 0.0 <= max_saturation <= 1.0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from spintron_nn.passes.calibrate import calibrate_module, read_range
 from spintron_nn.passes.flows import quantize_and_lower
 from spintron_nn.passes.pipeline import run_pipeline
 from spintron_nn.tools import spintron_opt
+
+SPIN_PASS_FOLDERS = ("calibrate", "quantize", "lower-to-spin", "tile-crossbars", "schedule")
 
 
 def graph(build, input_shape) -> ModuleOp:
@@ -197,3 +200,24 @@ def test_each_pass_runs_alone_from_spintron_opt(tmp_path, capsys):
     assert run_spin(stepwise, [x])[0].tobytes() == run_spin(direct, [x])[0].tobytes()
     assert spintron_opt.main([str(tmp_path / "step0.mlir"), "-p", "lower-to-spin"]) == 2
     assert "not quantized" in capsys.readouterr().err
+
+
+def test_filecheck_weight_files_of_the_spin_passes_are_up_to_date():
+    """The .npz beside each lit case of these passes, made by make_weights' rules
+    (its --check covers only the float-pass folders)."""
+    import importlib.util
+
+    folder = Path(__file__).resolve().parent / "filecheck"
+    spec = importlib.util.spec_from_file_location("make_weights", folder / "make_weights.py")
+    make_weights = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_weights)
+    cases = [m for name in SPIN_PASS_FOLDERS for m in sorted((folder / name).glob("*.mlir"))]
+    assert len(cases) >= 2 * len(SPIN_PASS_FOLDERS)  # a positive and a negative case each
+    for mlir in cases:
+        table = make_weights.weights_for(mlir)
+        if not table:
+            continue
+        with np.load(mlir.with_suffix(".npz")) as stored:
+            assert sorted(stored.files) == sorted(table), mlir.name
+            for key, array in table.items():
+                np.testing.assert_array_equal(stored[key], array)
