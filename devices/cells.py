@@ -41,8 +41,6 @@ class ReadCell:
     def __post_init__(self):
         if self.kind not in CELL_TYPES:
             raise SpintronError(f"unknown cell type {self.kind!r}; expected one of {', '.join(CELL_TYPES)}")
-        if isinstance(self.n_levels, bool) or not isinstance(self.n_levels, (int, np.integer)):
-            raise SpintronError(f"dw.n_levels: expected an integer level count, got {self.n_levels!r}")
         check_parameter("dw.n_levels", self.n_levels)
         if self.kind != "dw" and self.n_levels != 2:
             raise SpintronError(f"{self.kind} cells are binary: n_levels must be 2, got {self.n_levels}")
@@ -62,13 +60,14 @@ class ReadCell:
         return levels.astype(np.float64) / (self.n_levels - 1)
 
 
-def make_cell(kind: str, n_levels: int | None = None, **mtj_overrides) -> ReadCell:
-    """The cell type ``kind`` with table parameters; ``n_levels`` for ``dw``
-    (default from the table)."""
+def make_cell(kind: str, n_levels: int | None = None, parameters=None, **mtj_overrides) -> ReadCell:
+    """The cell type ``kind`` from ``parameters`` (an ``energy.params.
+    ParameterTable``, e.g. with ``--mtj-config`` applied) or the shipped
+    table; ``n_levels`` for ``dw`` (default from the table)."""
     if kind not in CELL_TYPES:
         raise SpintronError(f"unknown cell type {kind!r}; expected one of {', '.join(CELL_TYPES)}")
     if n_levels is None:
-        n_levels = int(table_value("dw.n_levels")) if kind == "dw" else 2
-    write_path = SOTWritePath.from_table() if kind in ("sot", "dw") else None
-    return ReadCell(kind, MTJ.from_table(kind, **mtj_overrides), n_levels,
-                    AccessTransistor.from_table(), write_path)
+        n_levels = int(table_value("dw.n_levels", parameters)) if kind == "dw" else 2
+    write_path = SOTWritePath.from_table(parameters) if kind in ("sot", "dw") else None
+    return ReadCell(kind, MTJ.from_table(kind, parameters, **mtj_overrides), n_levels,
+                    AccessTransistor.from_table(parameters), write_path)

@@ -22,8 +22,9 @@ class Corner:
         check_parameter("corner.tt.temperature", self.temperature)
 
     @classmethod
-    def named(cls, name: str) -> "Corner":
+    def named(cls, name: str, parameters=None) -> "Corner":
         key = name.lower()
         if f"corner.{key}.r_scale" not in load_device_table():
             raise SpintronError(f"unknown corner {name!r}; expected one of {', '.join(CORNER_NAMES)}")
-        return cls(key, table_value(f"corner.{key}.r_scale"), table_value(f"corner.{key}.temperature"))
+        return cls(key, table_value(f"corner.{key}.r_scale", parameters),
+                   table_value(f"corner.{key}.temperature", parameters))

@@ -43,8 +43,10 @@ class MTJ:
         check_fields(self, self.table, MTJ_FIELDS)
 
     @classmethod
-    def from_table(cls, table: str = "mtj", **overrides) -> "MTJ":
-        return from_table(cls, table, MTJ_FIELDS, {"table": table, **overrides})
+    def from_table(cls, table: str = "mtj", parameters=None, **overrides) -> "MTJ":
+        """The ``table`` stack (``mtj``, ``sot``, ``dw``) from ``parameters``
+        (an ``energy.params.ParameterTable``) or the shipped table."""
+        return from_table(cls, table, MTJ_FIELDS, {"table": table, **overrides}, parameters)
 
     def r_parallel_at(self, temperature: float) -> float:
         return self.r_parallel * (1.0 + self.r_temp_coeff * (temperature - self.t_ref))

@@ -27,8 +27,8 @@ class SOTWritePath:
         check_fields(self, "sot", WRITE_FIELDS)
 
     @classmethod
-    def from_table(cls, **overrides) -> "SOTWritePath":
-        return from_table(cls, "sot", WRITE_FIELDS, overrides)
+    def from_table(cls, parameters=None, **overrides) -> "SOTWritePath":
+        return from_table(cls, "sot", WRITE_FIELDS, overrides, parameters)
 
     @property
     def write_voltage(self) -> float:

@@ -40,9 +40,9 @@ class AccessTransistor:
             )
 
     @classmethod
-    def from_table(cls, **overrides) -> "AccessTransistor":
-        overrides.setdefault("t_ref", table_value("mtj.t_ref"))
-        return from_table(cls, "access", ACCESS_FIELDS, overrides)
+    def from_table(cls, parameters=None, **overrides) -> "AccessTransistor":
+        overrides.setdefault("t_ref", table_value("mtj.t_ref", parameters))
+        return from_table(cls, "access", ACCESS_FIELDS, overrides, parameters)
 
     def on_resistance(self, temperature: float | None = None) -> float:
         temperature = self.t_ref if temperature is None else temperature

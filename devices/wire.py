@@ -23,8 +23,8 @@ class Wire:
         check_fields(self, "wire", WIRE_FIELDS)
 
     @classmethod
-    def from_table(cls, **overrides) -> "Wire":
-        return from_table(cls, "wire", WIRE_FIELDS, overrides)
+    def from_table(cls, parameters=None, **overrides) -> "Wire":
+        return from_table(cls, "wire", WIRE_FIELDS, overrides, parameters)
 
     @property
     def segment_resistance(self) -> float:

@@ -20,8 +20,7 @@ def test_every_entry_has_unit_range_and_source_and_lies_in_its_range():
     table = load_device_table()
     assert len(table) > 20
     for name, entry in table.items():
-        low, high = entry.range
-        assert low < high and low <= entry.value <= high, name
+        assert entry.low < entry.high and entry.low <= entry.value <= entry.high, name
         assert entry.unit, name
         assert len(entry.source) > 10, name
 
@@ -41,12 +40,12 @@ def test_non_positive_or_non_finite_tmr_is_rejected(tmr):
 
 @pytest.mark.parametrize("levels", [0, 1, 17])
 def test_level_count_outside_2_to_16_is_rejected(levels):
-    with pytest.raises(SpintronError, match=r"dw.n_levels = .* \[2, 16\]"):
+    with pytest.raises(SpintronError, match=r"dw.n_levels .* \[2, 16\]"):
         make_cell("dw", levels)
 
 
 def test_fractional_level_count_and_binary_cells_with_levels_are_rejected():
-    with pytest.raises(SpintronError, match="integer"):
+    with pytest.raises(SpintronError, match="dw.n_levels .* integer"):
         make_cell("dw", 4.5)
     with pytest.raises(SpintronError, match="binary"):
         make_cell("mtj", 4)
@@ -59,7 +58,7 @@ def test_levels_beyond_the_cell_are_rejected():
 
 
 def test_text_where_a_number_belongs_is_rejected():
-    with pytest.raises(SpintronError, match="expected a number in V"):
+    with pytest.raises(SpintronError, match=r"read.v_read \(V\) must be a number"):
         check_parameter("read.v_read", "0.1")
 
 
@@ -82,7 +81,7 @@ def test_wire_geometry_is_checked(field, value):
 
 
 def test_sot_write_path_is_checked():
-    with pytest.raises(SpintronError, match="sot.write_pulse .* s"):
+    with pytest.raises(SpintronError, match=r"sot.write_pulse \(s\)"):
         SOTWritePath.from_table(write_pulse=-1e-9)
 
 
@@ -90,5 +89,17 @@ def test_crossbar_params_reject_negative_wires_and_absurd_read_voltage():
     with pytest.raises(SpintronError, match="r_wordline"):
         CrossbarParams.default(wire_resistance=-1.0)
     params = CrossbarParams.default()
-    with pytest.raises(SpintronError, match="read.v_read"):
+    with pytest.raises(SpintronError, match=r"read.v_read \(V\) = 5 V is outside .* \[0.01, 0.5\] V"):
         CrossbarParams(params.cell, 5.0, 1.0, 1.0, params.corner)
+
+
+def test_overrides_of_the_merged_table_reach_the_device_models():
+    from spintron_nn.energy.params import load_parameters
+
+    table = load_parameters({"mtj.r_parallel": 5e3, "wire.width": 1e-7, "read.v_read": 0.2})
+    params = CrossbarParams.default("mtj", parameters=table)
+    assert params.cell.mtj.r_parallel == 5e3 and params.v_read == 0.2
+    assert params.r_wordline == pytest.approx(0.4)
+    assert make_cell("dw", parameters=table).mtj.r_parallel == 2e3      # dw has its own stack
+    with pytest.raises(SpintronError, match=r"mtj.tmr0 .* \[0.01, 6.5\]"):
+        load_parameters({"mtj.tmr0": -1.0})

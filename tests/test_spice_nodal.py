@@ -93,3 +93,27 @@ def test_mismatched_tile_arrays_are_user_errors():
     with pytest.raises(SpintronError, match=r"\[S, R, C\]"):
         column_currents_levels(np.zeros((1, 4, 2), np.uint8), np.zeros((1, 4, 3), np.uint8),
                                [[1, 0, 1, 0]], CrossbarParams.ideal())
+
+
+def test_chain_solver_matches_a_dense_solve():
+    from spintron_nn.backends.spice.chains import ChainSolver
+
+    rng = np.random.default_rng(8)
+    diagonal = rng.random((4, 9)) + 2.0
+    rhs = rng.random((4, 9, 3))
+    solved = ChainSolver(diagonal, 0.9).solve(rhs)
+    for chain in range(4):
+        dense = np.diag(diagonal[chain]) - 0.9 * (np.eye(9, k=1) + np.eye(9, k=-1))
+        np.testing.assert_allclose(dense @ solved[chain], rhs[chain], atol=1e-13)
+
+
+@pytest.mark.parametrize("ohm", [0.8, 50.0])
+def test_line_relaxation_agrees_with_the_exact_lu_chord_iteration(ohm):
+    rng = np.random.default_rng(9)
+    levels_pos, levels_neg = random_tile(rng, 2, 20, 12, 2)
+    x = rng.integers(0, 2, (3, 20))
+    circuit = build_tile_circuit(levels_pos, levels_neg, CrossbarParams.default("dw", wire_resistance=ohm))
+    fast = NodalSolver(circuit).column_currents(x)
+    exact_solver = NodalSolver(circuit)
+    exact_solver._line_sweep = exact_solver._lu_solve        # force the fallback path
+    np.testing.assert_allclose(fast, exact_solver.column_currents(x), rtol=1e-9)

@@ -42,11 +42,15 @@ class CrossbarParams:
 
     @classmethod
     def default(cls, cell_type: str = "mtj", *, n_levels: int | None = None, corner: str = "tt",
-                variation_seed: int | None = None, wire_resistance: float | None = None) -> "CrossbarParams":
-        """Table values; ``wire_resistance`` (ohm per segment) overrides the wire geometry."""
-        segment = Wire.from_table().segment_resistance if wire_resistance is None else wire_resistance
-        return cls(make_cell(cell_type, n_levels), table_value("read.v_read"), segment, segment,
-                   Corner.named(corner), variation_seed)
+                variation_seed: int | None = None, wire_resistance: float | None = None,
+                parameters=None) -> "CrossbarParams":
+        """Values of ``parameters`` (an ``energy.params.ParameterTable``, e.g.
+        with ``--mtj-config`` applied) or the shipped table;
+        ``wire_resistance`` (ohm per segment) overrides the wire geometry."""
+        if wire_resistance is None:
+            wire_resistance = Wire.from_table(parameters).segment_resistance
+        return cls(make_cell(cell_type, n_levels, parameters), table_value("read.v_read", parameters),
+                   wire_resistance, wire_resistance, Corner.named(corner, parameters), variation_seed)
 
     @classmethod
     def ideal(cls, cell_type: str = "mtj", *, n_levels: int | None = None) -> "CrossbarParams":
