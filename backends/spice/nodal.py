@@ -14,6 +14,8 @@ so the iteration contracts fast.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -209,10 +211,22 @@ def column_currents_levels(levels_pos, levels_neg, x_bits, params: CrossbarParam
     """[B, S, C] differential column currents in level units, I / (v_read dG).
 
     Drop-in for the tile contract's exact integer ``I[b, s, c]`` for one input
-    bit: ``x_bits`` is [B, R] (or [R]) of 0/1.  With ``CrossbarParams.ideal``
-    the values round to exactly those integers.
+    bit: ``x_bits`` is [B, R] (or [R]) of 0/1; stack several input bits along
+    B to solve them in one batch.  With ``CrossbarParams.ideal`` the values
+    round to exactly those integers.  The prepared solver of the last few
+    tiles is kept, so calling once per input bit does not rebuild it.
     """
-    circuit = build_tile_circuit(levels_pos, levels_neg, params)
-    physical = NodalSolver(circuit).column_currents(x_bits)
+    levels_pos = np.ascontiguousarray(levels_pos, dtype=np.uint8)
+    levels_neg = np.ascontiguousarray(levels_neg, dtype=np.uint8)
+    solver = _tile_solver(levels_pos.tobytes(), levels_neg.tobytes(), levels_pos.shape,
+                          levels_neg.shape, params)
+    physical = solver.column_currents(x_bits)
     differential = physical[..., 0::2] - physical[..., 1::2]
     return differential / (params.v_read * params.level_step)
+
+
+@lru_cache(maxsize=16)
+def _tile_solver(pos: bytes, neg: bytes, pos_shape, neg_shape, params: CrossbarParams) -> NodalSolver:
+    levels_pos = np.frombuffer(pos, dtype=np.uint8).reshape(pos_shape)
+    levels_neg = np.frombuffer(neg, dtype=np.uint8).reshape(neg_shape)
+    return NodalSolver(build_tile_circuit(levels_pos, levels_neg, params))
