@@ -1,0 +1,130 @@
+"""``FakeQuantNetwork``: a float torch model run the way its compiled design runs.
+
+    net = FakeQuantNetwork(model, CompileConfig(weight_bits=4, activation_bits=4))
+    net.calibrate(calibration_inputs)       # the compiler's ranges and ADC shifts
+    logits = net(x)                         # forward = the simulator's result
+
+``model`` stays an ordinary float model (an ``nn.Sequential`` chain of Linear,
+Conv2d, ReLU/ReLU6, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten,
+Dropout/Identity): training updates its parameters, and it exports to ONNX
+and compiles with ``spintronc`` with no manual step.  The forward value is the
+compiled design's (docs/semantics.md), the gradient the float layer's
+(straight-through, training/ste.py).
+
+``noise`` (a ``NoiseSpec``) injects the simulator's own device model
+(conductance variation, stuck cells, read noise) into the forward pass;
+the trainer sets a fresh seed per batch for variation-aware training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from spintron_nn.backends.sim import quant_math
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+from spintron_nn.training.calibration import HardwareCalibration, compiler_calibration
+from spintron_nn.training.ste import fake_quant_activation
+from spintron_nn.training.steps import Grid, MatrixStep, PoolStep, check_pool
+
+_POOLS = (torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)
+_PASS_THROUGH = (torch.nn.Dropout, torch.nn.Identity)
+
+
+@dataclass
+class _FlattenStep:
+    start_dim: int
+
+    def forward(self, x: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, Grid]:
+        return torch.flatten(x, self.start_dim), grid
+
+
+def _leaves(model: torch.nn.Module) -> list[torch.nn.Module]:
+    if isinstance(model, torch.nn.Sequential):
+        return [leaf for child in model for leaf in _leaves(child)]
+    return [model]
+
+
+def _fused_clamp(module) -> tuple[float | None, float | None] | None:
+    if isinstance(module, torch.nn.ReLU):
+        return 0.0, None
+    if isinstance(module, torch.nn.ReLU6):
+        return 0.0, 6.0
+    return None
+
+
+def build_steps(model: torch.nn.Module) -> list:
+    """The model's layers as fake-quantization steps (SpintronError if unsupported)."""
+    leaves = [m for m in _leaves(model) if not isinstance(m, _PASS_THROUGH)]
+    steps, matrices, i = [], 0, 0
+    while i < len(leaves):
+        module = leaves[i]
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+            clamp = _fused_clamp(leaves[i + 1]) if i + 1 < len(leaves) else None
+            steps.append(MatrixStep(module, clamp or (None, None), matrices))
+            matrices += 1
+            i += 2 if clamp else 1
+            continue
+        if isinstance(module, _POOLS):
+            check_pool(module)
+            steps.append(PoolStep(module))
+        elif isinstance(module, torch.nn.Flatten) and module.end_dim == -1:
+            steps.append(_FlattenStep(module.start_dim))
+        else:
+            raise SpintronError(
+                f"fake quantization does not support {type(module).__name__} here "
+                "(supported: a chain of Linear/Conv2d [+ReLU/ReLU6], pools, Flatten, Dropout)")
+        i += 1
+    if not matrices:
+        raise SpintronError("the model has no Linear or Conv2d layer to map onto crossbars")
+    return steps
+
+
+class FakeQuantNetwork(torch.nn.Module):
+    """A float model whose forward pass is its compiled design's integer result."""
+
+    def __init__(self, model: torch.nn.Module, config: CompileConfig | None = None):
+        super().__init__()
+        self.model = model
+        self.config = config or CompileConfig()
+        if not self.config.per_channel:
+            raise SpintronError("fake quantization follows the compiler's per-channel weights only")
+        self.steps = build_steps(model)
+        self.hardware: HardwareCalibration | None = None
+        self.noise = None  # a NoiseSpec, or None for the exact integer result
+        self.matrix_inputs: list[tuple[torch.Tensor, Grid, MatrixStep]] = []  # of the last forward
+
+    def calibrate(self, calibration: np.ndarray) -> HardwareCalibration:
+        """Take ranges and ADC shifts from the compiler on ``calibration``.
+
+        Call again whenever the weights changed a lot (the trainer does once per
+        epoch and at the end): the compiled design will be calibrated on the
+        final weights."""
+        self.hardware = compiler_calibration(self.model, calibration, self.config)
+        return self.hardware
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hardware is None:
+            raise SpintronError("FakeQuantNetwork: call calibrate(...) before running it")
+        bits = self.config.activation_bits
+        grid = Grid(*quant_math.activation_quant_params(*self.hardware.input_range, bits))
+        x = fake_quant_activation(x, grid.scale, grid.zero_point, bits)
+        self.matrix_inputs = []
+        for step in self.steps:
+            if isinstance(step, MatrixStep):
+                self.matrix_inputs.append((x, grid, step))
+                x, grid = step.forward(x, grid, self.hardware.layer_ranges[step.index],
+                                       self.hardware.adc_shifts[step.index], self.config, self.noise)
+            else:
+                x, grid = step.forward(x, grid)
+        return x
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Outputs on a numpy batch (float32), in chunks."""
+        parts = [self(torch.from_numpy(np.asarray(x[i:i + batch_size], dtype=np.float32))).numpy()
+                 for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)

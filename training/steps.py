@@ -1,0 +1,166 @@
+"""One step of a fake-quantized chain per supported torch layer.
+
+A step maps ``(x, Grid)`` to ``(y, Grid)``: ``x`` is a fake-quantized real
+tensor on the grid ``scale * (q - zero_point)`` and the forward value is
+bit-exact with the compiled design; gradients come from the float surrogate
+(training/ste.py).  Matrix layers (Linear, Conv2d + an optional fused ReLU /
+ReLU6) run the numpy reference of docs/semantics.md sections 1-7 (bit
+slices, bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the
+crossbar's rows and columns; pools use the exact integer pools of
+``backends/sim/digital.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from spintron_nn.backends.sim import digital, quant_math, reference
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+from spintron_nn.training.ste import codes_of, with_exact_value
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Per-tensor affine quantization of an activation: real = scale * (q - zero_point)."""
+
+    scale: float
+    zero_point: int
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+@dataclass
+class MatrixStep:
+    """Linear or Conv2d on crossbar tiles, with the output clamp of a fused ReLU/ReLU6."""
+
+    module: torch.nn.Module
+    clamp: tuple[float | None, float | None]
+    index: int  # position among the network's matrix layers (= compiler's layer<index>)
+
+    def __post_init__(self):
+        m = self.module
+        if isinstance(m, torch.nn.Conv2d):
+            if m.groups != 1 or isinstance(m.padding, str) or m.padding_mode != "zeros":
+                raise SpintronError("fake quantization supports Conv2d with groups=1 and numeric zero padding")
+
+    @property
+    def is_conv(self) -> bool:
+        return isinstance(self.module, torch.nn.Conv2d)
+
+    def integer_weights(self, bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule."""
+        w = self.module.weight.detach().to(torch.float64).cpu().numpy()
+        return quant_math.quantize_weights_per_channel(w, bits, axis=0)
+
+    def fake_quant_weight(self, w_int: np.ndarray, w_scale: np.ndarray) -> torch.Tensor:
+        w = self.module.weight
+        shape = (-1,) + (1,) * (w.dim() - 1)
+        exact = w_int * w_scale.reshape(shape)
+        return with_exact_value(w, exact)
+
+    def bias(self) -> torch.Tensor:
+        m = self.module
+        return m.bias if m.bias is not None else torch.zeros(m.weight.shape[0], dtype=m.weight.dtype)
+
+    def rows_of(self, codes: np.ndarray, zero_point: int) -> np.ndarray:
+        """Crossbar input rows: the codes (Linear) or their im2col patches (Conv)."""
+        if not self.is_conv:
+            return codes
+        m = self.module
+        ph, pw = _pair(m.padding)
+        return digital.im2col(codes, m.kernel_size, (ph, pw, ph, pw), _pair(m.stride), _pair(m.dilation),
+                              channel_offset=0, channels=codes.shape[1], pad_value=zero_point)
+
+    def forward(self, x: torch.Tensor, grid_in: Grid, out_range: tuple[float, float],
+                adc_shifts: np.ndarray, config: CompileConfig, noise=None) -> tuple[torch.Tensor, Grid]:
+        bits = config.activation_bits
+        grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
+        w_int, w_scale = self.integer_weights(config.weight_bits)
+        w_fq, bias = self.fake_quant_weight(w_int, w_scale), self.bias()
+        m = self.module
+        if self.is_conv:
+            surrogate = F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation)
+        else:
+            surrogate = F.linear(x, w_fq, bias)
+        qmin, qmax = quant_math.fused_clamp_bounds(*self.clamp, grid_out.scale, grid_out.zero_point, bits)
+        surrogate = torch.clamp(surrogate, grid_out.scale * (qmin - grid_out.zero_point),
+                                grid_out.scale * (qmax - grid_out.zero_point))
+        codes = self.exact_codes(x, grid_in, grid_out, (qmin, qmax), w_int, w_scale, adc_shifts, config, noise)
+        if self.is_conv:
+            codes = digital.rows_to_image(codes, surrogate.shape[2], surrogate.shape[3])
+        exact = quant_math.dequantize(codes, grid_out.scale, grid_out.zero_point)
+        return with_exact_value(surrogate, exact), grid_out
+
+    def exact_codes(self, x, grid_in: Grid, grid_out: Grid, bounds, w_int, w_scale, adc_shifts,
+                    config: CompileConfig, noise) -> np.ndarray:
+        """The compiled layer's output codes ``[rows, out]`` (numpy reference)."""
+        rows = self.rows_of(codes_of(x, grid_in.scale, grid_in.zero_point), grid_in.zero_point)
+        matrix = w_int.reshape(w_int.shape[0], -1).T
+        bias = self.bias().detach().to(torch.float64).cpu().numpy()
+        bias_int = np.rint(bias / (grid_in.scale * w_scale)).astype(np.int64)
+        requant = [quant_math.requant_multiplier(grid_in.scale * s / grid_out.scale) for s in w_scale]
+        if noise is not None:
+            noise = _retile(noise, self.index)
+        return reference.linear_reference(
+            rows, matrix, weight_bits=config.weight_bits, cell_bits=config.cell_bits,
+            input_bits=config.activation_bits, adc_bits=config.adc_bits, adc_shifts=adc_shifts,
+            rows_per_tile=config.rows, cols_per_tile=config.cols, x_zero_point=grid_in.zero_point,
+            bias=bias_int, multiplier=np.array([m for m, _ in requant]),
+            shift=np.array([s for _, s in requant]), out_zero_point=grid_out.zero_point,
+            qmin=bounds[0], qmax=bounds[1], noise=noise)
+
+    def crossbar_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """``(rows K, columns N, input vectors per sample)`` of this layer's matrix."""
+        w = self.module.weight
+        if not self.is_conv:
+            return int(w.shape[1]), int(w.shape[0]), 1
+        m = self.module
+        out = [(x_shape[2 + i] + 2 * _pair(m.padding)[i] - _pair(m.dilation)[i] * (m.kernel_size[i] - 1) - 1)
+               // _pair(m.stride)[i] + 1 for i in range(2)]
+        return int(np.prod(w.shape[1:])), int(w.shape[0]), out[0] * out[1]
+
+
+def _retile(noise, layer_index: int):
+    """Give each layer its own block of tile ids (training noise only)."""
+    import dataclasses
+
+    return dataclasses.replace(noise, tile_id=(noise.tile_id + 4096 * layer_index) % 2**64)
+
+
+@dataclass
+class PoolStep:
+    """MaxPool2d / AvgPool2d / global average pool, exact on codes; keeps the grid."""
+
+    module: torch.nn.Module
+
+    def forward(self, x: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, Grid]:
+        m = self.module
+        if isinstance(m, torch.nn.MaxPool2d):
+            # max commutes with the increasing map q -> scale * (q - zp): exact as is
+            return F.max_pool2d(x, m.kernel_size, m.stride, m.padding, m.dilation), grid
+        codes = codes_of(x, grid.scale, grid.zero_point)
+        if isinstance(m, torch.nn.AdaptiveAvgPool2d):
+            surrogate = F.adaptive_avg_pool2d(x, 1)
+            pooled = digital.global_avg_pool(codes)
+        else:
+            kernel, stride, pad = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(m.padding)
+            surrogate = F.avg_pool2d(x, kernel, stride, pad, count_include_pad=m.count_include_pad)
+            pooled = digital.avg_pool(codes, kernel, (pad[0], pad[1], pad[0], pad[1]), stride,
+                                      bool(m.count_include_pad), grid.zero_point)
+        return with_exact_value(surrogate, quant_math.dequantize(pooled, grid.scale, grid.zero_point)), grid
+
+
+def check_pool(module: torch.nn.Module) -> None:
+    if isinstance(module, torch.nn.MaxPool2d) and (module.ceil_mode or module.return_indices):
+        raise SpintronError("fake quantization supports MaxPool2d without ceil_mode/return_indices")
+    if isinstance(module, torch.nn.AvgPool2d) and (module.ceil_mode or module.divisor_override):
+        raise SpintronError("fake quantization supports AvgPool2d without ceil_mode/divisor_override")
+    if isinstance(module, torch.nn.AdaptiveAvgPool2d) and _pair(module.output_size) != (1, 1):
+        raise SpintronError("fake quantization supports AdaptiveAvgPool2d(1) (global average pool) only")
