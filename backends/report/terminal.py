@@ -1,0 +1,59 @@
+"""The compact table ``spintronc report OUT/`` prints: one row per layer
+(MACs, energy, latency, pJ/MAC, share of each energy component, CMOS ratio),
+the totals, and one line each for area, efficiency and accuracy."""
+
+from __future__ import annotations
+
+from spintron_nn.backends.report.formatting import area, number, percent, si
+
+# Short column heads for the energy components (docs/report.md has the long names).
+_SHORT = {"cell_read": "read", "row_driver": "drv", "adc": "adc", "shift_add": "s+a", "mac": "mac",
+          "digital": "dig", "buffer": "buf", "leakage": "leak"}
+
+
+def _share(part: float, total: float) -> str:
+    return f"{100 * part / total:.0f}%" if total else "-"
+
+
+def _row(entry: dict, name: str, components: list[str], ratio: float | None) -> list[str]:
+    energy = entry["energy_j"]
+    return [
+        name, str(entry["macs"]), si(energy["total"], "J"), si(entry["latency_s"], "s"),
+        number(entry["pj_per_mac"]), *(_share(energy[c], energy["total"]) for c in components),
+        number(ratio),
+    ]
+
+
+def _align(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            for row in rows]
+
+
+def format_report(report: dict) -> str:
+    spin = report["spintronic"]
+    # only the components that cost something in this design, so the table stays narrow
+    components = [c for c in report["energy_components"] if spin["total"]["energy_j"][c]]
+    ratios = {entry["name"]: entry["energy_ratio"] for entry in report["comparison"]["layers"]}
+    header = ["layer", "MACs", "energy", "latency", "pJ/MAC", *(_SHORT[c] for c in components), "CMOS/spin"]
+    rows = [header]
+    rows += [_row(layer, layer["name"], components, ratios[layer["name"]]) for layer in spin["layers"]]
+    rows.append(_row(spin["total"], "TOTAL", components, report["comparison"]["total"]["energy_ratio"]))
+    lines = _align(rows)
+    lines.insert(1, "-" * len(lines[0]))
+    lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    total, cmos = spin["total"], report["cmos"]["total"]
+    accuracy = report["accuracy"]
+    config = report["config"]
+    legend = ", ".join(f"{_SHORT[c]}={c}" for c in components)
+    return "\n".join([
+        f"design: {report['source']}  (W{config['weight_bits']}A{config['activation_bits']}, "
+        f"{config['cell_bits']}-bit cells, {config['adc_bits']}-bit ADC, {config['rows']}x{config['cols']} crossbars)",
+        *lines,
+        f"shares of each row's energy: {legend}; CMOS/spin = CMOS energy / spintronic energy",
+        f"area {area(total['area_m2']['total'])} (CMOS {area(cmos['area_m2']['total'])}); "
+        f"{number(total['tops_per_w'])} TOPS/W (CMOS {number(cmos['tops_per_w'])}); "
+        f"weight programming {si(total['programming_energy_j'], 'J')} once",
+        f"accuracy: top-1 agreement with float {percent(accuracy['top1_agreement'], 2)} "
+        f"(ideal ADC {percent(accuracy['top1_agreement_ideal_adc'], 2)}) on {accuracy['evaluated_on'] or '-'}",
+    ])

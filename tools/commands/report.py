@@ -1,0 +1,46 @@
+"""``spintronc report OUT/``: the energy / latency / area table of a bundle.
+
+Reads OUT/report.json when the bundle has one (compiled with the report
+target), otherwise computes the report from the bundle's design."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from spintron_nn.errors import SpintronError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="design bundle folder (from spintronc compile), or a report.json")
+    parser.add_argument("--json", action="store_true", help="print the report.json content instead of the table")
+
+
+def load_report(path: Path) -> dict:
+    from spintron_nn.backends.report.schema import REPORT_JSON, check_report
+
+    file = path if path.is_file() else path / REPORT_JSON
+    if file.is_file():
+        try:
+            report = json.loads(file.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SpintronError(f"unreadable report ({exc})", path=str(file)) from None
+        return check_report(report)
+    if not path.is_dir():
+        raise SpintronError("no such bundle", path=str(path))
+    from spintron_nn.backends.report.build import build_report
+    from spintron_nn.design import Design
+
+    return build_report(Design.load(path))
+
+
+def run(args: argparse.Namespace) -> int:
+    report = load_report(Path(args.bundle))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        from spintron_nn.backends.report.terminal import format_report
+
+        print(format_report(report))
+    return 0
