@@ -7,9 +7,8 @@ by a vectorised scalar Newton on the MTJ voltage, so the internal node never
 enters the matrix.  The network equations are solved by a chord iteration
 (:class:`NodalSolver`): the Jacobian at zero bias does not depend on the
 inputs, so it is prepared once per tile and reused for every input vector
-and iteration; the TMR
-roll-off at read voltages changes the cell conductances by a few percent,
-so the iteration contracts fast.
+and iteration; the TMR roll-off at read voltages changes the cell
+conductances by a few percent, so the iteration contracts fast.
 """
 
 from __future__ import annotations
