@@ -35,7 +35,7 @@ from spintron_nn.errors import SpintronError, UnsupportedError
 from spintron_nn.frontend import shape_folding
 from spintron_nn.frontend.node_context import NodeContext, Value, make_constant
 from spintron_nn.frontend.onnx_ops import lookup
-from spintron_nn.frontend.safety import check_declared_sizes, load_external_data
+from spintron_nn.frontend.safety import check_declared_sizes, check_structure, load_external_data
 from spintron_nn.ir import nn
 
 OLDEST_NATIVE_OPSET = 11
@@ -48,6 +48,7 @@ def import_onnx(
     model: onnx.ModelProto, *, where: str = "<model>", base_dir: Path | None = None
 ) -> ModuleOp:
     """The ``nn`` module for ``model``; SpintronError for anything unusable."""
+    check_structure(model, where)
     check_declared_sizes(model, where)
     load_external_data(model, base_dir, where)
     model = _normalise_opset(model, where)
@@ -130,7 +131,13 @@ def _check_model(model: onnx.ModelProto, where: str) -> None:
             model, check_type=True, strict_mode=False, data_prop=True
         )
         onnx.checker.check_model(inferred)
-    except (onnx.checker.ValidationError, shape_inference.InferenceError) as exc:
+    except UnicodeDecodeError:
+        # onnx's C++ checks quote names from the file; corrupt bytes there
+        # cannot even be reported
+        raise SpintronError(
+            "invalid ONNX model: names or strings are not valid UTF-8", path=where
+        ) from None
+    except (onnx.checker.ValidationError, shape_inference.InferenceError, ValueError) as exc:
         first = str(exc).strip().splitlines()
         raise SpintronError(f"invalid ONNX model: {' '.join(first)}", path=where) from None
 

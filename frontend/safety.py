@@ -26,6 +26,7 @@ from spintron_nn.errors import SpintronError
 # declaration is a corrupt or hostile file, refused before allocation.
 MAX_TENSOR_BYTES = 1 << 30
 MAX_TOTAL_BYTES = 4 << 30
+MAX_OPSET_VERSION = 1000  # onnx is at 2x today; beyond this it is corruption
 
 
 def parse_model_bytes(data: bytes, where: str) -> onnx.ModelProto:
@@ -45,6 +46,33 @@ def parse_model_bytes(data: bytes, where: str) -> onnx.ModelProto:
             "not a valid ONNX model (no graph or no opset_import)", path=where
         )
     return model
+
+
+def check_structure(model: onnx.ModelProto, where: str) -> None:
+    """What the rest of the import takes for granted: text names, sane opsets."""
+    _check_names_are_text(model, where)
+    for entry in model.opset_import:
+        if not 1 <= entry.version <= MAX_OPSET_VERSION:
+            raise SpintronError(
+                f"not a valid ONNX model (opset {entry.version} for domain "
+                f"'{entry.domain or 'ai.onnx'}')",
+                path=where,
+            )
+
+
+def _check_names_are_text(model: onnx.ModelProto, where: str) -> None:
+    """The protobuf library hands out ``bytes`` for a string field that is
+    not UTF-8 (a corrupt file); every name must be ``str`` from here on."""
+    graph = model.graph
+    names = [e.domain for e in model.opset_import]
+    names += [v.name for v in (*graph.input, *graph.output, *graph.initializer)]
+    for node in graph.node:
+        names += [node.op_type, node.domain, node.name, *node.input, *node.output]
+        names += [a.name for a in node.attribute]
+    if any(not isinstance(name, str) for name in names):
+        raise SpintronError(
+            "not a valid ONNX model (names that are not UTF-8 text)", path=where
+        )
 
 
 def read_model_file(path: Path) -> onnx.ModelProto:

@@ -360,3 +360,25 @@ def test_external_data_inside_the_folder_loads(tmp_path):
     x = RNG.standard_normal((2, 4)).astype(np.float32)
     (y,) = run_float(module, [x])
     np.testing.assert_allclose(y, x @ weights.T, rtol=1e-5, atol=1e-5)
+
+
+def test_corrupted_models_fail_only_with_spintron_errors():
+    """Seeded byte corruption of real models: each either imports or is
+    refused with a SpintronError, never another exception (which the CLI
+    would show as a traceback).  Found non-UTF-8 names and absurd opsets."""
+    from spintron_nn.frontend.safety import parse_model_bytes
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "digits_mlp.onnx"
+    sources = [example.read_bytes(), gemm_model().SerializeToString()]
+    rng = np.random.default_rng(5)
+    outcomes = {"imported": 0, "refused": 0}
+    for trial in range(400):
+        data = bytearray(sources[trial % 2])
+        for _ in range(int(rng.integers(1, 4))):
+            data[int(rng.integers(0, len(data)))] = int(rng.integers(0, 256))
+        try:
+            load_model(parse_model_bytes(bytes(data), "corrupt.onnx"))
+            outcomes["imported"] += 1
+        except SpintronError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0 and outcomes["imported"] > 0  # both paths exercised
