@@ -16,6 +16,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; 
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+td { white-space: nowrap; } td.text { white-space: normal; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
 .note { color: #555; font-size: 0.9em; }
