@@ -142,9 +142,17 @@ def _check_model(model: onnx.ModelProto, where: str) -> None:
         raise SpintronError(f"invalid ONNX model: {' '.join(first)}", path=where) from None
 
 
-def _weight_key(name: str) -> str:
-    cleaned = "".join("_" if c in '"\\\n' else c for c in name)
-    return cleaned or "unnamed"
+
+
+def _printable(name: str) -> str:
+    return "".join("_" if c in '"\\\n' else c for c in name) or "unnamed"
+
+
+def _type_name(elem_type: int) -> str:
+    try:
+        return onnx.TensorProto.DataType.Name(elem_type)
+    except ValueError:
+        return f"type {elem_type}"
 
 
 class _GraphImporter:
@@ -155,6 +163,7 @@ class _GraphImporter:
         self.block = Block()
         self.env: dict[str, Value] = {}
         self.materialized: dict[str, SSAValue] = {}
+        self.weight_keys: set[str] = set()
 
     def run(self) -> ModuleOp:
         initializers = {t.name for t in self.graph.initializer}
@@ -187,7 +196,7 @@ class _GraphImporter:
             raise UnsupportedError(f"graph input '{info.name}' is a {kind}, not a tensor", path=self.where)
         tensor = info.type.tensor_type
         if tensor.elem_type != onnx.TensorProto.FLOAT:
-            type_name = onnx.TensorProto.DataType.Name(tensor.elem_type)
+            type_name = _type_name(tensor.elem_type)
             raise UnsupportedError(
                 f"graph input '{info.name}' is {type_name}; inputs must be FLOAT (float32)",
                 path=self.where,
@@ -226,9 +235,20 @@ class _GraphImporter:
             )
         if value.dtype.kind not in "fiub":
             raise UnsupportedError(f"constant '{name}' has type {value.dtype}", path=self.where)
-        result = make_constant(self.block, _weight_key(name), value)
+        result = make_constant(self.block, self._weight_key(name), value)
         self.materialized[name] = result
         return result
+
+    def _weight_key(self, name: str) -> str:
+        """The initializer's name; a name that cannot be printed is cleaned
+        and, if that collides with another name, numbered."""
+        key = _printable(name)
+        if key != name:
+            base, n = key, 1
+            while key in self.weight_keys or key in self.env:
+                key, n = f"{base}.{n}", n + 1
+        self.weight_keys.add(key)
+        return key
 
     def _known(self, name: str) -> np.ndarray | None:
         value = self.env.get(name)

@@ -425,3 +425,16 @@ def test_model_local_functions_are_inlined():
     )
     x = np.random.default_rng(SEED).standard_normal((4, 3)).astype(np.float32)
     check_against_onnxruntime(model, {"x": x})
+
+
+def test_weight_keys_stay_unique_after_cleaning_names():
+    g = Graph([1, 4], opset=17)
+    a = g.node("Add", ["x", g.weight('w"1', (4,))])
+    y = g.node("Add", [a, g.weight("w_1", (4,))])
+    from spintron_nn.ir.weights import collect_weights
+
+    weights = collect_weights(load_model(g.model(y)))
+    arrays = {t.name: numpy_helper.to_array(t) for t in g.initializers}
+    assert sorted(weights) == ["w_1", "w_1.1"]
+    np.testing.assert_array_equal(weights["w_1"], arrays["w_1"])  # the clean name keeps its key
+    np.testing.assert_array_equal(weights["w_1.1"], arrays['w"1'])
