@@ -13,9 +13,7 @@ def kernel_info() -> str:
     try:
         active = kernel.active_kernel()
         if active == "c":
-            openmp = "OpenMP" if kernel.has_openmp() else "no OpenMP"
-            return (f"crossbar kernel: C, {kernel.isa()}, "
-                    f"{kernel.threads()} thread(s) ({openmp})")
+            return f"crossbar kernel: C, {kernel.isa()}, {kernel.threads()} thread(s)"
         if kernel.is_built():
             return (f"crossbar kernel: numpy reference ({kernel.KERNEL_ENV}=numpy; "
                     f"C kernel {kernel.isa()} available)")

@@ -8,9 +8,6 @@
 
 #include "crossbar.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static const crossbar_isa *active_isa;
 
@@ -51,22 +48,9 @@ static PyObject *py_supported_isas(PyObject *self, PyObject *args)
     return names;
 }
 
-static PyObject *py_max_threads(PyObject *self, PyObject *args)
+static PyObject *py_has_threads(PyObject *self, PyObject *args)
 {
-#ifdef _OPENMP
-    return PyLong_FromLong(omp_get_max_threads());
-#else
-    return PyLong_FromLong(1);
-#endif
-}
-
-static PyObject *py_has_openmp(PyObject *self, PyObject *args)
-{
-#ifdef _OPENMP
-    Py_RETURN_TRUE;
-#else
-    Py_RETURN_FALSE;
-#endif
+    return PyBool_FromLong(crossbar_has_threads());
 }
 
 static int check_size(const Py_buffer *buffer, Py_ssize_t expected, const char *what)
@@ -255,8 +239,7 @@ static PyMethodDef methods[] = {
     {"isa", py_isa, METH_NOARGS, "name of the active instruction set"},
     {"select_isa", py_select_isa, METH_VARARGS, "select_isa(name|'auto') -> name"},
     {"supported_isas", py_supported_isas, METH_NOARGS, "instruction sets this CPU runs, best first"},
-    {"max_threads", py_max_threads, METH_NOARGS, "OpenMP threads a call uses by default"},
-    {"has_openmp", py_has_openmp, METH_NOARGS, "True if built with OpenMP"},
+    {"has_threads", py_has_threads, METH_NOARGS, "True if calls can use worker threads"},
     {"pack", py_pack, METH_VARARGS, "pack differential levels for the active instruction set"},
     {"matvec", py_matvec, METH_VARARGS, "batched tile matrix-vector product (see kernel.py)"},
     {"matvec_wide", py_matvec_wide, METH_VARARGS, "the int64 path: noise, cells wider than 4 bits"},

@@ -70,15 +70,24 @@ ptrdiff_t crossbar_bitplane_pitch(const crossbar_isa *isa, int rows);
 ptrdiff_t crossbar_bitplanes(const crossbar_isa *isa, const void *x, int itemsize, int is_signed,
                              int batch, int rows, int input_bits, uint8_t *xb);
 
-/* Threads worth starting for `work` multiply-adds split into `tasks` independent pieces
- * (requested <= 0: the OpenMP default).  A parallel region costs microseconds, far more
- * when other processes keep the cores busy, so small calls stay on the calling thread. */
+/* --- threads (crossbar_pool.c) ------------------------------------------------------- */
+
+typedef void (*crossbar_task_fn)(void *context, int task);
+
+/* Runs fn(context, t) for every t < tasks on the calling thread and up to threads - 1 pool
+ * workers; returns when all tasks are done, without waiting for workers that never
+ * started one.  Tasks must write disjoint outputs. */
+void crossbar_parallel(crossbar_task_fn fn, void *context, int tasks, int threads);
+int crossbar_has_threads(void);
+
+/* Threads worth using for `work` multiply-adds in `tasks` pieces: waking a worker costs
+ * microseconds, so small calls stay on the calling thread. */
 #define CROSSBAR_WORK_PER_THREAD (1 << 21)
 int crossbar_thread_count(int requested, double work, int tasks);
 
 /* out[n][c] (int64, overwritten) for a batch of `batch` images whose bit-planes are xb
- * (batch * input_bits rows, padded to a multiple of isa->mr, pitch ldx).  threads <= 0: the
- * OpenMP default.  Returns 0, or -1 if out of memory. */
+ * (batch * input_bits rows, padded to a multiple of isa->mr, pitch ldx), on at most `threads`
+ * threads.  Returns 0, or -1 if out of memory. */
 int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
                     const crossbar_adc *adc, int64_t *out, int threads);
 

@@ -5,9 +5,6 @@
 
 #include "crossbar.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* gcc clones the hot scalar loops for AVX2 and picks one at load time (ifunc). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -17,6 +14,9 @@
 #endif
 
 #define BLOCK_TARGET_ROWS 64 /* bit-plane rows per task: 64 x R bytes stays in L1/L2 */
+/* lcm(input_bits <= 16, mr <= 8) <= 120 rows; panels are at most 32 columns wide. */
+#define MAX_BLOCK_ROWS 128
+#define MAX_PANEL_WIDTH 32
 
 static int round_up(int value, int step) { return (value + step - 1) / step * step; }
 
@@ -158,71 +158,71 @@ MULTIVERSION static void adc_shift_add(const int32_t *acc, int width, const cros
 
 int crossbar_thread_count(int requested, double work, int tasks)
 {
-#ifdef _OPENMP
-    int threads = requested > 0 ? requested : omp_get_max_threads();
+    int threads = requested > 0 ? requested : 1;
     double useful = work / CROSSBAR_WORK_PER_THREAD;
     if (threads > useful)
         threads = (int)useful;
     if (threads > tasks)
         threads = tasks;
     return threads < 1 ? 1 : threads;
-#else
-    (void)requested, (void)work, (void)tasks;
-    return 1;
-#endif
+}
+
+typedef struct {
+    const crossbar_weights *w;
+    const uint8_t *xb;
+    ptrdiff_t ldx;
+    const crossbar_adc *adc;
+    int64_t *out;
+    int rows_total, padded_rows, block_rows, blocks;
+} matvec_job;
+
+/* One task: one panel of columns for one block of whole images, all slices. */
+static void matvec_task(void *context, int task)
+{
+    const matvec_job *job = context;
+    const crossbar_weights *w = job->w;
+    const crossbar_isa *isa = w->isa;
+    const crossbar_adc *adc = job->adc;
+    const int nb = adc->input_bits, C = w->cols, nw = isa->nw;
+    const size_t panel_bytes = (size_t)w->kgroups * isa->kg * nw;
+    _Alignas(64) int32_t acc[MAX_BLOCK_ROWS * MAX_PANEL_WIDTH];
+    /* Panel-major order: consecutive tasks reuse the same weight panels. */
+    const int p = task / job->blocks, block = task % job->blocks;
+    const int m0 = block * job->block_rows;
+    const int m_end = m0 + job->block_rows < job->rows_total ? m0 + job->block_rows : job->rows_total;
+    const int m_rows =
+        (m0 + job->block_rows < job->padded_rows ? m0 + job->block_rows : job->padded_rows) - m0;
+    const int c0 = p * nw, width = C - c0 < nw ? C - c0 : nw;
+    for (int n = m0 / nb; n < m_end / nb; n++)
+        memset(job->out + (size_t)n * C + c0, 0, width * sizeof(int64_t));
+    for (int s = 0; s < w->slices; s++) {
+        const int8_t *panel = w->data + ((size_t)s * w->panels + p) * panel_bytes;
+        isa->panel(job->xb + (size_t)m0 * job->ldx, job->ldx, m_rows, w->kgroups, panel, acc);
+        for (int m = m0; m < m_end; m++) {
+            int weight_shift = adc->adc_shift + m % nb + s * w->cell_bits;
+            adc_shift_add(acc + (size_t)(m - m0) * nw, width, adc, weight_shift,
+                          job->out + (size_t)(m / nb) * C + c0);
+        }
+    }
 }
 
 int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
                     const crossbar_adc *adc, int64_t *out, int threads)
 {
     const crossbar_isa *isa = w->isa;
-    const int nb = adc->input_bits, C = w->cols, nw = isa->nw;
-    const int rows_total = batch * nb;
-    const int padded_rows = crossbar_bitplane_rows(isa, batch, nb);
+    const int nb = adc->input_bits;
+    matvec_job job = {w, xb, ldx, adc, out, batch * nb, crossbar_bitplane_rows(isa, batch, nb), 0, 0};
+    if (job.rows_total == 0 || w->cols == 0)
+        return 0;
     /* A block holds whole images (its epilogue owns their outputs) and whole micro-kernel
      * steps, so it is a multiple of lcm(input_bits, mr). */
     const int step = nb / gcd(nb, isa->mr) * isa->mr;
-    const int block_rows = step * (BLOCK_TARGET_ROWS > step ? BLOCK_TARGET_ROWS / step : 1);
-    const int blocks = (rows_total + block_rows - 1) / block_rows;
-    const int tasks = blocks * w->panels;
-    const size_t panel_bytes = (size_t)w->kgroups * isa->kg * nw;
-    int failed = 0;
-    if (rows_total == 0 || C == 0)
-        return 0;
+    job.block_rows = step * (BLOCK_TARGET_ROWS > step ? BLOCK_TARGET_ROWS / step : 1);
+    job.blocks = (job.rows_total + job.block_rows - 1) / job.block_rows;
+    const int tasks = job.blocks * w->panels;
     threads = crossbar_thread_count(
-        threads, (double)padded_rows * w->slices * w->kgroups * isa->kg * w->panels * nw, tasks);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) reduction(| : failed)
-#endif
-    {
-        int32_t *acc = aligned_alloc(64, (size_t)block_rows * nw * sizeof(int32_t));
-        if (acc == NULL)
-            failed = 1;
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (int t = 0; t < tasks; t++) {
-            if (acc == NULL)
-                continue;
-            /* Panel-major order: consecutive tasks reuse the same weight panels. */
-            const int p = t / blocks, block = t % blocks;
-            const int m0 = block * block_rows;
-            const int m_end = m0 + block_rows < rows_total ? m0 + block_rows : rows_total;
-            const int m_rows = (m0 + block_rows < padded_rows ? m0 + block_rows : padded_rows) - m0;
-            const int c0 = p * nw, width = C - c0 < nw ? C - c0 : nw;
-            for (int n = m0 / nb; n < m_end / nb; n++)
-                memset(out + (size_t)n * C + c0, 0, width * sizeof(int64_t));
-            for (int s = 0; s < w->slices; s++) {
-                const int8_t *panel = w->data + ((size_t)s * w->panels + p) * panel_bytes;
-                isa->panel(xb + (size_t)m0 * ldx, ldx, m_rows, w->kgroups, panel, acc);
-                for (int m = m0; m < m_end; m++) {
-                    int weight_shift = adc->adc_shift + m % nb + s * w->cell_bits;
-                    adc_shift_add(acc + (size_t)(m - m0) * nw, width, adc, weight_shift,
-                                  out + (size_t)(m / nb) * C + c0);
-                }
-            }
-        }
-        free(acc);
-    }
-    return failed ? -1 : 0;
+        threads, (double)job.padded_rows * w->slices * w->kgroups * isa->kg * w->panels * isa->nw,
+        tasks);
+    crossbar_parallel(matvec_task, &job, tasks, threads);
+    return 0;
 }

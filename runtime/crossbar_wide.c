@@ -3,14 +3,12 @@
  *
  * Every random number is a pure function of (seed, tile_id, stream, index), so the
  * result does not depend on the thread count or on the order of the loops. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crossbar.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define MULTIVERSION __attribute__((target_clones("avx2", "default")))
@@ -76,38 +74,50 @@ static inline int64_t cell_current_q16(int64_t level, uint64_t index, int64_t ma
     return current > 0 ? current : 0;
 }
 
+typedef struct {
+    int slices, rows, cols;
+    const uint8_t *levels_pos, *levels_neg;
+    const crossbar_noise *noise;
+    uint64_t keys[5];
+    int64_t max_level;
+    int64_t *cells;
+} cells_job;
+
+/* One task: row r of every slice. */
+static void cells_task(void *context, int r)
+{
+    const cells_job *job = context;
+    const int64_t width = (int64_t)job->slices * job->cols;
+    for (int s = 0; s < job->slices; s++)
+        for (int c = 0; c < job->cols; c++) {
+            size_t i = ((size_t)s * job->rows + r) * job->cols + c;
+            int64_t pos = job->levels_pos[i], neg = job->levels_neg[i];
+            if (job->noise->enabled) {
+                pos = cell_current_q16(pos, i, job->max_level, job->keys[STREAM_VARIATION_POS],
+                                       job->keys[STREAM_STUCK_POS], job->noise);
+                neg = cell_current_q16(neg, i, job->max_level, job->keys[STREAM_VARIATION_NEG],
+                                       job->keys[STREAM_STUCK_NEG], job->noise);
+            }
+            job->cells[r * width + (int64_t)s * job->cols + c] = pos - neg;
+        }
+}
+
 ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
                               const uint8_t *levels_pos, const uint8_t *levels_neg,
                               const crossbar_noise *noise, int64_t *cells, int threads)
 {
-    const int64_t max_level = ((int64_t)1 << cell_bits) - 1;
+    cells_job job = {slices, rows, cols, levels_pos, levels_neg, noise, {0},
+                     ((int64_t)1 << cell_bits) - 1, cells};
     const size_t count = (size_t)slices * rows * cols;
     for (size_t i = 0; i < count; i++)
-        if (levels_pos[i] > max_level || levels_neg[i] > max_level)
+        if (levels_pos[i] > job.max_level || levels_neg[i] > job.max_level)
             return (ptrdiff_t)i;
-    uint64_t keys[5] = {0};
     if (noise->enabled)
         for (int stream = STREAM_VARIATION_POS; stream <= STREAM_STUCK_NEG; stream++)
-            keys[stream] = stream_key(noise, (uint64_t)stream);
-    const int64_t width = (int64_t)slices * cols;
+            job.keys[stream] = stream_key(noise, (uint64_t)stream);
     /* About 60 operations per noisy cell: 2 x 3 draws of the generator. */
     threads = crossbar_thread_count(threads, noise->enabled ? 60.0 * count : 0.0, rows);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-    for (int r = 0; r < rows; r++)
-        for (int s = 0; s < slices; s++)
-            for (int c = 0; c < cols; c++) {
-                size_t i = ((size_t)s * rows + r) * cols + c;
-                int64_t pos = levels_pos[i], neg = levels_neg[i];
-                if (noise->enabled) {
-                    pos = cell_current_q16(pos, i, max_level, keys[STREAM_VARIATION_POS],
-                                           keys[STREAM_STUCK_POS], noise);
-                    neg = cell_current_q16(neg, i, max_level, keys[STREAM_VARIATION_NEG],
-                                           keys[STREAM_STUCK_NEG], noise);
-                }
-                cells[r * width + (int64_t)s * cols + c] = pos - neg;
-            }
+    crossbar_parallel(cells_task, &job, rows, threads);
     return -1;
 }
 
@@ -117,58 +127,72 @@ MULTIVERSION static void add_row(int64_t *acc, const int64_t *cells, int64_t wid
         acc[j] += cells[j];
 }
 
+typedef struct {
+    int slices, rows, cols, cell_bits;
+    const int64_t *cells;
+    const uint8_t *xb;
+    ptrdiff_t ldx;
+    const crossbar_adc *adc;
+    const crossbar_noise *noise;
+    int64_t *out;
+    int shift;
+    int64_t half, lo, hi;
+    uint64_t read_key;
+    atomic_int out_of_memory;
+} wide_job;
+
+/* One task: image n, all bits and slices (acc: slices * cols int64 on the heap). */
+static void wide_task(void *context, int n)
+{
+    wide_job *job = context;
+    const int nb = job->adc->input_bits, cols = job->cols;
+    const int64_t width = (int64_t)job->slices * cols;
+    int64_t *result = job->out + (size_t)n * cols;
+    int64_t *acc = malloc((size_t)(width ? width : 1) * sizeof(int64_t));
+    if (acc == NULL) {
+        atomic_store(&job->out_of_memory, 1);
+        return;
+    }
+    memset(result, 0, (size_t)cols * sizeof(int64_t));
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *bits = job->xb + ((size_t)n * nb + b) * job->ldx;
+        memset(acc, 0, (size_t)width * sizeof(int64_t));
+        for (int r = 0; r < job->rows; r++)
+            if (bits[r])
+                add_row(acc, job->cells + (size_t)r * width, width);
+        /* Read (n, b, s, c) draws index ((sample_offset + n) * nb + b) * S * C + s * C + c. */
+        uint64_t first_read =
+            ((job->noise->sample_offset + (uint64_t)n) * (uint64_t)nb + (uint64_t)b) * (uint64_t)width;
+        for (int s = 0; s < job->slices; s++) {
+            const int weight_shift = job->adc->adc_shift + b + s * job->cell_bits;
+            for (int c = 0; c < cols; c++) {
+                int64_t current = acc[(int64_t)s * cols + c];
+                if (job->noise->read_q16)
+                    current += round_q16(job->noise->read_q16 *
+                                         gaussian_q16(job->read_key, first_read + (uint64_t)s * cols + c));
+                int64_t code = (current + job->half) >> job->shift;
+                code = code < job->lo ? job->lo : code > job->hi ? job->hi : code;
+                result[c] += (int64_t)((uint64_t)code << weight_shift);
+            }
+        }
+    }
+    free(acc);
+}
+
 int crossbar_matvec_wide(int slices, int rows, int cols, int cell_bits, const int64_t *cells,
                          const uint8_t *xb, ptrdiff_t ldx, int batch, const crossbar_adc *adc,
                          const crossbar_noise *noise, int64_t *out, int threads)
 {
-    const int nb = adc->input_bits;
-    const int64_t width = (int64_t)slices * cols;
     const int shift = adc->adc_shift + (noise->enabled ? CROSSBAR_NOISE_Q : 0);
-    const int64_t half = shift > 0 ? (int64_t)1 << (shift - 1) : 0;
-    const int64_t lo = adc->adc_bits ? -((int64_t)1 << (adc->adc_bits - 1)) : INT64_MIN;
-    const int64_t hi = adc->adc_bits ? ((int64_t)1 << (adc->adc_bits - 1)) - 1 : INT64_MAX;
-    const uint64_t read_key = noise->enabled ? stream_key(noise, STREAM_READ) : 0;
-    int failed = 0;
-    threads = crossbar_thread_count(threads, (double)batch * nb * rows * width, batch);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) reduction(| : failed)
-#endif
-    {
-        int64_t *acc = malloc((size_t)(width ? width : 1) * sizeof(int64_t));
-        if (acc == NULL)
-            failed = 1;
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (int n = 0; n < batch; n++) {
-            if (acc == NULL)
-                continue;
-            int64_t *result = out + (size_t)n * cols;
-            memset(result, 0, (size_t)cols * sizeof(int64_t));
-            for (int b = 0; b < nb; b++) {
-                const uint8_t *bits = xb + ((size_t)n * nb + b) * ldx;
-                memset(acc, 0, (size_t)width * sizeof(int64_t));
-                for (int r = 0; r < rows; r++)
-                    if (bits[r])
-                        add_row(acc, cells + (size_t)r * width, width);
-                /* Read (n, b, s, c) draws index ((sample_offset + n) * nb + b) * S * C + s * C + c. */
-                uint64_t first_read = ((noise->sample_offset + (uint64_t)n) * (uint64_t)nb + (uint64_t)b) *
-                                      (uint64_t)width;
-                for (int s = 0; s < slices; s++) {
-                    const int weight_shift = adc->adc_shift + b + s * cell_bits;
-                    for (int c = 0; c < cols; c++) {
-                        int64_t current = acc[(int64_t)s * cols + c];
-                        if (noise->read_q16)
-                            current += round_q16(noise->read_q16 *
-                                                 gaussian_q16(read_key, first_read + (uint64_t)s * cols + c));
-                        int64_t code = (current + half) >> shift;
-                        code = code < lo ? lo : code > hi ? hi : code;
-                        result[c] += (int64_t)((uint64_t)code << weight_shift);
-                    }
-                }
-            }
-        }
-        free(acc);
-    }
-    return failed ? -1 : 0;
+    wide_job job = {slices, rows, cols, cell_bits, cells, xb, ldx, adc, noise, out, shift,
+                    shift > 0 ? (int64_t)1 << (shift - 1) : 0,
+                    adc->adc_bits ? -((int64_t)1 << (adc->adc_bits - 1)) : INT64_MIN,
+                    adc->adc_bits ? ((int64_t)1 << (adc->adc_bits - 1)) - 1 : INT64_MAX,
+                    noise->enabled ? stream_key(noise, STREAM_READ) : 0, 0};
+    if (cols == 0)
+        return 0;
+    threads = crossbar_thread_count(threads, (double)batch * adc->input_bits * rows * slices * cols,
+                                    batch);
+    crossbar_parallel(wide_task, &job, batch, threads);
+    return atomic_load(&job.out_of_memory) ? -1 : 0;
 }

@@ -11,7 +11,8 @@ Environment:
 
 * ``SPINTRON_KERNEL_ISA=auto|avx512-vnni|avx2|portable`` picks the micro-kernel
   (default: the best the CPU runs).
-* ``OMP_NUM_THREADS`` sets the default thread count; :func:`set_threads` overrides it.
+* ``SPINTRON_THREADS`` (else ``OMP_NUM_THREADS``) sets the default thread count,
+  else the CPUs this process may run on; :func:`set_threads` overrides it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from spintron_nn.errors import SpintronError
 KERNEL_ENV = "SPINTRON_KERNEL"
 KERNEL_CHOICES = ("auto", "c", "numpy")
 ISA_ENV = "SPINTRON_KERNEL_ISA"
+THREADS_ENVS = ("SPINTRON_THREADS", "OMP_NUM_THREADS")
 MAX_INPUT_BITS = 16
 MAX_CELL_BITS = 4
 MAX_ADC_BITS = 32
@@ -40,7 +42,7 @@ _module = None
 _load_error: str | None = None
 _isa_error: str | None = None
 _tried = False
-_threads = 0  # 0 = the OpenMP default
+_threads = 0  # 0 = default_threads()
 
 
 def _load():
@@ -130,21 +132,37 @@ def use_isa(name: str):
         module.select_isa(previous)
 
 
+def default_threads() -> int:
+    """``SPINTRON_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs available to us."""
+    for name in THREADS_ENVS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                count = int(value.split(",")[0])
+            except ValueError:
+                raise SpintronError(f"{name}={value!r} is not a thread count") from None
+            if count < 1:
+                raise SpintronError(f"{name}={value!r} must be at least 1")
+            return count
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def threads() -> int:
-    """Threads one kernel call uses."""
-    return _threads or _built_module().max_threads()
+    """Threads one kernel call may use (small calls use fewer)."""
+    if not _built_module().has_threads():
+        return 1
+    return _threads or default_threads()
 
 
 def set_threads(count: int) -> None:
-    """Threads per kernel call; 0 restores the OpenMP default (``OMP_NUM_THREADS``)."""
+    """Threads per kernel call; 0 restores :func:`default_threads`."""
     global _threads
     if count < 0:
         raise SpintronError(f"thread count must be >= 0, got {count}")
     _threads = count
-
-
-def has_openmp() -> bool:
-    return _built_module().has_openmp()
 
 
 def _check_parameters(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
@@ -217,12 +235,12 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
             packed = module.pack(levels_pos, levels_neg, slices, rows, cols, cell_bits)
             module.matvec(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)), batch,
                           packed, module.isa(), slices, rows, cols, cell_bits, input_bits,
-                          adc_bits or 0, adc_shift, out, _threads)
+                          adc_bits or 0, adc_shift, out, threads())
         else:
             module.matvec_wide(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)),
                                batch, levels_pos, levels_neg, slices, rows, cols, cell_bits,
                                input_bits, adc_bits or 0, adc_shift,
-                               noise_arguments or (0, 0, 0, 0, 0, 0, 0, 0), out, _threads)
+                               noise_arguments or (0, 0, 0, 0, 0, 0, 0, 0), out, threads())
     except ValueError as error:
         raise SpintronError(str(error)) from None
     return out

@@ -250,3 +250,15 @@ def test_sample_offset_splits_a_batch_like_one_call():
     second = kernel.tile_matvec(x[2:], pos, neg, **OPTIONS, noise=second_noise)
     assert np.array_equal(np.concatenate([first, second]), whole)
     assert np.array_equal(whole, reference.tile_matvec(x, pos, neg, **OPTIONS, noise=NOISE))
+
+
+def test_default_threads_from_environment(monkeypatch):
+    monkeypatch.delenv("SPINTRON_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert kernel.default_threads() == 3
+    monkeypatch.setenv("SPINTRON_THREADS", "5")
+    assert kernel.default_threads() == 5
+    for bad in ("zero", "0", "-2"):
+        monkeypatch.setenv("SPINTRON_THREADS", bad)
+        with pytest.raises(SpintronError, match="SPINTRON_THREADS"):
+            kernel.default_threads()
