@@ -1,0 +1,135 @@
+"""``spintronc sweep``: a tiny grid end to end (accuracy checked against
+onnxruntime), the Pareto rule on hand-made points, and bad input (one line,
+exit 2, nothing left behind).  The full 18-point grid is slow-marked."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+from spintron_nn.api import compile_model
+from spintron_nn.backends.report.sweep import mark_pareto
+from spintron_nn.config import CompileConfig
+from spintron_nn.tools.spintronc import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+MODEL = str(EXAMPLES / "digits_mlp.onnx")
+CALIBRATION = str(EXAMPLES / "digits_calibration.npy")
+
+
+def _sweep(out: Path, *options: str) -> int:
+    return main(["sweep", MODEL, "--calibration", CALIBRATION, "-o", str(out), "-q", *options])
+
+
+def _agreement_with_onnxruntime(config: CompileConfig) -> float:
+    x = np.load(CALIBRATION).astype(np.float32)
+    session = ort.InferenceSession(MODEL, providers=["CPUExecutionProvider"])
+    reference = session.run(None, {session.get_inputs()[0].name: x})[0]
+    simulated = compile_model(MODEL, config, CALIBRATION).run(x, "sim")[0]
+    return float(np.mean(reference.argmax(1) == simulated.argmax(1)))
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "out"
+    assert _sweep(out, "--crossbar", "32x32,128x128", "--adc-bits", "3", "--cell-bits", "2", "--jobs", "2") == 0
+    return out
+
+
+def test_tiny_sweep_writes_table_json_and_plots(tiny_sweep):
+    with open(tiny_sweep / "sweep.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["crossbar"], r["adc_bits"], r["cell_bits"]) for r in rows] == [("32x32", "3", "2"), ("128x128", "3", "2")]
+    document = json.loads((tiny_sweep / "sweep.json").read_text())
+    assert document["grid"] == {"crossbar": ["32x32", "128x128"], "adc_bits": [3], "cell_bits": [2]}
+    assert [p["label"] for p in document["points"]] == [r["label"] for r in rows]
+    for point, row in zip(document["points"], rows):
+        assert row["energy_j"] == str(point["energy_j"]) and row["pareto"] == str(point["pareto"])
+        assert 0 < point["energy_j"] and 0 <= point["accuracy"] <= 1
+    assert any(p["pareto"] for p in document["points"])
+    image = Image.open(tiny_sweep / "pareto.png")
+    assert image.format == "PNG" and image.width >= 400 and image.height >= 300
+    assert ET.parse(tiny_sweep / "pareto.svg").getroot().tag.endswith("svg")
+
+
+def test_sweep_points_differ_where_the_hardware_does(tiny_sweep):
+    small, large = json.loads((tiny_sweep / "sweep.json").read_text())["points"]
+    # 32-row tiles split the 64-input layer: more tiles, better filled
+    assert small["tiles"] > large["tiles"]
+    assert small["mean_utilisation"] > large["mean_utilisation"]
+
+
+def test_sweep_accuracy_is_the_agreement_with_onnxruntime(tiny_sweep):
+    points = json.loads((tiny_sweep / "sweep.json").read_text())["points"]
+    for point in points:
+        config = CompileConfig(rows=point["rows"], cols=point["cols"], adc_bits=point["adc_bits"],
+                               cell_bits=point["cell_bits"])
+        assert point["accuracy"] == pytest.approx(_agreement_with_onnxruntime(config), abs=1e-4)
+
+
+def test_pareto_front_on_hand_made_points():
+    points = [
+        {"label": "a", "energy_j": 1.0, "accuracy": 0.90},
+        {"label": "b", "energy_j": 2.0, "accuracy": 0.95},
+        {"label": "c", "energy_j": 2.0, "accuracy": 0.93},  # same energy as b, less accurate
+        {"label": "d", "energy_j": 3.0, "accuracy": 0.95},  # as accurate as b, dearer
+        {"label": "e", "energy_j": 4.0, "accuracy": 0.99},
+        {"label": "f", "energy_j": 0.5, "accuracy": 0.50},
+    ]
+    front = {p["label"] for p in mark_pareto(points) if p["pareto"]}
+    assert front == {"a", "b", "e", "f"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--adc-bits", "4,x"], "--adc-bits must be a comma-separated list of integers"),
+        (["--adc-bits", "13"], "ADC bits must be an integer in 1..12"),
+        (["--cell-bits", "0"], "cell bits must be an integer in 1..4"),
+        (["--crossbar", "64y64"], "crossbar size must look like 128x128"),
+        (["--crossbar", "8x8"], "crossbar rows must be an integer in 16..1024"),
+        (["--jobs", "0"], "--jobs must be in 1..64"),
+        (["--mtj-config", "/nonexistent/cfg.toml"], "no such parameter file"),
+    ],
+)
+def test_bad_options_are_one_line_errors_and_leave_nothing(tmp_path, capsys, options, message):
+    out = tmp_path / "out"
+    assert _sweep(out, *options) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spintronc: error: ") and err.count("\n") == 1 and message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_point_leaves_nothing(tmp_path, capsys):
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x00not an onnx model\xff" * 8)
+    out = tmp_path / "out"
+    assert main(["sweep", str(garbage), "--calibration", CALIBRATION, "-o", str(out), "-q",
+                 "--crossbar", "32x32,64x64"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spintronc: error: ") and err.count("\n") == 1 and "garbage.onnx" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.onnx"]
+
+
+@pytest.mark.slow
+def test_full_grid(tmp_path):
+    out = tmp_path / "out"
+    assert _sweep(out, "--crossbar", "64x64,128x128,256x256", "--adc-bits", "4,6,8", "--cell-bits", "1,2") == 0
+    points = json.loads((out / "sweep.json").read_text())["points"]
+    assert len(points) == 18
+    by_key = {(p["crossbar"], p["cell_bits"], p["adc_bits"]): p for p in points}
+    for crossbar in ("64x64", "128x128", "256x256"):
+        for cell in (1, 2):
+            energies = [by_key[crossbar, cell, adc]["energy_j"] for adc in (4, 6, 8)]
+            assert energies == sorted(energies)  # a finer ADC costs more per conversion
+    front = [p for p in points if p["pareto"]]
+    assert front and all(0.05 <= p["pj_per_mac"] <= 20 for p in points)
+    best = max(p["accuracy"] for p in points)
+    assert any(p["accuracy"] == best for p in front)
