@@ -69,9 +69,6 @@ class NodeContext:
     def has_input(self, index: int) -> bool:
         return index < len(self.node.input) and self.node.input[index] != ""
 
-    def is_const(self, index: int) -> bool:
-        return self.has_input(index) and isinstance(self._env[self.node.input[index]], np.ndarray)
-
     def const(self, index: int, what: str = "input") -> np.ndarray | None:
         """Input ``index`` as an import-time constant (None if absent)."""
         if not self.has_input(index):
@@ -84,6 +81,14 @@ class NodeContext:
                 unsupported=True,
             )
         return value
+
+    def const_scalar(self, index: int, what: str) -> float | None:
+        value = self.const(index, what)
+        if value is None:
+            return None
+        if value.size != 1 or has_batch(value):
+            raise self.fail(f"the {what} must be a single number, got shape {list(value.shape)}")
+        return float(value.reshape(-1)[0])
 
     def const_ints(self, index: int, what: str) -> list[int] | None:
         value = self.const(index, what)

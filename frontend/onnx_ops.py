@@ -80,9 +80,7 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
     if ctx.version < 11:  # opset 6: min/max are attributes
         low, high = ctx.attr("min"), ctx.attr("max")
     else:
-        low_arr, high_arr = ctx.const(1, "min"), ctx.const(2, "max")
-        low = float(low_arr.reshape(-1)[0]) if low_arr is not None else None
-        high = float(high_arr.reshape(-1)[0]) if high_arr is not None else None
+        low, high = ctx.const_scalar(1, "min"), ctx.const_scalar(2, "max")
     return ctx.make(nn.ClipOp, ctx.value(0), min=low, max=high)
 
 
@@ -98,6 +96,8 @@ def _window(ctx: NodeContext, kernel: list[int]) -> dict:
     spatial = [nn.DYNAMIC if d is None else d for d in ctx.shape(0)[2:]]
     pads = ctx.attr("pads")
     try:
+        # strides and dilations first: the SAME_* arithmetic divides by them
+        nn.check_window_attributes(ctx.node.op_type, rank, kernel, strides, [0] * 2 * rank, dilations)
         pads = nn.resolve_auto_pad(
             ctx.attr("auto_pad", "NOTSET"), spatial, kernel, strides, dilations, pads
         )
@@ -237,8 +237,8 @@ def _identity(ctx: NodeContext) -> list[SSAValue]:
 
 
 def _dropout(ctx: NodeContext) -> list[SSAValue]:
-    training = ctx.const(2, "training_mode") if ctx.version >= 12 else None
-    if training is not None and bool(training.reshape(-1)[0]):
+    training = ctx.const_scalar(2, "training_mode") if ctx.version >= 12 else None
+    if training:
         raise ctx.fail("training_mode=True is not an inference graph", unsupported=True)
     if ctx.version < 7 and not ctx.attr("is_test", 0):
         raise ctx.fail("is_test=0 is not an inference graph", unsupported=True)

@@ -438,3 +438,86 @@ def test_weight_keys_stay_unique_after_cleaning_names():
     assert sorted(weights) == ["w_1", "w_1.1"]
     np.testing.assert_array_equal(weights["w_1"], arrays["w_1"])  # the clean name keeps its key
     np.testing.assert_array_equal(weights["w_1.1"], arrays['w"1'])
+
+
+def representative_models() -> list[onnx.ModelProto]:
+    models = []
+    g = Graph([1, 3, 7, 8])
+    g.node("Conv", ["x", g.weight("w", (4, 3, 3, 3)), g.weight("b", (4,))], pads=[1, 1, 1, 1], strides=[2, 2])
+    models.append(g.model("conv0"))
+    g = Graph([1, 2, 7, 8], opset=19)
+    g.node("AveragePool", ["x"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 0], ceil_mode=1)
+    models.append(g.model("averagepool0"))
+    g = Graph([1, 2, 7, 8])
+    g.node("MaxPool", ["x"], kernel_shape=[2, 2], auto_pad="SAME_UPPER", dilations=[2, 1])
+    models.append(g.model("maxpool0"))
+    g = Graph([1, 5])
+    g.node("Gemm", ["x", g.weight("b", (4, 5)), g.weight("c", (4,))], transB=1, alpha=0.5)
+    models.append(g.model("gemm0"))
+    g = Graph([1, 3, 4], opset=13)
+    g.node("Clip", ["x", g.const("lo", -1.0, np.float32), g.const("hi", 1.0, np.float32)])
+    models.append(g.model("clip0"))
+    g = Graph([1, 3, 4])
+    g.node("Reshape", ["x", g.const("shape", [0, 2, 6])])
+    models.append(g.model("reshape0"))
+    g = Graph([1, 3, 1, 4], opset=13)
+    s = g.node("Squeeze", ["x", g.const("sa", [2])])
+    g.node("Unsqueeze", [s, g.const("ua", [1])])
+    models.append(g.model("unsqueeze1"))
+    g = Graph([1, 3, 4, 5], opset=18)
+    g.node("ReduceMean", ["x", g.const("axes", [2, 3])], keepdims=0)
+    models.append(g.model("reducemean0"))
+    g = Graph([1, 3, 5], opset=11)
+    g.node("Softmax", ["x"], axis=2)
+    models.append(g.model("softmax0"))
+    g = Graph([1, 3, 4], opset=15)
+    params = [g.weight("s", (3,)), g.weight("b", (3,)), g.weight("m", (3,)), g.weight("v", (3,), positive=True)]
+    t = g.node("Transpose", ["x"], perm=[0, 2, 1])
+    f = g.node("Flatten", [g.node("BatchNormalization", ["x", *params])], axis=1)
+    g.node("Concat", [f, g.node("Flatten", [t], axis=1)], axis=1)
+    models.append(g.model("concat4"))
+    return models
+
+
+def _mutate(model: onnx.ModelProto, rng: np.random.Generator) -> onnx.ModelProto:
+    """Change one attribute value, one initializer's shape or one input dim."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    node = model.graph.node[int(rng.integers(len(model.graph.node)))]
+    choice = int(rng.integers(3))
+    if choice == 0 and node.attribute:
+        attr = node.attribute[int(rng.integers(len(node.attribute)))]
+        if attr.type == onnx.AttributeProto.INTS and attr.ints:
+            attr.ints[int(rng.integers(len(attr.ints)))] = int(rng.integers(-5, 6))
+            if rng.random() < 0.3:
+                attr.ints.append(int(rng.integers(-3, 4)))
+        elif attr.type == onnx.AttributeProto.INT:
+            attr.i = int(rng.integers(-5, 6))
+        elif attr.type == onnx.AttributeProto.FLOAT:
+            attr.f = float(rng.standard_normal())
+    elif choice == 1 and model.graph.initializer:
+        tensor = model.graph.initializer[int(rng.integers(len(model.graph.initializer)))]
+        array = numpy_helper.to_array(tensor)
+        shape = list(array.shape) or [1]
+        shape[int(rng.integers(len(shape)))] = int(rng.integers(0, 5))
+        resized = np.resize(array, shape) if array.size else np.zeros(shape, array.dtype)
+        tensor.CopyFrom(numpy_helper.from_array(resized.astype(array.dtype), tensor.name))
+    else:
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        dims[int(rng.integers(1, len(dims)))].dim_value = int(rng.integers(1, 6))
+    return model
+
+
+def test_mutated_graphs_fail_only_with_spintron_errors():
+    """Seeded mutations of attributes and shapes: each graph either imports
+    or is refused with a SpintronError, never another exception.  Found a
+    stride of 0 reaching a division and empty Clip bounds."""
+    rng = np.random.default_rng(77)
+    models = representative_models()
+    outcomes = {"imported": 0, "refused": 0}
+    for trial in range(600):
+        try:
+            load_model(_mutate(models[trial % len(models)], rng))
+            outcomes["imported"] += 1
+        except SpintronError:
+            outcomes["refused"] += 1
+    assert outcomes["imported"] > 0 and outcomes["refused"] > 0
