@@ -10,6 +10,7 @@ The module is rewritten in place and returned.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -58,7 +59,10 @@ def quantize_and_lower(
     run(default_float_pipeline() if pipeline is None else pipeline)
     if progress:
         progress("calibrate")
+    start = time.perf_counter()
     calibrate_module(module, calibration_inputs, percentile=percentile)
+    if timings is not None:
+        timings.append(PassTiming("calibrate", time.perf_counter() - start))
     tile_options = "" if max_saturation is None else f"{{max-saturation={float(max_saturation)}}}"
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "

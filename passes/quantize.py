@@ -22,7 +22,7 @@ from spintron_nn.backends.sim.quant_math import activation_quant_params
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import ACT_BITS, WEIGHT_BITS, int_attr
-from spintron_nn.passes.calibrate import INPUT_RANGES_ATTR, RANGE_ATTR, read_range
+from spintron_nn.passes.calibrate import INPUT_RANGES_ATTR, read_range
 
 SCALE_ATTR = "spin.scale"
 ZERO_POINT_ATTR = "spin.zero_point"
