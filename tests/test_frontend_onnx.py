@@ -449,7 +449,7 @@ def representative_models() -> list[onnx.ModelProto]:
     g.node("AveragePool", ["x"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 0], ceil_mode=1)
     models.append(g.model("averagepool0"))
     g = Graph([1, 2, 7, 8])
-    g.node("MaxPool", ["x"], kernel_shape=[2, 2], auto_pad="SAME_UPPER", dilations=[2, 1])
+    g.node("MaxPool", ["x"], kernel_shape=[2, 2], auto_pad="SAME_UPPER", dilations=[2, 1], strides=[1, 2])
     models.append(g.model("maxpool0"))
     g = Graph([1, 5])
     g.node("Gemm", ["x", g.weight("b", (4, 5)), g.weight("c", (4,))], transB=1, alpha=0.5)
