@@ -134,6 +134,21 @@ def test_export_import_matches_onnxruntime_and_torch(name, dynamo):
     assert close(got, expected), float(np.abs(got - expected).max())
 
 
+@pytest.mark.parametrize(
+    "dynamo,opset",
+    [(False, opset) for opset in range(11, 22)] + [(True, 18), (True, 21)],
+)
+def test_every_opset_from_11_to_21(dynamo, opset):
+    module, example = build("cnn")
+    proto = export_to_onnx(module, example, dynamo=dynamo, opset=opset)
+    assert any(e.domain == "" and e.version == opset for e in proto.opset_import)
+    x = other_batch(example, 3)
+    (got,) = run_float(load_model(proto), [x])
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    (ref,) = session.run(None, {session.get_inputs()[0].name: x})
+    assert close(got, ref)
+
+
 def test_load_model_takes_a_module_and_example(tmp_path):
     module, example = build("mlp")
     ir = load_model(module, example_input=example)
