@@ -15,6 +15,7 @@ is the untiled form that ``lower-to-spin`` emits and ``tile-crossbars`` splits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -155,56 +156,45 @@ class SpinOp(IRDLOperation):
 # --------------------------------------------------------------------------
 
 
+class _QuantBoundaryOp(SpinOp):
+    """An element-type change between f32 and codes with one affine quantization."""
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    scale = prop_def(FloatAttr)
+    zero_point = prop_def(IntegerAttr)
+    bits = prop_def(IntegerAttr)
+    ELEMENTS: ClassVar[tuple[Attribute, Attribute]]  # (input, result) element types
+
+    def __init__(self, input: SSAValue, scale: float, zero_point: int, bits: int):
+        super().__init__(
+            operands=[input],
+            result_types=[tensor(shape_of(input), self.ELEMENTS[1])],
+            properties={"scale": real_attr(scale), "zero_point": int_attr(zero_point), "bits": int_attr(bits)},
+        )
+
+    def verify_(self) -> None:
+        _check_quant(self)
+        _check_element(self, self.input, self.ELEMENTS[0], "the input")
+        _check_element(self, self.output, self.ELEMENTS[1], "the result")
+        if shape_of(self.input) != shape_of(self.output):
+            _fail(self, "input and result shapes differ")
+
+
 @irdl_op_definition
-class QuantizeOp(SpinOp):
+class QuantizeOp(_QuantBoundaryOp):
     """f32 -> code: ``q = clamp(round_half_even(x / scale) + zero_point, 0, 2**bits-1)``."""
 
     name = "spin.quantize"
-    input = operand_def(TensorType)
-    output = result_def(TensorType)
-    scale = prop_def(FloatAttr)
-    zero_point = prop_def(IntegerAttr)
-    bits = prop_def(IntegerAttr)
-
-    def __init__(self, input: SSAValue, scale: float, zero_point: int, bits: int):
-        super().__init__(
-            operands=[input],
-            result_types=[tensor(shape_of(input), ui8)],
-            properties={"scale": real_attr(scale), "zero_point": int_attr(zero_point), "bits": int_attr(bits)},
-        )
-
-    def verify_(self) -> None:
-        _check_quant(self)
-        _check_element(self, self.input, f32, "the input")
-        _check_element(self, self.output, ui8, "the result")
-        if shape_of(self.input) != shape_of(self.output):
-            _fail(self, "input and result shapes differ")
+    ELEMENTS: ClassVar[tuple[Attribute, Attribute]] = (f32, ui8)
 
 
 @irdl_op_definition
-class DequantizeOp(SpinOp):
+class DequantizeOp(_QuantBoundaryOp):
     """code -> f32: ``x = scale * (q - zero_point)``."""
 
     name = "spin.dequantize"
-    input = operand_def(TensorType)
-    output = result_def(TensorType)
-    scale = prop_def(FloatAttr)
-    zero_point = prop_def(IntegerAttr)
-    bits = prop_def(IntegerAttr)
-
-    def __init__(self, input: SSAValue, scale: float, zero_point: int, bits: int):
-        super().__init__(
-            operands=[input],
-            result_types=[tensor(shape_of(input), f32)],
-            properties={"scale": real_attr(scale), "zero_point": int_attr(zero_point), "bits": int_attr(bits)},
-        )
-
-    def verify_(self) -> None:
-        _check_quant(self)
-        _check_element(self, self.input, ui8, "the input")
-        _check_element(self, self.output, f32, "the result")
-        if shape_of(self.input) != shape_of(self.output):
-            _fail(self, "input and result shapes differ")
+    ELEMENTS: ClassVar[tuple[Attribute, Attribute]] = (ui8, f32)
 
 
 # --------------------------------------------------------------------------
