@@ -12,8 +12,12 @@ compiled design's (docs/semantics.md), the gradient the float layer's
 (straight-through, training/ste.py).
 
 ``noise`` (a ``NoiseSpec``) injects the simulator's own device model
-(conductance variation, stuck cells, read noise) into the forward pass;
-the trainer sets a fresh seed per batch for variation-aware training.
+(conductance variation, stuck cells) into the forward pass, with the
+simulator's tile numbering: ``noise = NoiseSpec(seed=s, ...)`` draws the same
+devices as ``design.run(x, noise=spec, seed=s)``.  (Read noise is drawn per
+call; ``predict`` splits batches into chunks, so it matches the simulator's
+draws only for one chunk.)  The trainer sets a fresh seed per batch for
+variation-aware training.
 """
 
 from __future__ import annotations
@@ -104,6 +108,11 @@ class FakeQuantNetwork(torch.nn.Module):
         epoch and at the end): the compiled design will be calibrated on the
         final weights."""
         self.hardware = compiler_calibration(self.model, calibration, self.config)
+        first = 0
+        for step in self.steps:
+            if isinstance(step, MatrixStep):
+                step.first_tile_id = first
+                first += self.hardware.adc_shifts[step.index].size
         return self.hardware
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

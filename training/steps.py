@@ -12,6 +12,7 @@ crossbar's rows and columns; pools use the exact integer pools of
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ class MatrixStep:
     module: torch.nn.Module
     clamp: tuple[float | None, float | None]
     index: int  # position among the network's matrix layers (= compiler's layer<index>)
+    first_tile_id: int = 0  # module-wide id of its first tile, as tile-crossbars numbers them
 
     def __post_init__(self):
         m = self.module
@@ -106,8 +108,8 @@ class MatrixStep:
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
         bias_int = np.rint(bias / (grid_in.scale * w_scale)).astype(np.int64)
         requant = [quant_math.requant_multiplier(grid_in.scale * s / grid_out.scale) for s in w_scale]
-        if noise is not None:
-            noise = _retile(noise, self.index)
+        if noise is not None:  # the simulator's tile numbering, so the same seed draws the same devices
+            noise = dataclasses.replace(noise, tile_id=(noise.tile_id + self.first_tile_id) % 2**64)
         return reference.linear_reference(
             rows, matrix, weight_bits=config.weight_bits, cell_bits=config.cell_bits,
             input_bits=config.activation_bits, adc_bits=config.adc_bits, adc_shifts=adc_shifts,
@@ -126,12 +128,6 @@ class MatrixStep:
                // _pair(m.stride)[i] + 1 for i in range(2)]
         return int(np.prod(w.shape[1:])), int(w.shape[0]), out[0] * out[1]
 
-
-def _retile(noise, layer_index: int):
-    """Give each layer its own block of tile ids (training noise only)."""
-    import dataclasses
-
-    return dataclasses.replace(noise, tile_id=(noise.tile_id + 4096 * layer_index) % 2**64)
 
 
 @dataclass

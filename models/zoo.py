@@ -1,0 +1,121 @@
+"""Model definitions of the zoo (plain torch modules, float).
+
+The first three are chains that ``training.FakeQuantNetwork`` supports
+(Linear/Conv2d + ReLU, pools, Flatten), so they can be trained
+hardware-aware; the MobileNetV2- and ResNet-style networks use batch norm,
+depthwise convolutions and residual adds, which the compiler maps (folding the
+batch norm) but fake quantization does not: they are for compile, energy and
+area studies, untrained.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def digits_mlp(hidden: int = 96, classes: int = 10) -> nn.Sequential:
+    """sklearn digits (8x8 images flattened to 64 features in [0, 1])."""
+    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+
+
+def keyword_cnn(classes: int = 6, frames: int = 48, coefficients: int = 13, width: int = 16) -> nn.Sequential:
+    """Keyword spotting on MFCCs ``[N, 1, frames, coefficients]`` (examples/keyword_data.py)."""
+    del frames, coefficients  # any size works (global pooling); kept for the documented input shape
+    return nn.Sequential(
+        nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, classes),
+    )
+
+
+def tiny_vision_cnn(classes: int = 10, channels: int = 3, width: int = 16) -> nn.Sequential:
+    """A small CIFAR-sized image classifier ``[N, channels, 32, 32]``."""
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2 * width, 4 * width, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * width, classes),
+    )
+
+
+class _InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 project (+ residual when shapes allow)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+        super().__init__()
+        hidden = cin * expand
+        self.residual = stride == 1 and cin == cout
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
+            nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV2Style(nn.Module):
+    """A narrow MobileNetV2 for ``[N, 3, 32, 32]`` inputs."""
+
+    # (expansion, output channels, blocks, first stride), a shortened MobileNetV2 table
+    STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 64, 2, 2))
+
+    def __init__(self, classes: int = 10, width: int = 16):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU6()]
+        cin = width
+        for expand, cout, blocks, stride in self.STAGES:
+            for b in range(blocks):
+                layers.append(_InvertedResidual(cin, cout, stride if b == 0 else 1, expand))
+                cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNetStyle(nn.Module):
+    """A ResNet-8-like network (three stages of basic blocks) for ``[N, 3, 32, 32]``."""
+
+    def __init__(self, classes: int = 10, width: int = 16, blocks_per_stage: int = 1):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+        cin = width
+        for stage, cout in enumerate((width, 2 * width, 4 * width)):
+            for b in range(blocks_per_stage):
+                layers.append(_BasicBlock(cin, cout, 2 if stage > 0 and b == 0 else 1))
+                cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def mobilenet_v2_style(classes: int = 10, width: int = 16) -> MobileNetV2Style:
+    return MobileNetV2Style(classes, width)
+
+
+def resnet_style(classes: int = 10, width: int = 16, blocks_per_stage: int = 1) -> ResNetStyle:
+    return ResNetStyle(classes, width, blocks_per_stage)

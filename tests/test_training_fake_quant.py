@@ -1,0 +1,121 @@
+"""FakeQuantNetwork's forward equals the compiled design's simulator result.
+
+Oracle: ``compile_model`` (ONNX export -> frontend -> passes) then
+``Design.run(backend="sim")``, i.e. ``run_spin`` over the spin dialect; the
+fake-quantized network only borrows the compiler's ranges and ADC shifts.
+Random seeded layers, crossbars small enough to cut the matrices into
+several row and column tiles, ADCs small enough to shift and saturate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spintron_nn.api import compile_model
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+from spintron_nn.training import FakeQuantNetwork
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # small torch ops are much faster on one thread on a shared 2-core machine
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _mlp(seed):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(70, 40), nn.ReLU(), nn.Dropout(0.1), nn.Linear(40, 24), nn.ReLU6(), nn.Linear(24, 7))
+
+
+def _cnn(seed):
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 12, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(12, 20, 3, stride=2, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Sequential(nn.Conv2d(20, 24, 2), nn.ReLU()), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, 5))
+
+
+CASES = [
+    (_mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=4)),
+    (_mlp, (70,), CompileConfig(weight_bits=8, activation_bits=8, cell_bits=2, rows=64, cols=32, adc_bits=6)),
+    (_mlp, (70,), CompileConfig(weight_bits=3, activation_bits=2, cell_bits=1, rows=16, cols=16, adc_bits=3)),
+    (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=4, rows=64, cols=16, adc_bits=4)),
+    (_cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5, cell_bits=3, rows=128, cols=128, adc_bits=5)),
+]
+
+
+def _data(shape, seed, count=24):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((count,) + shape).astype(np.float32)
+
+
+def _compiled_and_fake(build, shape, config, seed):
+    model = build(seed).eval()
+    calibration, x = _data(shape, seed), _data(shape, seed + 100)
+    design = compile_model(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
+    net = FakeQuantNetwork(model, config)
+    net.calibrate(calibration)
+    return design, net, x
+
+
+def _assert_same_dequantized(fake, simulated):
+    # identical codes; only the float32 rounding of the final dequantization may differ
+    scale = max(float(np.abs(simulated).max()), 1e-30)
+    np.testing.assert_allclose(fake, simulated, rtol=0, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_forward_equals_simulator(case, seed):
+    build, shape, config = CASES[case]
+    design, net, x = _compiled_and_fake(build, shape, config, seed)
+    simulated = design.run(x, backend="sim")[0]
+    _assert_same_dequantized(net.predict(x), simulated)
+    assert len(np.unique(simulated)) > 3  # not a degenerate all-clamped output
+
+
+def test_cases_exercise_the_adc_shift_and_tiling():
+    shifts = []
+    for build, shape, config in CASES:
+        _, net, _ = _compiled_and_fake(build, shape, config, 0)
+        shifts += [s for s in net.hardware.adc_shifts]
+    assert any(s.max() > 0 for s in shifts), "no tile used a non-zero ADC shift"
+    assert any(s.shape[0] > 1 for s in shifts) and any(s.shape[1] > 1 for s in shifts)
+
+
+@pytest.mark.parametrize("case", [0, 3])
+def test_device_noise_is_the_simulators(case):
+    build, shape, config = CASES[case]
+    design, net, x = _compiled_and_fake(build, shape, config, 2)
+    spec = NoiseSpec(conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    noisy = design.run(x, backend="sim", noise=spec, seed=11)[0]
+    clean = design.run(x, backend="sim")[0]
+    assert not np.array_equal(noisy, clean)
+    net.noise = NoiseSpec(seed=11, conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    _assert_same_dequantized(net.predict(x), noisy)
+
+
+def test_gradients_reach_every_parameter():
+    build, shape, config = CASES[3]
+    _, net, x = _compiled_and_fake(build, shape, config, 0)
+    out = net(torch.from_numpy(x))
+    torch.nn.functional.cross_entropy(out, torch.arange(len(x)) % 5).backward()
+    for name, p in net.model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_uncalibrated_and_unsupported_models_are_errors():
+    with pytest.raises(SpintronError, match="calibrate"):
+        FakeQuantNetwork(_mlp(0))(torch.zeros(1, 70))
+    with pytest.raises(SpintronError, match="Sigmoid"):
+        FakeQuantNetwork(nn.Sequential(nn.Linear(4, 4), nn.Sigmoid()))
+    with pytest.raises(SpintronError, match="groups"):
+        FakeQuantNetwork(nn.Sequential(nn.Conv2d(4, 4, 3, groups=2)))

@@ -1,0 +1,142 @@
+"""``QuantizationAwareTrainer``: QAT, variation-aware and energy-aware training.
+
+    trainer = QuantizationAwareTrainer(model, CompileConfig(weight_bits=4, activation_bits=4),
+                                       calibration, TrainingOptions(epochs=10))
+    trainer.fit(x_train, y_train)
+    trainer.accuracy(x_test, y_test)       # of the fake-quantized model = the compiled design's
+
+* QAT: every forward is the compiled design's integer result
+  (:class:`FakeQuantNetwork`), gradients straight through.  The compiler's
+  ranges and ADC shifts are re-taken from ``calibration`` at the start of
+  every epoch and after the last one, so the final model is calibrated the way
+  ``spintronc compile --calibration`` will calibrate it.
+* variation-aware: ``options.variation`` (a :class:`Variation`) injects the
+  simulator's device model (multiplicative conductance variation per cell,
+  stuck-at-0 / stuck-at-max cells, semantics section 10) into every training
+  batch, with a fresh seed per batch derived from ``options.seed``.
+* energy-aware: ``options.energy_weight * E_bits / E_max`` is added to the
+  loss (training/energy.py).
+
+Batches are drawn with a seeded ``torch.Generator``; the same inputs and
+options give the same model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+from spintron_nn.training.energy import energy_regulariser
+from spintron_nn.training.network import FakeQuantNetwork
+
+
+@dataclass(frozen=True)
+class Variation:
+    """Device non-idealities injected per training batch (fractions, not percent)."""
+
+    conductance_variation: float = 0.1
+    stuck_at_zero: float = 0.0
+    stuck_at_one: float = 0.0
+
+    def noise(self, seed: int) -> NoiseSpec:
+        return NoiseSpec(seed=seed, conductance_variation=self.conductance_variation,
+                         stuck_at_zero=self.stuck_at_zero, stuck_at_one=self.stuck_at_one)
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    variation: Variation | None = None
+    energy_weight: float = 0.0
+    max_steps: int | None = None  # stop early (CI smoke runs)
+
+
+@dataclass
+class History:
+    loss: list[float] = field(default_factory=list)
+    energy_term: list[float] = field(default_factory=list)
+    steps: int = 0
+
+
+def _batches(count: int, batch_size: int, generator: torch.Generator):
+    order = torch.randperm(count, generator=generator).numpy()
+    for start in range(0, count, batch_size):
+        yield order[start:start + batch_size]
+
+
+def train_float(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, options: TrainingOptions) -> History:
+    """Plain float training (the baseline and the starting point of QAT)."""
+    return _fit(model, lambda batch: model(batch), x, y, options, before_epoch=None, net=None)
+
+
+def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net) -> History:
+    if len(x) != len(y) or len(x) == 0:
+        raise SpintronError("training needs as many labels as inputs, and at least one")
+    torch.manual_seed(options.seed)
+    generator = torch.Generator().manual_seed(options.seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay)
+    xt, yt = torch.from_numpy(np.asarray(x, dtype=np.float32)), torch.from_numpy(np.asarray(y, dtype=np.int64))
+    history = History()
+    model.train()
+    for _ in range(options.epochs):
+        if before_epoch:
+            before_epoch()
+        for index in _batches(len(xt), options.batch_size, generator):
+            if net is not None and options.variation is not None:
+                net.noise = options.variation.noise(seed=options.seed * 1_000_003 + history.steps)
+            loss = torch.nn.functional.cross_entropy(forward(xt[index]), yt[index])
+            if net is not None and options.energy_weight:
+                energy, bound = energy_regulariser(net)
+                term = options.energy_weight * energy / bound
+                history.energy_term.append(float(term.detach()))
+                loss = loss + term
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            history.loss.append(float(loss.detach()))
+            history.steps += 1
+            if options.max_steps is not None and history.steps >= options.max_steps:
+                break
+        if options.max_steps is not None and history.steps >= options.max_steps:
+            break
+    if net is not None:
+        net.noise = None
+    model.eval()
+    return history
+
+
+class QuantizationAwareTrainer:
+    """Fine-tunes a float model through its fake-quantized (compiled) forward pass."""
+
+    def __init__(self, model: torch.nn.Module, config: CompileConfig, calibration: np.ndarray,
+                 options: TrainingOptions | None = None):
+        self.model = model
+        self.options = options or TrainingOptions()
+        self.calibration = np.asarray(calibration, dtype=np.float32)
+        self.network = FakeQuantNetwork(model, config)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> History:
+        history = _fit(self.model, self.network, x, y, self.options,
+                       before_epoch=lambda: self.network.calibrate(self.calibration), net=self.network)
+        self.network.calibrate(self.calibration)
+        return history
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray, *, noise: NoiseSpec | None = None) -> float:
+        """Top-1 accuracy of the fake-quantized model (optionally with device noise)."""
+        if self.network.hardware is None:
+            self.network.calibrate(self.calibration)
+        self.network.noise = noise
+        try:
+            predicted = self.network.predict(x).argmax(axis=1)
+        finally:
+            self.network.noise = None
+        return float(np.mean(predicted == np.asarray(y)))
