@@ -22,6 +22,23 @@ PJ = 1e12  # J -> pJ
 PALETTE = ("#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9", "#CC79A7", "#F0E442", "#999999")
 
 
+def _bar_chart_width(bars: int) -> float:
+    """Inches: wider with more bars, capped so the page does not shrink the text away."""
+    return min(12.0, max(6.0, 0.45 * bars + 3.0))
+
+
+def _label_bars(axes, bars: int) -> None:
+    axes.tick_params(axis="x", labelrotation=90 if bars > 10 else 30, labelsize="small" if bars > 10 else "medium")
+
+
+def _energy_unit(largest_j: float) -> tuple[float, str]:
+    """(scale, unit) so the axis reads 1..1000 rather than an offset like 1e7 pJ."""
+    for scale, unit in ((1e12, "pJ"), (1e9, "nJ"), (1e6, "uJ"), (1e3, "mJ")):
+        if largest_j * scale < 1e4:
+            return scale, unit
+    return 1.0, "J"
+
+
 def _figure(width: float, height: float) -> Figure:
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -44,17 +61,18 @@ def energy_breakdown_figure(layers: Sequence[dict], components: Sequence[str]) -
     """Stacked bars: each layer's energy per inference by component (pJ)."""
     shown = [c for c in components if any(layer["energy_j"][c] for layer in layers)]
     names = [layer["name"] for layer in layers]
-    figure = _figure(max(6.0, 0.9 * len(names) + 3.0), 4.2)
+    scale, unit = _energy_unit(max((layer["energy_j"]["total"] for layer in layers), default=0.0))
+    figure = _figure(_bar_chart_width(len(names)), 4.6)
     axes = figure.add_subplot()
     bottom = np.zeros(len(layers))
     for index, component in enumerate(shown):
-        values = np.array([layer["energy_j"][component] * PJ for layer in layers])
+        values = np.array([layer["energy_j"][component] * scale for layer in layers])
         axes.bar(names, values, bottom=bottom, label=ENERGY_LABELS[component],
                  color=PALETTE[index % len(PALETTE)], edgecolor="white", linewidth=0.5)
         bottom += values
-    axes.set_ylabel("energy per inference (pJ)")
+    axes.set_ylabel(f"energy per inference ({unit})")
     axes.set_title("Energy by layer and component (spintronic)")
-    axes.tick_params(axis="x", labelrotation=30)
+    _label_bars(axes, len(names))
     axes.legend(fontsize="small", loc="upper right", frameon=False)
     axes.grid(axis="y", alpha=0.3)
     return figure
@@ -73,7 +91,7 @@ def utilisation_figure(tiles: Sequence[dict]) -> Figure:
     for row, name in enumerate(layers):
         for column, tile in enumerate(per_layer[name]):
             grid[row, column] = tile["utilisation"]
-    figure = _figure(min(12.0, max(5.0, 0.6 * width + 3.0)), max(2.4, 0.45 * len(layers) + 1.6))
+    figure = _figure(min(12.0, max(5.0, 0.6 * width + 3.0)), min(9.0, max(2.4, 0.3 * len(layers) + 1.6)))
     axes = figure.add_subplot()
     image = axes.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
     axes.set_yticks(range(len(layers)), layers)
@@ -96,12 +114,12 @@ def cmos_comparison_figure(comparison: dict) -> Figure:
     spin = np.array([entry["spintronic_energy_j"] * PJ for entry in entries])
     cmos = np.array([entry["cmos_energy_j"] * PJ for entry in entries])
     x = np.arange(len(entries))
-    figure = _figure(max(6.0, 0.9 * len(entries) + 3.0), 4.2)
+    figure = _figure(_bar_chart_width(len(entries)), 4.6)
     axes = figure.add_subplot()
     axes.bar(x - 0.2, spin, 0.4, label="spintronic crossbars", color=PALETTE[0])
     axes.bar(x + 0.2, cmos, 0.4, label="CMOS int8 MAC array", color=PALETTE[1])
     axes.set_xticks(x, names)
-    axes.tick_params(axis="x", labelrotation=30)
+    _label_bars(axes, len(entries))
     axes.set_yscale("log")
     axes.set_ylabel("energy per inference (pJ, log)")
     axes.set_title("Spintronic vs CMOS baseline")
