@@ -37,7 +37,7 @@ class CompileConfig:
     rows: int = 128
     cols: int = 128
     per_channel: bool = True
-    targets: tuple[str, ...] = ("ir", "sim")
+    targets: tuple[str, ...] = ("ir", "sim", "report")
     pipeline: str | None = None  # overrides the default flow when given
     # Device/energy parameter overrides (docs/parameters.md): a TOML file
     # (--mtj-config) and/or dotted-name values (the facade's MTJConfig).

@@ -24,6 +24,12 @@ def bundle(tmp_path_factory):
     return out
 
 
+def test_report_is_a_default_target(tmp_path):
+    out = tmp_path / "default"
+    assert main(["compile", MODEL, "-o", str(out), "-q"]) == 0
+    assert (out / "report.json").is_file() and (out / "report.html").is_file()
+
+
 def test_compile_writes_report_files_listed_in_the_manifest(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert {"report.json", "report.html"} <= set(manifest["files"])
@@ -45,7 +51,7 @@ def test_report_prints_one_row_per_layer_and_the_totals(bundle, capsys):
 
 def test_report_without_report_json_computes_the_same_report(bundle, tmp_path, capsys):
     plain = tmp_path / "plain"
-    assert main(["compile", MODEL, "-o", str(plain), "--calibration", CALIBRATION, "-q"]) == 0
+    assert main(["compile", MODEL, "-o", str(plain), "--calibration", CALIBRATION, "--targets", "ir,sim", "-q"]) == 0
     assert not (plain / "report.json").exists()
     assert main(["report", str(plain), "--json"]) == 0
     computed = json.loads(capsys.readouterr().out)

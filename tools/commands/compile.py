@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", help="calibration inputs (.npy, or .npz keyed by input name)")
     parser.add_argument(
         "--targets",
-        default="ir,sim",
-        help=f"comma-separated subset of {','.join(KNOWN_TARGETS)} (default ir,sim)",
+        default="ir,sim,report",
+        help=f"comma-separated subset of {','.join(KNOWN_TARGETS)} (default ir,sim,report)",
     )
     parser.add_argument("--pipeline", help="replace the default pass pipeline (spintron-opt -p syntax)")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
