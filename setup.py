@@ -28,7 +28,8 @@ POSIX = sys.platform != "win32"
 CROSSBAR = Extension(
     "spintron_nn.runtime._crossbar",
     sources=["runtime/_crossbar.c", "runtime/crossbar_driver.c", "runtime/crossbar_kernels.c",
-             "runtime/crossbar_wide.c", "runtime/crossbar_pool.c"],
+             "runtime/crossbar_wide.c", "runtime/crossbar_pool.c",
+             "runtime/crossbar_input.c"],
     depends=["runtime/crossbar.h"],
     extra_compile_args=["-O3", "-std=c11", "-pthread"] if POSIX else [],
     extra_link_args=["-pthread"] if POSIX else [],

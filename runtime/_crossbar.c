@@ -121,7 +121,6 @@ static PyObject *py_matvec(PyObject *self, PyObject *args)
                           &adc.adc_bits, &adc.adc_shift, &out, &threads))
         return NULL;
     PyObject *result = NULL;
-    uint8_t *xb = NULL;
     const crossbar_isa *isa = crossbar_select_isa(isa_name);
     if (isa == NULL || isa != active_isa) {
         PyErr_Format(PyExc_ValueError, "weights packed for %s, kernel runs %s", isa_name, active_isa->name);
@@ -133,31 +132,21 @@ static PyObject *py_matvec(PyObject *self, PyObject *args)
         goto done;
     crossbar_weights w = {slices, rows, cols, cell_bits, (rows + isa->kg - 1) / isa->kg,
                           (cols + isa->nw - 1) / isa->nw, isa, (int8_t *)packed.buf};
-    ptrdiff_t pitch = crossbar_bitplane_pitch(isa, rows);
-    size_t xb_bytes = (size_t)crossbar_bitplane_rows(isa, batch, adc.input_bits) * pitch;
-    xb = aligned_alloc(64, xb_bytes ? (xb_bytes + 63) / 64 * 64 : 64);
-    if (xb == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    crossbar_input input = {x.buf, itemsize, is_signed, batch, rows, adc.input_bits};
     ptrdiff_t bad;
     int status = 0;
     Py_BEGIN_ALLOW_THREADS
-    bad = crossbar_bitplanes(isa, x.buf, itemsize, is_signed, batch, rows, adc.input_bits, xb);
+    bad = crossbar_check_input(&input);
     if (bad < 0)
-        status = crossbar_matvec(&w, xb, pitch, batch, &adc, out.buf, threads);
+        status = crossbar_matvec(&w, &input, &adc, out.buf, threads);
     Py_END_ALLOW_THREADS
-    if (bad >= 0) {
+    if (bad >= 0)
         x_error(bad, rows, adc.input_bits);
-        goto done;
-    }
-    if (status < 0) {
+    else if (status < 0)
         PyErr_NoMemory();
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
+    else
+        result = Py_NewRef(Py_None);
 done:
-    free(xb);
     PyBuffer_Release(&x);
     PyBuffer_Release(&packed);
     PyBuffer_Release(&out);
@@ -190,32 +179,28 @@ static PyObject *py_matvec_wide(PyObject *self, PyObject *args)
     noise.stuck_zero = stuck_zero;
     noise.stuck_one = stuck_one;
     PyObject *result = NULL;
-    uint8_t *xb = NULL;
     int64_t *cells = NULL;
-    const crossbar_isa *layout = crossbar_isa_portable();
     Py_ssize_t levels = (Py_ssize_t)slices * rows * cols;
     if (check_size(&x, (Py_ssize_t)batch * rows * itemsize, "x") < 0 ||
         check_size(&pos, levels, "levels_pos") < 0 || check_size(&neg, levels, "levels_neg") < 0 ||
         check_size(&out, (Py_ssize_t)batch * cols * 8, "out") < 0)
         goto done;
-    ptrdiff_t pitch = crossbar_bitplane_pitch(layout, rows);
-    size_t xb_bytes = (size_t)crossbar_bitplane_rows(layout, batch, adc.input_bits) * pitch;
-    xb = malloc(xb_bytes ? xb_bytes : 1);
     cells = malloc(levels ? (size_t)levels * sizeof(int64_t) : 1);
-    if (xb == NULL || cells == NULL) {
+    if (cells == NULL) {
         PyErr_NoMemory();
         goto done;
     }
+    crossbar_input input = {x.buf, itemsize, is_signed, batch, rows, adc.input_bits};
     ptrdiff_t bad_level, bad_x = -1;
     int status = 0;
     Py_BEGIN_ALLOW_THREADS
     bad_level = crossbar_wide_cells(slices, rows, cols, cell_bits, pos.buf, neg.buf, &noise, cells,
                                     threads);
     if (bad_level < 0)
-        bad_x = crossbar_bitplanes(layout, x.buf, itemsize, is_signed, batch, rows, adc.input_bits, xb);
+        bad_x = crossbar_check_input(&input);
     if (bad_level < 0 && bad_x < 0)
-        status = crossbar_matvec_wide(slices, rows, cols, cell_bits, cells, xb, pitch, batch, &adc,
-                                      &noise, out.buf, threads);
+        status = crossbar_matvec_wide(slices, cols, cell_bits, cells, &input, &adc, &noise,
+                                      out.buf, threads);
     Py_END_ALLOW_THREADS
     if (bad_level >= 0)
         level_error(bad_level, rows, cols, cell_bits);
@@ -226,7 +211,6 @@ static PyObject *py_matvec_wide(PyObject *self, PyObject *args)
     else
         result = Py_NewRef(Py_None);
 done:
-    free(xb);
     free(cells);
     PyBuffer_Release(&x);
     PyBuffer_Release(&pos);

@@ -62,13 +62,23 @@ typedef struct {
     int adc_shift;
 } crossbar_adc;
 
-/* Bit-planes of x ([batch][rows] integers of itemsize 1, 2, 4 or 8 bytes, signed or not):
- * xb must hold crossbar_bitplane_rows() rows of crossbar_bitplane_pitch() bytes.  Returns the
- * flat index of the first value outside [0, 2**input_bits), or -1. */
-int crossbar_bitplane_rows(const crossbar_isa *isa, int batch, int input_bits);
-ptrdiff_t crossbar_bitplane_pitch(const crossbar_isa *isa, int rows);
-ptrdiff_t crossbar_bitplanes(const crossbar_isa *isa, const void *x, int itemsize, int is_signed,
-                             int batch, int rows, int input_bits, uint8_t *xb);
+/* --- activations (crossbar_input.c) ------------------------------------------------- */
+
+typedef struct {
+    const void *data;             /* [batch][rows] integers, C order */
+    int itemsize, is_signed;      /* 1, 2, 4 or 8 bytes */
+    int batch, rows, input_bits;
+} crossbar_input;
+
+/* The flat index of the first value outside [0, 2**input_bits), or -1. */
+ptrdiff_t crossbar_check_input(const crossbar_input *x);
+
+/* input_bits planes of image n, LSB first: dst[b * pitch + r] = bit b of x[n][r], and zero
+ * for r in [rows, pitch). */
+void crossbar_image_planes(const crossbar_input *x, int n, uint8_t *dst, ptrdiff_t pitch);
+
+/* Bytes per plane: rows padded for the micro-kernels and away from 4 KiB multiples. */
+ptrdiff_t crossbar_plane_pitch(int rows, int kg);
 
 /* --- threads (crossbar_pool.c) ------------------------------------------------------- */
 
@@ -85,11 +95,10 @@ int crossbar_has_threads(void);
 #define CROSSBAR_WORK_PER_THREAD (1 << 21)
 int crossbar_thread_count(int requested, double work, int tasks);
 
-/* out[n][c] (int64, overwritten) for a batch of `batch` images whose bit-planes are xb
- * (batch * input_bits rows, padded to a multiple of isa->mr, pitch ldx), on at most `threads`
+/* out[n][c] (int64, overwritten) for the (checked) images of x, on at most `threads`
  * threads.  Returns 0, or -1 if out of memory. */
-int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
-                    const crossbar_adc *adc, int64_t *out, int threads);
+int crossbar_matvec(const crossbar_weights *w, const crossbar_input *x, const crossbar_adc *adc,
+                    int64_t *out, int threads);
 
 
 /* --- the int64 path: noise (backends/sim/noise.py) and cells wider than 4 bits --------- */
@@ -110,10 +119,10 @@ ptrdiff_t crossbar_wide_cells(int slices, int rows, int cols, int cell_bits,
                               const uint8_t *levels_pos, const uint8_t *levels_neg,
                               const crossbar_noise *noise, int64_t *cells, int threads);
 
-/* out[n][c] (overwritten) from x's bit-planes xb (as for crossbar_matvec, any pitch) and
- * the cells above, adding read noise and using the Q16 ADC shift when noise->enabled. */
-int crossbar_matvec_wide(int slices, int rows, int cols, int cell_bits, const int64_t *cells,
-                         const uint8_t *xb, ptrdiff_t ldx, int batch, const crossbar_adc *adc,
+/* out[n][c] (overwritten) from the (checked) images of x and the cells above, adding read
+ * noise and using the Q16 ADC shift when noise->enabled.  Returns 0, or -1 if out of memory. */
+int crossbar_matvec_wide(int slices, int cols, int cell_bits, const int64_t *cells,
+                         const crossbar_input *x, const crossbar_adc *adc,
                          const crossbar_noise *noise, int64_t *out, int threads);
 
 #endif

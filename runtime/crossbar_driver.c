@@ -1,5 +1,6 @@
-/* The kernel's driver: operand packing, the task loop over (panel, block of images), and
+/* The kernel's driver: operand packing, the task loop over blocks of images, and
  * the ADC + shift-add epilogue.  The micro-kernels are in crossbar_kernels.c. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,21 +15,12 @@
 #endif
 
 #define BLOCK_TARGET_ROWS 64 /* bit-plane rows per task: 64 x R bytes stays in L1/L2 */
-/* lcm(input_bits <= 16, mr <= 8) <= 120 rows; panels are at most 32 columns wide. */
-#define MAX_BLOCK_ROWS 128
+/* A block is 64 / input_bits whole images (<= 64 rows) padded to mr <= 8 rows; panels
+ * are at most 32 columns wide. */
+#define MAX_BLOCK_ROWS 72
 #define MAX_PANEL_WIDTH 32
 
 static int round_up(int value, int step) { return (value + step - 1) / step * step; }
-
-static int gcd(int a, int b)
-{
-    while (b) {
-        int t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
 
 size_t crossbar_weights_bytes(const crossbar_isa *isa, int slices, int rows, int cols)
 {
@@ -85,75 +77,32 @@ ptrdiff_t crossbar_pack_weights(crossbar_weights *w, const uint8_t *levels_pos,
     return -1;
 }
 
-int crossbar_bitplane_rows(const crossbar_isa *isa, int batch, int input_bits)
+/* For one image and one panel: out[j] += (sum_b adc(acc[b][j]) << b) << base_shift.  The
+ * bits are combined first so that out is read and written once per slice.  The ADC runs
+ * in int32 (currents are below 2**30, checked in kernel.py); the left shifts run on
+ * uint64 so that they are defined for negative codes (two's complement wrap). */
+MULTIVERSION static void adc_shift_add(const int32_t *acc, int input_bits, int width,
+                                       const crossbar_adc *adc, int base_shift, int64_t *out)
 {
-    return round_up(batch * input_bits, isa->mr);
-}
-
-ptrdiff_t crossbar_bitplane_pitch(const crossbar_isa *isa, int rows)
-{
-    /* A pitch that is a multiple of 4 KiB would map every bit-plane row of a micro-kernel
-     * step to the same L1 set; one extra cache line breaks the conflict. */
-    ptrdiff_t pitch = round_up(rows, isa->kg);
-    pitch = (pitch + 63) / 64 * 64;
-    if (pitch % 4096 == 0)
-        pitch += 64;
-    return pitch;
-}
-
-#define BITPLANES_FROM(type)                                                             \
-    do {                                                                                 \
-        const type *v = (const type *)x;                                                 \
-        for (int n = 0; n < batch; n++)                                                  \
-            for (int r = 0; r < rows; r++) {                                             \
-                type value = v[(size_t)n * rows + r];                                    \
-                if (value < 0 || (uint64_t)value >> input_bits)                          \
-                    return (ptrdiff_t)n * rows + r;                                      \
-                for (int b = 0; b < input_bits; b++)                                     \
-                    xb[((size_t)n * input_bits + b) * pitch + r] = (uint8_t)((value >> b) & 1); \
-            }                                                                            \
-    } while (0)
-
-ptrdiff_t crossbar_bitplanes(const crossbar_isa *isa, const void *x, int itemsize, int is_signed,
-                             int batch, int rows, int input_bits, uint8_t *xb)
-{
-    ptrdiff_t pitch = crossbar_bitplane_pitch(isa, rows);
-    memset(xb, 0, (size_t)crossbar_bitplane_rows(isa, batch, input_bits) * pitch);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtype-limits"
-    switch (itemsize * (is_signed ? -1 : 1)) {
-    case 1: BITPLANES_FROM(uint8_t); break;
-    case 2: BITPLANES_FROM(uint16_t); break;
-    case 4: BITPLANES_FROM(uint32_t); break;
-    case 8: BITPLANES_FROM(uint64_t); break;
-    case -1: BITPLANES_FROM(int8_t); break;
-    case -2: BITPLANES_FROM(int16_t); break;
-    case -4: BITPLANES_FROM(int32_t); break;
-    case -8: BITPLANES_FROM(int64_t); break;
-    default: return 0;
-    }
-#pragma GCC diagnostic pop
-    return -1;
-}
-
-/* out[j] += adc(acc[j]) << weight_shift for one bit-plane row of one panel.  The left
- * shift runs on uint64 so that it is defined for negative codes (two's complement). */
-MULTIVERSION static void adc_shift_add(const int32_t *acc, int width, const crossbar_adc *adc,
-                                       int weight_shift, int64_t *out)
-{
+    int64_t total[MAX_PANEL_WIDTH] = {0};
     if (adc->adc_bits == 0) {
-        for (int j = 0; j < width; j++)
-            out[j] += (int64_t)((uint64_t)(int64_t)acc[j] << weight_shift);
-        return;
+        for (int b = 0; b < input_bits; b++)
+            for (int j = 0; j < MAX_PANEL_WIDTH; j++)
+                total[j] += (int64_t)((uint64_t)(int64_t)acc[b * MAX_PANEL_WIDTH + j] << b);
+    } else {
+        const int32_t lo = (int32_t)-((int64_t)1 << (adc->adc_bits - 1));
+        const int32_t hi = (int32_t)(((int64_t)1 << (adc->adc_bits - 1)) - 1);
+        const int shift = adc->adc_shift;
+        const int32_t half = shift > 0 ? (int32_t)1 << (shift - 1) : 0;
+        for (int b = 0; b < input_bits; b++)
+            for (int j = 0; j < MAX_PANEL_WIDTH; j++) {
+                int32_t code = (acc[b * MAX_PANEL_WIDTH + j] + half) >> shift;
+                code = code < lo ? lo : code > hi ? hi : code;
+                total[j] += (int64_t)((uint64_t)(int64_t)code << b);
+            }
     }
-    const int32_t lo = -(1 << (adc->adc_bits - 1)), hi = (1 << (adc->adc_bits - 1)) - 1;
-    const int shift = adc->adc_shift;
-    const int32_t half = shift > 0 ? 1 << (shift - 1) : 0;
-    for (int j = 0; j < width; j++) {
-        int32_t code = (int32_t)(((int64_t)acc[j] + half) >> shift);
-        code = code < lo ? lo : code > hi ? hi : code;
-        out[j] += (int64_t)((uint64_t)(int64_t)code << weight_shift);
-    }
+    for (int j = 0; j < width; j++)
+        out[j] += (int64_t)((uint64_t)total[j] << base_shift);
 }
 
 int crossbar_thread_count(int requested, double work, int tasks)
@@ -169,60 +118,64 @@ int crossbar_thread_count(int requested, double work, int tasks)
 
 typedef struct {
     const crossbar_weights *w;
-    const uint8_t *xb;
-    ptrdiff_t ldx;
+    const crossbar_input *x;
     const crossbar_adc *adc;
     int64_t *out;
-    int rows_total, padded_rows, block_rows, blocks;
+    int images_per_block;
+    atomic_int out_of_memory;
 } matvec_job;
 
-/* One task: one panel of columns for one block of whole images, all slices. */
-static void matvec_task(void *context, int task)
+/* One task: a block of whole images, all panels and slices.  Its bit-planes are made here,
+ * into a buffer that stays in L1/L2, instead of for the whole batch up front. */
+static void matvec_task(void *context, int block)
 {
-    const matvec_job *job = context;
+    matvec_job *job = context;
     const crossbar_weights *w = job->w;
     const crossbar_isa *isa = w->isa;
-    const crossbar_adc *adc = job->adc;
-    const int nb = adc->input_bits, C = w->cols, nw = isa->nw;
+    const crossbar_input *x = job->x;
+    const int nb = x->input_bits, C = w->cols, nw = isa->nw;
+    const int n0 = block * job->images_per_block;
+    const int images = x->batch - n0 < job->images_per_block ? x->batch - n0 : job->images_per_block;
+    const int padded_rows = round_up(images * nb, isa->mr);
+    const ptrdiff_t pitch = crossbar_plane_pitch(x->rows, isa->kg);
     const size_t panel_bytes = (size_t)w->kgroups * isa->kg * nw;
     _Alignas(64) int32_t acc[MAX_BLOCK_ROWS * MAX_PANEL_WIDTH];
-    /* Panel-major order: consecutive tasks reuse the same weight panels. */
-    const int p = task / job->blocks, block = task % job->blocks;
-    const int m0 = block * job->block_rows;
-    const int m_end = m0 + job->block_rows < job->rows_total ? m0 + job->block_rows : job->rows_total;
-    const int m_rows =
-        (m0 + job->block_rows < job->padded_rows ? m0 + job->block_rows : job->padded_rows) - m0;
-    const int c0 = p * nw, width = C - c0 < nw ? C - c0 : nw;
-    for (int n = m0 / nb; n < m_end / nb; n++)
-        memset(job->out + (size_t)n * C + c0, 0, width * sizeof(int64_t));
-    for (int s = 0; s < w->slices; s++) {
-        const int8_t *panel = w->data + ((size_t)s * w->panels + p) * panel_bytes;
-        isa->panel(job->xb + (size_t)m0 * job->ldx, job->ldx, m_rows, w->kgroups, panel, acc);
-        for (int m = m0; m < m_end; m++) {
-            int weight_shift = adc->adc_shift + m % nb + s * w->cell_bits;
-            adc_shift_add(acc + (size_t)(m - m0) * nw, width, adc, weight_shift,
-                          job->out + (size_t)(m / nb) * C + c0);
+    uint8_t *planes = aligned_alloc(64, (size_t)padded_rows * pitch);
+    if (planes == NULL) {
+        atomic_store(&job->out_of_memory, 1);
+        return;
+    }
+    for (int i = 0; i < images; i++)
+        crossbar_image_planes(x, n0 + i, planes + (size_t)i * nb * pitch, pitch);
+    memset(planes + (size_t)images * nb * pitch, 0, (size_t)(padded_rows - images * nb) * pitch);
+    for (int p = 0; p < w->panels; p++) {
+        const int c0 = p * nw, width = C - c0 < nw ? C - c0 : nw;
+        for (int i = 0; i < images; i++)
+            memset(job->out + (size_t)(n0 + i) * C + c0, 0, width * sizeof(int64_t));
+        for (int s = 0; s < w->slices; s++) {
+            const int8_t *panel = w->data + ((size_t)s * w->panels + p) * panel_bytes;
+            isa->panel(planes, pitch, padded_rows, w->kgroups, panel, acc);
+            for (int i = 0; i < images; i++)
+                adc_shift_add(acc + (size_t)i * nb * nw, nb, width, job->adc,
+                              job->adc->adc_shift + s * w->cell_bits,
+                              job->out + (size_t)(n0 + i) * C + c0);
         }
     }
+    free(planes);
 }
 
-int crossbar_matvec(const crossbar_weights *w, const uint8_t *xb, ptrdiff_t ldx, int batch,
-                    const crossbar_adc *adc, int64_t *out, int threads)
+int crossbar_matvec(const crossbar_weights *w, const crossbar_input *x, const crossbar_adc *adc,
+                    int64_t *out, int threads)
 {
     const crossbar_isa *isa = w->isa;
-    const int nb = adc->input_bits;
-    matvec_job job = {w, xb, ldx, adc, out, batch * nb, crossbar_bitplane_rows(isa, batch, nb), 0, 0};
-    if (job.rows_total == 0 || w->cols == 0)
+    const int nb = x->input_bits;
+    if (x->batch == 0 || w->cols == 0)
         return 0;
-    /* A block holds whole images (its epilogue owns their outputs) and whole micro-kernel
-     * steps, so it is a multiple of lcm(input_bits, mr). */
-    const int step = nb / gcd(nb, isa->mr) * isa->mr;
-    job.block_rows = step * (BLOCK_TARGET_ROWS > step ? BLOCK_TARGET_ROWS / step : 1);
-    job.blocks = (job.rows_total + job.block_rows - 1) / job.block_rows;
-    const int tasks = job.blocks * w->panels;
+    matvec_job job = {w, x, adc, out, BLOCK_TARGET_ROWS / nb > 0 ? BLOCK_TARGET_ROWS / nb : 1, 0};
+    const int blocks = (x->batch + job.images_per_block - 1) / job.images_per_block;
     threads = crossbar_thread_count(
-        threads, (double)job.padded_rows * w->slices * w->kgroups * isa->kg * w->panels * isa->nw,
-        tasks);
-    crossbar_parallel(matvec_task, &job, tasks, threads);
-    return 0;
+        threads, (double)x->batch * nb * w->slices * w->kgroups * isa->kg * w->panels * isa->nw,
+        blocks);
+    crossbar_parallel(matvec_task, &job, blocks, threads);
+    return atomic_load(&job.out_of_memory) ? -1 : 0;
 }

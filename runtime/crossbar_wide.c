@@ -128,10 +128,9 @@ MULTIVERSION static void add_row(int64_t *acc, const int64_t *cells, int64_t wid
 }
 
 typedef struct {
-    int slices, rows, cols, cell_bits;
+    int slices, cols, cell_bits;
     const int64_t *cells;
-    const uint8_t *xb;
-    ptrdiff_t ldx;
+    const crossbar_input *x;
     const crossbar_adc *adc;
     const crossbar_noise *noise;
     int64_t *out;
@@ -141,23 +140,28 @@ typedef struct {
     atomic_int out_of_memory;
 } wide_job;
 
-/* One task: image n, all bits and slices (acc: slices * cols int64 on the heap). */
+/* One task: image n, all bits and slices. */
 static void wide_task(void *context, int n)
 {
     wide_job *job = context;
-    const int nb = job->adc->input_bits, cols = job->cols;
+    const int nb = job->x->input_bits, rows = job->x->rows, cols = job->cols;
     const int64_t width = (int64_t)job->slices * cols;
+    const ptrdiff_t pitch = crossbar_plane_pitch(rows, 1);
     int64_t *result = job->out + (size_t)n * cols;
     int64_t *acc = malloc((size_t)(width ? width : 1) * sizeof(int64_t));
-    if (acc == NULL) {
+    uint8_t *planes = malloc((size_t)nb * pitch);
+    if (acc == NULL || planes == NULL) {
         atomic_store(&job->out_of_memory, 1);
+        free(acc);
+        free(planes);
         return;
     }
+    crossbar_image_planes(job->x, n, planes, pitch);
     memset(result, 0, (size_t)cols * sizeof(int64_t));
     for (int b = 0; b < nb; b++) {
-        const uint8_t *bits = job->xb + ((size_t)n * nb + b) * job->ldx;
+        const uint8_t *bits = planes + (size_t)b * pitch;
         memset(acc, 0, (size_t)width * sizeof(int64_t));
-        for (int r = 0; r < job->rows; r++)
+        for (int r = 0; r < rows; r++)
             if (bits[r])
                 add_row(acc, job->cells + (size_t)r * width, width);
         /* Read (n, b, s, c) draws index ((sample_offset + n) * nb + b) * S * C + s * C + c. */
@@ -177,22 +181,23 @@ static void wide_task(void *context, int n)
         }
     }
     free(acc);
+    free(planes);
 }
 
-int crossbar_matvec_wide(int slices, int rows, int cols, int cell_bits, const int64_t *cells,
-                         const uint8_t *xb, ptrdiff_t ldx, int batch, const crossbar_adc *adc,
+int crossbar_matvec_wide(int slices, int cols, int cell_bits, const int64_t *cells,
+                         const crossbar_input *x, const crossbar_adc *adc,
                          const crossbar_noise *noise, int64_t *out, int threads)
 {
     const int shift = adc->adc_shift + (noise->enabled ? CROSSBAR_NOISE_Q : 0);
-    wide_job job = {slices, rows, cols, cell_bits, cells, xb, ldx, adc, noise, out, shift,
+    wide_job job = {slices, cols, cell_bits, cells, x, adc, noise, out, shift,
                     shift > 0 ? (int64_t)1 << (shift - 1) : 0,
                     adc->adc_bits ? -((int64_t)1 << (adc->adc_bits - 1)) : INT64_MIN,
                     adc->adc_bits ? ((int64_t)1 << (adc->adc_bits - 1)) - 1 : INT64_MAX,
                     noise->enabled ? stream_key(noise, STREAM_READ) : 0, 0};
     if (cols == 0)
         return 0;
-    threads = crossbar_thread_count(threads, (double)batch * adc->input_bits * rows * slices * cols,
-                                    batch);
-    crossbar_parallel(wide_task, &job, batch, threads);
+    threads = crossbar_thread_count(
+        threads, (double)x->batch * x->input_bits * x->rows * slices * cols, x->batch);
+    crossbar_parallel(wide_task, &job, x->batch, threads);
     return atomic_load(&job.out_of_memory) ? -1 : 0;
 }

@@ -37,6 +37,8 @@ MAX_ADC_SHIFT = 24
 NOISE_Q = 16
 #: Largest left shift of the int64 shift-add.
 MAX_OUTPUT_SHIFT = 62
+#: The int8 micro-kernels add currents in int32: taller tiles take the int64 path.
+MAX_INT32_CURRENT = 2**30
 
 _module = None
 _load_error: str | None = None
@@ -231,7 +233,7 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
     out = np.empty((batch, cols), dtype=np.int64)
     noise_arguments = _noise_arguments(noise)
     try:
-        if noise_arguments is None:
+        if noise_arguments is None and rows * (2**cell_bits - 1) < MAX_INT32_CURRENT:
             packed = module.pack(levels_pos, levels_neg, slices, rows, cols, cell_bits)
             module.matvec(x, x.itemsize, int(np.issubdtype(x.dtype, np.signedinteger)), batch,
                           packed, module.isa(), slices, rows, cols, cell_bits, input_bits,
