@@ -2,12 +2,13 @@
 
 Each ``spin.crossbar_layer`` (a ``[K, N]`` weight-integer matrix, K = inputs
 on rows) is cut into ``array_rows x array_cols`` blocks (``reference.tile_grid``,
-row-major; the last row/column block may be partial, ``utilisation`` records
-the used fraction of the array).  Each block becomes a ``spin.crossbar_tile``
-holding its differential bit slices (``reference.slice_weights``) and a
-``spin.shift_add`` sums the row tiles of each column block and concatenates
-the column blocks.  A grouped conv arrives as one block-diagonal matrix (``groups``, see
-lower-to-spin); grid blocks entirely off its diagonal blocks get no tile.
+row-major; the last row/column block may be partial; ``utilisation`` is the
+fraction of the array's cells that hold a weight of the layer).  Each block
+becomes a ``spin.crossbar_tile`` holding its differential bit slices
+(``reference.slice_weights``) and a ``spin.shift_add`` sums the row tiles of
+each column block and concatenates the column blocks.  A grouped conv arrives
+as one block-diagonal matrix (``groups``, see lower-to-spin); grid blocks
+entirely off its diagonal blocks get no tile.
 
 ADC shift per tile: ``reference.choose_layer_adc_shifts`` over the exact
 column currents of the layer's calibration rows (the quantized calibration
@@ -75,6 +76,19 @@ def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]])
     return [(r, c) for r, c in grid if meets_diagonal(r, c)]
 
 
+def _mapped_cells(layer: spin.CrossbarLayerOp, rows: slice, cols: slice) -> int:
+    """Cells of the block that hold a weight of the layer: the whole block for a
+    dense matrix, only its parts inside diagonal blocks for a grouped conv."""
+    groups = get_int(layer, "groups", 1)
+    k, n = layer.weights.array.shape
+    k_group, n_group = k // groups, n // groups
+
+    def overlap(span: slice, start: int, size: int) -> int:
+        return max(0, min(span.stop, start + size) - max(span.start, start))
+
+    return sum(overlap(rows, g * k_group, k_group) * overlap(cols, g * n_group, n_group) for g in range(groups))
+
+
 def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict) -> int:
     """Replace ``layer`` by its tiles; returns the number of tiles made."""
     weights = layer.weights.array
@@ -106,7 +120,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
             properties=shared | {k: spin.int_attr(v) for k, v in props.items()} | {
                 "levels_pos": WeightAttr(WeightBlob(f"{key}.pos", tile_pos)),
                 "levels_neg": WeightAttr(WeightBlob(f"{key}.neg", tile_neg)),
-                "utilisation": spin.real_attr(height * width / (array_rows * array_cols)),
+                "utilisation": spin.real_attr(_mapped_cells(layer, rows, cols) / (array_rows * array_cols)),
             },
         )
         rewriter.insert_op(tile, InsertPoint.before(layer))

@@ -171,8 +171,18 @@ def test_grouped_conv_maps_only_the_diagonal_blocks():
     tiles = tiles_of(module)
     assert [(spin.get_int(t, "row_offset"), spin.get_int(t, "col_offset")) for t in tiles] == [
         (0, 0), (16, 16), (32, 32), (48, 48)]
+    assert all(spin.get_real(t, "utilisation") == 1.0 for t in tiles)
     main = module.body.block.first_op
     assert main.attributes["spin.cycles_per_inference"].value.data == 8 * 9  # 8 input bits x 9 pixels
+
+
+def test_depthwise_utilisation_counts_only_the_diagonal_cells():
+    module = grouped_conv_net(channels=8, groups=8)  # 1x1 depthwise: an 8x8 diagonal matrix
+    calibrate_module(module, [np.ones((2, 8, 3, 3), np.float32)])
+    run_pipeline(module, "quantize,lower-to-spin{rows=16 cols=16},tile-crossbars")
+    (tile,) = tiles_of(module)
+    assert (spin.get_int(tile, "rows"), spin.get_int(tile, "cols")) == (8, 8)
+    assert spin.get_real(tile, "utilisation") == 8 / 256
 
 
 def test_schedule_rejects_too_small_chips_and_untiled_layers():
