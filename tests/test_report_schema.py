@@ -140,7 +140,7 @@ def test_parameters_are_the_entries_read_with_their_sources(report):
     assert len(names) < len(table)  # only what the estimate read (one cell type, ...)
     for entry in report["parameters"]:
         assert entry["value"] == table[entry["name"]].value and entry["unit"] == table[entry["name"]].unit
-        assert entry["source"].strip()
+        assert entry["source"].strip() and entry["origin"] == "shipped"
     assert report["overrides"] == []
 
 
@@ -160,6 +160,14 @@ def test_overrides_are_reported_and_change_the_numbers(design, report, tmp_path)
     new, old = changed["spintronic"]["total"]["energy_j"], report["spintronic"]["total"]["energy_j"]
     assert new["cell_read"] < 0.5 * old["cell_read"]
     assert new["adc"] == old["adc"]
+
+
+def test_same_design_same_bytes(design, report):
+    from spintron_nn.backends.report.html import render_html
+
+    again = build_report(design)
+    assert json.dumps(again) == json.dumps(report)
+    assert render_html(again) == render_html(report)
 
 
 def test_checker_rejects_other_versions_and_missing_keys(report):

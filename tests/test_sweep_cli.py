@@ -74,6 +74,16 @@ def test_sweep_accuracy_is_the_agreement_with_onnxruntime(tiny_sweep):
         assert point["accuracy"] == pytest.approx(_agreement_with_onnxruntime(config), abs=1e-4)
 
 
+def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, capsys):
+    one_point = ["sweep", MODEL, "--calibration", CALIBRATION, "--crossbar", "64x64", "--jobs", "1"]
+    assert main([*one_point, "-o", str(tmp_path / "a"), "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert "] 1/1 64x64 c2 a6" in captured.err and "#" * 30 in captured.err
+    assert "64x64 c2 a6" in captured.out and "Pareto-optimal" in captured.out
+    assert main([*one_point, "-o", str(tmp_path / "b")]) == 0  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+
+
 def test_pareto_front_on_hand_made_points():
     points = [
         {"label": "a", "energy_j": 1.0, "accuracy": 0.90},

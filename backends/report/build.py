@@ -116,17 +116,22 @@ def _comparison(spintronic: dict, cmos: dict) -> dict:
     return {"layers": layers, "total": total}
 
 
-def _parameters(table: ParameterTable, read: set[str]) -> list[dict]:
+def _origin(parameter, shipped: ParameterTable) -> str:
+    """"shipped" for the package's own tables (their install path says nothing
+    and would make reports differ between machines), else the override file."""
+    return "shipped" if parameter.origin == shipped[parameter.name].origin else parameter.origin
+
+
+def _parameters(table: ParameterTable, read: set[str], shipped: ParameterTable) -> list[dict]:
     return [
         {"name": name, "value": table[name].value, "unit": table[name].unit, "source": table[name].source,
-         "origin": table[name].origin}
+         "origin": _origin(table[name], shipped)}
         for name in sorted(read)
     ]
 
 
-def _overrides(table: ParameterTable) -> list[dict]:
+def _overrides(table: ParameterTable, shipped: ParameterTable) -> list[dict]:
     """Entries whose value differs from, or came from elsewhere than, the shipped table."""
-    shipped = load_parameters()
     return [
         {"name": name, "value": p.value, "shipped_value": shipped[name].value, "unit": p.unit, "origin": p.origin}
         for name, p in table.items()
@@ -141,6 +146,7 @@ def build_report(design: Design, table: ParameterTable | None = None) -> dict:
     if design.spin_module is None:
         raise SpintronError("a report needs a crossbar design; this bundle has none (compiled with --targets ir)")
     table = table if table is not None else design.config.parameters()
+    shipped = load_parameters()
     recording = _RecordingTable(table)
     estimate = estimate_module(design.spin_module, recording)
     tiles = tile_map(design.spin_module)
@@ -160,6 +166,6 @@ def build_report(design: Design, table: ParameterTable | None = None) -> dict:
         "comparison": _comparison(spintronic, cmos),
         "tiles": tiles,
         "accuracy": _accuracy(design.summary),
-        "parameters": _parameters(table, recording.read),
-        "overrides": _overrides(table),
+        "parameters": _parameters(table, recording.read, shipped),
+        "overrides": _overrides(table, shipped),
     }

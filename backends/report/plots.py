@@ -53,7 +53,7 @@ def png_bytes(figure: Figure) -> bytes:
 
 def svg_text(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
+    figure.savefig(buffer, format="svg", metadata={"Date": None})  # same figure, same bytes
     return buffer.getvalue()
 
 
