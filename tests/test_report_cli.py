@@ -24,10 +24,14 @@ def bundle(tmp_path_factory):
     return out
 
 
-def test_report_is_a_default_target(tmp_path):
+def test_report_is_a_default_target_and_without_calibration_has_no_accuracy(tmp_path):
     out = tmp_path / "default"
-    assert main(["compile", MODEL, "-o", str(out), "-q"]) == 0
-    assert (out / "report.json").is_file() and (out / "report.html").is_file()
+    with pytest.warns(UserWarning, match="no calibration data"):
+        assert main(["compile", MODEL, "-o", str(out), "-q"]) == 0
+    assert (out / "report.html").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["accuracy"].values()) == {None}
+    assert report["spintronic"]["total"]["energy_j"]["total"] > 0
 
 
 def test_compile_writes_report_files_listed_in_the_manifest(bundle):
