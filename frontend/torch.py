@@ -17,8 +17,10 @@ import contextlib
 import importlib.util
 import io
 import logging
+import os
 import re
 import sys
+import traceback
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -49,14 +51,38 @@ def _as_tuple(example_input: Any) -> tuple:
 
 
 @contextlib.contextmanager
+def _silenced_file_descriptors() -> Iterator[None]:
+    """Point fds 1 and 2 at /dev/null: torch's C++ code writes there directly."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+@contextlib.contextmanager
 def _quiet_exporter() -> Iterator[None]:
-    """The exporters log progress and warnings; a compiler's stderr is for errors."""
+    """The exporters log progress, warnings and graph dumps; a compiler's
+    stderr is for its own one-line errors."""
     loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with (
+            _silenced_file_descriptors(),  # C++ prints, e.g. "Torch IR graph at exception"
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -65,17 +91,31 @@ def _quiet_exporter() -> Iterator[None]:
 
 
 def export_to_onnx(
-    module: Any, example_input: Any, *, dynamo: bool = False, opset: int | None = None
+    module: Any,
+    example_input: Any,
+    *,
+    dynamo: bool = False,
+    opset: int | None = None,
+    where: str | None = None,
 ) -> onnx.ModelProto:
     """``module`` as an ONNX model with a dynamic batch dimension."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
-        raise SpintronError(f"expected a torch.nn.Module, got {type(module).__name__}")
+        raise SpintronError(f"expected a torch.nn.Module, got {type(module).__name__}", path=where)
     if example_input is None:
-        raise SpintronError("a torch.nn.Module needs an example input to be exported")
+        raise SpintronError("a torch.nn.Module needs an example input to be exported", path=where)
     args = _as_tuple(example_input)
     input_names = ["input"] if len(args) == 1 else [f"input_{i}" for i in range(len(args))]
     module.eval()
+    try:
+        return _export(torch, module, args, input_names, dynamo, opset)
+    except SpintronError:
+        raise
+    except Exception as exc:  # the exporters raise many types; all mean "cannot export"
+        raise SpintronError(f"torch could not export the model to ONNX: {_summary(exc)}", path=where) from exc
+
+
+def _export(torch, module, args: tuple, input_names: list[str], dynamo: bool, opset: int | None) -> onnx.ModelProto:
     with _quiet_exporter(), torch.no_grad():
         if dynamo:
             # torch.export specialises a dimension of size 1; a batch of two
@@ -111,7 +151,7 @@ def export_to_onnx(
 def import_torch_module(
     module: Any, example_input: Any, *, dynamo: bool = False, where: str = "<torch module>"
 ) -> ModuleOp:
-    return import_onnx(export_to_onnx(module, example_input, dynamo=dynamo), where=where)
+    return import_onnx(export_to_onnx(module, example_input, dynamo=dynamo, where=where), where=where)
 
 
 def load_python_file(path: Path) -> tuple[Any, Any]:
@@ -126,9 +166,8 @@ def load_python_file(path: Path) -> tuple[Any, Any]:
     user_module = importlib.util.module_from_spec(spec)
     sys.modules[name] = user_module
     try:
-        spec.loader.exec_module(user_module)
-    except SyntaxError as exc:
-        raise SpintronError(f"syntax error line {exc.lineno}: {exc.msg}", path=str(path)) from None
+        with _user_code("importing the file", path):
+            spec.loader.exec_module(user_module)
     finally:
         sys.modules.pop(name, None)
     missing = [f for f in ("build_model", "example_input") if not callable(getattr(user_module, f, None))]
@@ -137,7 +176,30 @@ def load_python_file(path: Path) -> tuple[Any, Any]:
             f"a model file must define build_model() and example_input(); missing {', '.join(missing)}",
             path=str(path),
         )
-    return user_module.build_model(), user_module.example_input()
+    with _user_code("build_model()", path):
+        module = user_module.build_model()
+    with _user_code("example_input()", path):
+        example = user_module.example_input()
+    return module, example
+
+
+def _summary(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+@contextlib.contextmanager
+def _user_code(what: str, path: Path) -> Iterator[None]:
+    """An exception in the user's file is reported as one line that points
+    at the line of their file (``--debug`` shows the whole traceback)."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise SpintronError(f"syntax error line {exc.lineno}: {exc.msg}", path=str(path)) from exc
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+        where = f" (line {frames[-1].lineno})" if frames else ""
+        raise SpintronError(f"{what} raised {_summary(exc)}{where}", path=str(path)) from exc
 
 
 def _unpickling_reason(exc: Exception) -> str:

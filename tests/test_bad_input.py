@@ -181,6 +181,27 @@ def case_torch_saved_pickle_pt(tmp: Path) -> Path:
     return path
 
 
+def case_unexportable_py(tmp: Path) -> Path:
+    path = tmp / "model" / "cummax.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "import torch\n"
+        "class M(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return torch.cummax(x, 1)[0]\n"
+        "def build_model():\n    return M()\n"
+        "def example_input():\n    return torch.zeros(1, 4)\n"
+    )
+    return path
+
+
+def case_raising_py(tmp: Path) -> Path:
+    path = tmp / "model" / "broken.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("def build_model():\n    return 1 / 0\n\ndef example_input():\n    return None\n")
+    return path
+
+
 CASES = {
     "empty": (case_empty, "empty"),
     "truncated": (case_truncated, "not a valid ONNX model"),
@@ -195,6 +216,8 @@ CASES = {
     "absurd_size": (case_absurd_size, "more than the"),
     "pickle_pt": (case_pickle_pt, "not a weights-only PyTorch checkpoint"),
     "torch_saved_pickle_pt": (case_torch_saved_pickle_pt, "not a weights-only PyTorch checkpoint"),
+    "unexportable_py": (case_unexportable_py, "torch could not export the model to ONNX"),
+    "raising_py": (case_raising_py, "build_model() raised ZeroDivisionError: division by zero (line 2)"),
 }
 
 
@@ -266,7 +289,7 @@ def test_run_refuses(name, tmp_path, capfd):
     assert files_under(tmp_path) == before
 
 
-@pytest.mark.parametrize("name", ["random_bytes", "pickle_pt", "external_symlink"])
+@pytest.mark.parametrize("name", ["random_bytes", "pickle_pt", "external_symlink", "unexportable_py"])
 def test_real_process_compile_refuses(name, tmp_path):
     """End to end in a new interpreter, without -q: progress lines may come
     before the error, but there is exactly one error line."""

@@ -243,3 +243,19 @@ def test_python_file_missing_functions(tmp_path):
     path.write_text("x = 1\n")
     with pytest.raises(SpintronError, match="build_model"):
         load_model(path)
+
+
+def test_an_exception_in_the_users_file_is_one_line_naming_the_line(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text("def build_model():\n    raise ValueError('no weights here')\n\ndef example_input():\n    return None\n")
+    with pytest.raises(SpintronError, match=r"build_model\(\) raised ValueError: no weights here \(line 2\)"):
+        load_model(path)
+
+
+def test_a_module_torch_cannot_export_is_a_spintron_error():
+    class Unexportable(nn.Module):
+        def forward(self, x):
+            return torch.cummax(x, 1)[0]  # no ONNX symbolic for aten::cummax
+
+    with pytest.raises(SpintronError, match="torch could not export.*cummax"):
+        load_model(Unexportable(), example_input=torch.zeros(1, 3))
