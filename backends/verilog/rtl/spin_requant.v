@@ -1,0 +1,85 @@
+// Requant engine (docs/semantics.md section 7), one element a cycle over a
+// [rows, CH] accumulator matrix, channel = element mod CH:
+//   acc' = acc + OFFSET[ch]                  (OFFSET = bias - input_zp * column_sum)
+//   q    = clamp(ZP + round_half_up(acc' * MULT[ch], SHIFT[ch]), QMIN, QMAX)
+// 64-bit product: the semantics require |acc'| < 2**31 and MULT < 2**31.
+module spin_requant #(
+    parameter integer AW = 8,
+    parameter integer W = 32,
+    parameter integer N = 1,           // elements per vector
+    parameter integer CH = 1,          // output channels (columns)
+    parameter integer SRC = 0,
+    parameter integer DST = 0,
+    parameter integer ZP = 0,
+    parameter integer QMIN = 0,
+    parameter integer QMAX = 255,
+    parameter OFFSET_FILE = "offset.hex",
+    parameter MULT_FILE = "mult.hex",
+    parameter SHIFT_FILE = "shift.hex"
+) (
+    input wire clk,
+    input wire rst,
+    input wire start,
+    output reg done,
+    output wire [AW-1:0] rd_addr,
+    input wire [W-1:0] rd_data,
+    output reg wr_en,
+    output reg [AW-1:0] wr_addr,
+    output reg [W-1:0] wr_data
+);
+    localparam integer NB = $clog2(N + 1);
+    localparam integer HB = $clog2(CH + 1);
+    localparam [1:0] IDLE = 2'd0, RUN = 2'd1, FINISH = 2'd2;
+
+    localparam integer XB = (CH > 1) ? $clog2(CH) : 1;  // ROMs padded to 2**XB
+    reg [63:0] offsets [0:(1 << XB)-1];
+    reg [31:0] multipliers [0:(1 << XB)-1];
+    reg [7:0] shifts [0:(1 << XB)-1];
+    initial begin
+        $readmemh(OFFSET_FILE, offsets);
+        $readmemh(MULT_FILE, multipliers);
+        $readmemh(SHIFT_FILE, shifts);
+    end
+
+    reg [1:0] state;
+    reg [NB-1:0] index;
+    reg [HB-1:0] channel;
+    assign rd_addr = AW'(SRC) + AW'(index);
+
+    wire signed [63:0] acc = 64'($signed(rd_data)) + $signed(offsets[XB'(channel)]);
+    wire signed [63:0] product = acc * $signed({32'd0, multipliers[XB'(channel)]});
+    wire [7:0] shift = shifts[XB'(channel)];
+    wire signed [63:0] half = (shift == 8'd0) ? 64'sd0 : (64'sd1 <<< (shift - 8'd1));
+    wire signed [63:0] rounded = (product + half) >>> shift;
+    wire signed [63:0] shifted = rounded + 64'(ZP);
+    wire [W-1:0] clamped = W'((shifted < 64'(QMIN)) ? 64'(QMIN) : (shifted > 64'(QMAX)) ? 64'(QMAX) : shifted);
+
+    always @(posedge clk) begin
+        done <= 1'b0;
+        wr_en <= 1'b0;
+        if (rst) begin
+            state <= IDLE;
+        end else begin
+            case (state)
+                IDLE: if (start) begin
+                    index <= {NB{1'b0}};
+                    channel <= {HB{1'b0}};
+                    state <= RUN;
+                end
+                RUN: begin
+                    wr_en <= 1'b1;
+                    wr_addr <= AW'(DST) + AW'(index);
+                    wr_data <= clamped;
+                    index <= index + 1'b1;
+                    channel <= (channel == HB'(CH - 1)) ? {HB{1'b0}} : channel + 1'b1;
+                    if (index == NB'(N - 1)) state <= FINISH;
+                end
+                FINISH: begin
+                    done <= 1'b1;
+                    state <= IDLE;
+                end
+                default: state <= IDLE;
+            endcase
+        end
+    end
+endmodule

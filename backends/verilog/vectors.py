@@ -1,0 +1,38 @@
+"""$readmemh files: one word a line, fixed-width hex, two's complement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def hex_lines(values: np.ndarray, width: int) -> str:
+    """Words of ``width`` bits (negative values as two's complement)."""
+    digits = max(1, -(-width // 4))
+    mask = (1 << width) - 1
+    return "".join(f"{int(v) & mask:0{digits}x}\n" for v in np.asarray(values).reshape(-1))
+
+
+def write_hex(path: Path, values: np.ndarray, width: int) -> None:
+    path.write_text(hex_lines(values, width))
+
+
+def read_hex(path: Path, width: int) -> np.ndarray:
+    """Signed words written by the testbench ($fwrite "%h")."""
+    tokens = path.read_text().split()
+    if any(set(t.lower()) & set("xz") for t in tokens):
+        raise ValueError(f"{path.name} holds undefined (x/z) words")
+    values = np.array([int(t, 16) for t in tokens], dtype=object)
+    signed = np.where(values >= (1 << (width - 1)), values - (1 << width), values)
+    return signed.astype(np.int64)
+
+
+def power_of_two_padded(values: np.ndarray) -> np.ndarray:
+    """Pad a ROM image with zeros to 2**ceil(log2(n)) words (at least 2), the
+    depth the engines declare so that index widths are exact."""
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    depth = 2
+    while depth < values.size:
+        depth *= 2
+    return np.concatenate([values, np.zeros(depth - values.size, dtype=np.int64)])
