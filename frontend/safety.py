@@ -26,6 +26,7 @@ from spintron_nn.errors import SpintronError
 # declaration is a corrupt or hostile file, refused before allocation.
 MAX_TENSOR_BYTES = 1 << 30
 MAX_TOTAL_BYTES = 4 << 30
+MAX_MODEL_FILE_BYTES = 2 << 30  # protobuf cannot parse more; reading it would be waste
 MAX_OPSET_VERSION = 1000  # onnx is at 2x today; beyond this it is corruption
 
 
@@ -79,6 +80,13 @@ def read_model_file(path: Path) -> onnx.ModelProto:
     """Parse ``path`` without its external data (see :func:`load_external_data`)."""
     where = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_MODEL_FILE_BYTES:
+            raise SpintronError(
+                f"{size} bytes is more than protobuf's 2 GiB limit for an ONNX file; "
+                "keep the weights as external data beside it",
+                path=where,
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SpintronError(f"cannot read: {exc.strerror}", path=where) from None

@@ -405,3 +405,10 @@ def test_corrupted_models_fail_only_with_spintron_errors():
         except SpintronError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 0 and outcomes["imported"] > 0  # both paths exercised
+
+
+def test_model_file_beyond_protobufs_limit_is_not_read(tmp_path):
+    path = tmp_path / "huge.onnx"
+    with open(path, "wb") as f:
+        f.truncate(3 << 30)  # sparse: no disk, but 3 GiB if read
+    assert peak_memory_of_refusal(path, "2 GiB limit") < 200 * 2**20
