@@ -225,8 +225,10 @@ def load_state_dict(path: Path) -> dict:
             f"not a weights-only PyTorch checkpoint, refused without running it ({_unpickling_reason(exc)})",
             path=where,
         ) from None
-    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
-        loaded = loaded["state_dict"]
+    for key in ("state_dict", "model_state_dict", "model"):  # common checkpoint layouts
+        if isinstance(loaded, dict) and isinstance(loaded.get(key), dict):
+            loaded = loaded[key]
+            break
     if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
         raise SpintronError("the checkpoint holds no state_dict", path=where)
     return loaded
