@@ -682,7 +682,8 @@ class ArgMaxOp(SpinOp):
 
 @irdl_op_definition
 class ReshapeOp(SpinOp):
-    """Reshape (also Flatten) to the result type; a dynamic batch dim stays leading."""
+    """Reshape (also Flatten, Squeeze, Cast to the same type) to the result type;
+    the static sizes must match (the dynamic batch dimension may move)."""
 
     name = "spin.reshape"
     input = operand_def(TensorType)
@@ -692,10 +693,31 @@ class ReshapeOp(SpinOp):
         a, b = shape_of(self.input), shape_of(self.output)
         if element_of(self.input) != element_of(self.output):
             _fail(self, "reshape cannot change the element type")
-        if (DYNAMIC in a) != (DYNAMIC in b) or (a and b and (a[0] == DYNAMIC) != (b[0] == DYNAMIC)):
-            _fail(self, "a dynamic batch dimension must stay leading")
+        if a.count(DYNAMIC) > 1 or a.count(DYNAMIC) != b.count(DYNAMIC):
+            _fail(self, "input and result need the same single dynamic (batch) dimension, or none")
         if abs(int(np.prod(a))) != abs(int(np.prod(b))):
             _fail(self, f"{list(a)} and {list(b)} differ in size")
+
+
+@irdl_op_definition
+class TakeOp(SpinOp):
+    """``table[indices]`` for int64 indices (ONNX ArrayFeatureExtractor on a
+    1-D constant: class labels from ArgMax); result ``[1, n]`` as in ONNX."""
+
+    name = "spin.take"
+    indices = operand_def(TensorType)
+    output = result_def(TensorType)
+    table = prop_def(WeightAttr)
+
+    def verify_(self) -> None:
+        _check_element(self, self.indices, i64, "the indices")
+        _check_element(self, self.output, i64, "the result")
+        table = self.table.array
+        if table.dtype != np.int64 or table.ndim != 1:
+            _fail(self, f"table must be 1-D int64, got {table.dtype}{list(table.shape)}")
+        out = shape_of(self.output)
+        if len(out) != 2 or out[0] != 1:
+            _fail(self, f"result must be [1, n], got {self.output.type}")
 
 
 @irdl_op_definition
@@ -736,6 +758,7 @@ SPIN = Dialect(
         ConcatOp,
         ArgMaxOp,
         ReshapeOp,
+        TakeOp,
         TransposeOp,
     ],
     [],

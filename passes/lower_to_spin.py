@@ -84,6 +84,8 @@ class _Lowering:
         self.rewriter = Rewriter()
         self.layers = 0
         self.anchor: Operation | None = None
+        # ops folded into a preceding layer's requant -> the layer's nn result
+        self.absorbed: dict[Operation, SSAValue] = {}
 
     # -- helpers ---------------------------------------------------------
 
@@ -148,12 +150,13 @@ class _Lowering:
             rows = rows[np.linspace(0, len(rows) - 1, MAX_CALIBRATION_ROWS).astype(np.int64)]
         return rows
 
-    def matrix(self, op, x: Codes, rows_value: SSAValue, calibration, w_int, w_scale, bias, clamp,
+    def matrix(self, out_op, x: Codes, rows_value: SSAValue, calibration, w_int, w_scale, bias, clamp,
                groups: int = 1) -> SSAValue:
-        """``crossbar_layer`` + ``requant`` of ``rows_value [M, K] @ w_int [K, N]``."""
+        """``crossbar_layer`` + ``requant`` of ``rows_value [M, K] @ w_int [K, N]``,
+        quantized to ``out_op``'s result (the matrix op or its absorbed tail)."""
         name = f"layer{self.layers}"
         self.layers += 1
-        out_scale, out_zp = self.out_params(op)
+        out_scale, out_zp = self.out_params(out_op)
         props = dict(
             weights=self.weight(f"{name}.weights", w_int.astype(np.int8)),
             weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
@@ -177,6 +180,47 @@ class _Lowering:
             bias=self.weight(f"{name}.bias", bias_int), zero_point=out_zp, bits=self.bits,
             clamp_min=qmin, clamp_max=qmax,
         )
+
+    @staticmethod
+    def single_user(op: Operation) -> Operation | None:
+        uses = list(op.results[0].uses)
+        return uses[0].operation if len(uses) == 1 else None
+
+    def per_channel_constant(self, value: SSAValue, out_shape, n: int) -> np.ndarray | None:
+        """A constant that adds one number per output channel (channel axis 1 of
+        NCHW, last axis of [M, N]), as a length-n vector; else None."""
+        if getattr(value.owner, "name", None) != "nn.constant":
+            return None
+        array = np.asarray(value.owner.value.array, dtype=np.float64)
+        allowed = [(n, 1, 1), (1, n, 1, 1)] if len(out_shape) == 4 else [(n,), (1, n)]
+        if array.shape not in allowed and array.size != 1:
+            return None
+        return np.broadcast_to(array.reshape(-1), (n,))
+
+    def absorb_tail(self, op, n: int):
+        """Fold a following ``add`` of a per-channel constant (a bias, as
+        exporters write MatMul + Add) and a following ReLU/Clip into the layer's
+        requant.  Returns ``(extra_bias, op whose quantization the layer
+        output takes, clamp)``; absorbed ops pass their codes through."""
+        extra, out_op, clamp = np.zeros(n), op, self.clamp_of(op)
+        user = self.single_user(out_op)
+        if user is not None and user.name == "nn.add" and clamp == (None, None):
+            other = user.operands[1] if user.operands[0] == out_op.results[0] else user.operands[0]
+            constant = self.per_channel_constant(other, spin.shape_of(out_op.results[0]), n)
+            if constant is not None and spin.shape_of(user.results[0]) == spin.shape_of(out_op.results[0]):
+                extra, out_op = extra + constant, user
+                self.absorbed[user] = op.results[0]
+                user = self.single_user(out_op)
+        if user is not None and user.name in ("nn.relu", "nn.clip") and clamp == (None, None):
+            clamp = self.clip_bounds(user)
+            self.absorbed[user] = op.results[0]
+            out_op = user
+        return extra, out_op, clamp
+
+    def clip_bounds(self, op) -> tuple[float | None, float | None]:
+        if op.name == "nn.relu":
+            return 0.0, None
+        return tuple(None if op.properties.get(k) is None else read_float(op.properties[k]) for k in ("min", "max"))
 
     def clamp_of(self, op) -> tuple[float | None, float | None]:
         lo, hi = op.properties.get("clamp_min"), op.properties.get("clamp_max")
@@ -207,8 +251,9 @@ class _Lowering:
     def linear(self, op, x: Codes, w: np.ndarray, bias: np.ndarray) -> Codes:
         w_int, w_scale = self.quantize_weights(w, axis=1)
         calibration = self.calibration_rows(op, x, lambda c: c.reshape(len(c), -1))
-        value = self.matrix(op, x, x.value, calibration, w_int, w_scale, bias, self.clamp_of(op))
-        return Codes(value, *self.out_params(op))
+        extra_bias, out_op, clamp = self.absorb_tail(op, w.shape[1])
+        value = self.matrix(out_op, x, x.value, calibration, w_int, w_scale, bias + extra_bias, clamp)
+        return Codes(value, *self.out_params(out_op))
 
     def lower_conv(self, op) -> Codes:
         """One im2col and one layer matrix per conv.  A grouped conv's matrix is
@@ -240,9 +285,10 @@ class _Lowering:
         calibration = self.calibration_rows(
             op, x, lambda c: digital.im2col(c, (kh, kw), window["pads"], window["strides"], window["dilations"], **patch)
         )
-        rows = self.matrix(op, x, patches, calibration, w_int, w_scale, bias, self.clamp_of(op), group)
+        extra_bias, out_op, clamp = self.absorb_tail(op, out_c)
+        rows = self.matrix(out_op, x, patches, calibration, w_int, w_scale, bias + extra_bias, clamp, group)
         image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
-        return Codes(image, *self.out_params(op))
+        return Codes(image, *self.out_params(out_op))
 
     # -- digital ops -----------------------------------------------------
 
@@ -252,11 +298,7 @@ class _Lowering:
 
     def lower_clip(self, op) -> Codes:
         x = self.operand(op)
-        if op.name == "nn.relu":
-            lo, hi = 0.0, None
-        else:
-            lo, hi = (None if op.properties.get(k) is None else read_float(op.properties[k]) for k in ("min", "max"))
-        qmin, qmax = quant_math.fused_clamp_bounds(lo, hi, x.scale, x.zero_point, self.bits)
+        qmin, qmax = quant_math.fused_clamp_bounds(*self.clip_bounds(op), x.scale, x.zero_point, self.bits)
         return self.same_params(op, spin.ClampOp, clamp_min=qmin, clamp_max=qmax)
 
     def pool_window(self, op) -> dict:
@@ -322,7 +364,14 @@ class _Lowering:
     def lower_argmax(self, op) -> SSAValue:
         if read_int(op.properties["select_last_index"]):
             raise UnsupportedError("lower-to-spin: nn.arg_max with select_last_index=1 is not supported")
-        x = self.operand(op)
+        source = op
+        producer = op.operands[0].owner
+        if getattr(producer, "name", None) == "nn.softmax" and read_int(producer.properties["axis"]) == \
+                read_int(op.properties["axis"]) % len(spin.shape_of(op.operands[0])):
+            # softmax is monotonic: its input codes keep apart logits that its
+            # output codes may round together.
+            source = producer
+        x = self.operand(source)
         rank = len(spin.shape_of(op.operands[0]))
         return self.build(spin.ArgMaxOp, [x.value], self.result_type(op, i64),
                           axis=read_int(op.properties["axis"]) % rank, keepdims=read_int(op.properties["keepdims"]))
@@ -330,8 +379,23 @@ class _Lowering:
     def lower_transpose(self, op) -> Codes:
         return self.same_params(op, spin.TransposeOp, perm=read_ints(op.properties["perm"]))
 
-    def lower_reshape(self, op) -> Codes:
+    def lower_reshape(self, op) -> Codes | SSAValue:
+        found = self.codes.get(op.operands[0])
+        if op.name == "nn.cast" and spin.element_of(op.operands[0]) != spin.element_of(op.results[0]):
+            raise UnsupportedError(f"lower-to-spin: nn.cast from {op.operands[0].type} to {op.results[0].type} is not supported")
+        if isinstance(found, SSAValue):  # integer results (ArgMax indices) pass through unquantized
+            return self.build(spin.ReshapeOp, [found], self.result_type(op, spin.element_of(op.results[0])))
         return self.same_params(op, spin.ReshapeOp)
+
+    def lower_take(self, op) -> SSAValue:
+        table = op.operands[0].owner
+        indices = self.codes.get(op.operands[1])
+        if getattr(table, "name", None) != "nn.constant" or table.value.array.ndim != 1 \
+                or table.value.array.dtype.kind != "i" or not isinstance(indices, SSAValue):
+            raise UnsupportedError("lower-to-spin: nn.array_feature_extractor is supported for a constant "
+                                   "1-D integer table indexed by ArgMax results")
+        return self.build(spin.TakeOp, [indices], self.result_type(op, i64),
+                          table=self.weight(f"take{self.layers}", table.value.array.astype(np.int64)))
 
     # -- driver ----------------------------------------------------------
 
@@ -345,7 +409,8 @@ class _Lowering:
         "nn.sigmoid": lower_lut, "nn.tanh": lower_lut, "nn.softmax": lower_softmax,
         "nn.arg_max": lower_argmax, "nn.transpose": lower_transpose,
         "nn.identity": lower_reshape, "nn.flatten": lower_reshape, "nn.reshape": lower_reshape,
-        "nn.squeeze": lower_reshape, "nn.unsqueeze": lower_reshape,
+        "nn.squeeze": lower_reshape, "nn.unsqueeze": lower_reshape, "nn.cast": lower_reshape,
+        "nn.array_feature_extractor": lower_take,
     }
 
     def run(self) -> None:
@@ -363,6 +428,9 @@ class _Lowering:
             if isinstance(op, func.ReturnOp):
                 self.lower_return(op)
             elif op.name == "nn.constant":
+                lowered.append(op)
+            elif op in self.absorbed:
+                self.codes[op.results[0]] = self.codes[self.absorbed[op]]
                 lowered.append(op)
             elif op.name in self.HANDLERS:
                 self.codes[op.results[0]] = self.HANDLERS[op.name](self, op)

@@ -99,3 +99,25 @@ def test_digits_mlp_keeps_float_accuracy(config):
     design = quantize_and_lower(load_model(EXAMPLES / "digits_mlp.onnx"), [calibration], **config)
     (logits,) = run_spin(design, [x])
     assert np.mean(logits.argmax(axis=1) == y) >= float_accuracy - 0.01
+
+
+def test_sklearn_mlp_labels_and_probabilities_agree_with_onnxruntime():
+    """skl2onnx writes MatMul + Add + Relu, Softmax, ArgMax and a label lookup
+    (ArrayFeatureExtractor): compiled at the defaults (6-bit ADC)."""
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+    from skl2onnx import to_onnx
+
+    x_train, y_train, x_held_out = digits_split(image=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's convergence warning
+        classifier = MLPClassifier((32,), max_iter=300, random_state=0).fit(x_train, y_train)
+    model = to_onnx(classifier, x_train[:1], options={id(classifier): {"zipmap": False}})
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, probabilities = session.run(None, {session.get_inputs()[0].name: x_held_out})
+    design = quantize_and_lower(load_model(model), [x_train[:256]])
+    sim_labels, sim_probabilities = run_spin(design, [x_held_out])
+    assert sim_labels.dtype == np.int64 and sim_labels.shape == labels.shape
+    assert np.mean(sim_labels == labels) >= 0.99
+    assert np.mean(sim_probabilities.argmax(axis=1) == probabilities.argmax(axis=1)) >= 0.99

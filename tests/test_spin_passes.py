@@ -231,3 +231,26 @@ def test_filecheck_weight_files_of_the_spin_passes_are_up_to_date():
             assert sorted(stored.files) == sorted(table), mlir.name
             for key, array in table.items():
                 np.testing.assert_array_equal(stored[key], array)
+
+
+def test_matmul_bias_add_and_relu_fold_into_one_layer():
+    """MatMul + Add(per-column constant) + Relu (skl2onnx's pattern) become one
+    crossbar layer whose requant carries the bias and the ReLU clamp, and the
+    result matches the same network written as one Gemm with a fused ReLU."""
+    rng = np.random.default_rng(4)
+    w, b = rng.normal(size=(12, 5)), rng.normal(size=(1, 5))
+
+    def unfused(block, x):
+        product = add(block, nn.MatMulOp(x, const(block, "w", w)))
+        return add(block, nn.ReluOp(add(block, nn.AddOp(product, const(block, "b", b)))))
+
+    def fused(block, x):
+        return add(block, nn.GemmOp(x, const(block, "w", w), const(block, "b", b[0]), clamp_min=0.0))
+
+    x = rng.normal(size=(40, 12)).astype(np.float32)
+    designs = [quantize_and_lower(graph(build, (12,)), [x], pipeline="") for build in (unfused, fused)]
+    names = [op.name for op in designs[0].walk() if op.name.startswith("spin.")]
+    assert names == ["spin.quantize", "spin.crossbar_tile", "spin.requant", "spin.dequantize"]
+    (requant,) = [op for op in designs[0].walk() if isinstance(op, spin.RequantOp)]
+    assert spin.get_int(requant, "clamp_min") == spin.get_int(requant, "zero_point") == 0
+    np.testing.assert_array_equal(run_spin(designs[0], [x])[0], run_spin(designs[1], [x])[0])

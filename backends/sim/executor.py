@@ -80,6 +80,14 @@ def _untiled(op: spin.CrossbarLayerOp, x: np.ndarray) -> np.ndarray:
     )
 
 
+def _take(op: spin.TakeOp, indices: np.ndarray) -> np.ndarray:
+    table = op.table.array
+    flat = indices.reshape(-1)
+    if flat.size and (flat.min() < -len(table) or flat.max() >= len(table)):
+        raise SpintronError(f"spin.take: index out of range for a table of {len(table)}")
+    return table[flat].reshape(1, -1)
+
+
 def _quant_args(op: Operation, *names: str) -> list:
     return [get_real(op, n) if n.endswith("scale") else get_int(op, n) for n in names]
 
@@ -124,6 +132,7 @@ _HANDLERS: dict[type[Operation], _Handler] = {
     spin.ConcatOp: lambda op, *parts: np.concatenate(parts, axis=get_int(op, "axis")),
     spin.ArgMaxOp: lambda op, q: np.argmax(q, axis=get_int(op, "axis"), keepdims=bool(get_int(op, "keepdims"))),
     spin.TransposeOp: lambda op, x: np.transpose(x, get_ints(op, "perm")),
+    spin.TakeOp: _take,
     spin.ReshapeOp: lambda op, x: x.reshape([-1 if d == DYNAMIC_INDEX else d for d in spin.shape_of(op.output)]),
 }
 
