@@ -65,6 +65,18 @@ def test_report_without_report_json_computes_the_same_report(bundle, tmp_path, c
     assert computed == written
 
 
+def test_report_names_parameter_overrides(tmp_path, capsys):
+    config = tmp_path / "cfg.toml"
+    config.write_text("[read]\nv_read = 0.15\n")
+    out = tmp_path / "bundle"
+    assert main(["compile", MODEL, "-o", str(out), "--calibration", CALIBRATION, "--mtj-config", str(config), "-q"]) == 0
+    assert main(["report", str(out)]) == 0
+    from spintron_nn.energy.params import load_parameters
+
+    shipped = load_parameters()["read.v_read"].value
+    assert f"parameter override: read.v_read = 0.15 V (shipped {shipped:g}, from {config})" in capsys.readouterr().out
+
+
 def _fails(argv, capsys, match: str) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -46,6 +46,8 @@ def format_report(report: dict) -> str:
     accuracy = report["accuracy"]
     config = report["config"]
     legend = ", ".join(f"{_SHORT[c]}={c}" for c in components)
+    overrides = [f"{o['name']} = {o['value']:g} {o['unit']} (shipped {o['shipped_value']:g}, from {o['origin']})"
+                 for o in report["overrides"]]
     return "\n".join([
         f"design: {report['source']}  (W{config['weight_bits']}A{config['activation_bits']}, "
         f"{config['cell_bits']}-bit cells, {config['adc_bits']}-bit ADC, {config['rows']}x{config['cols']} crossbars)",
@@ -56,4 +58,5 @@ def format_report(report: dict) -> str:
         f"weight programming {si(total['programming_energy_j'], 'J')} once",
         f"accuracy: top-1 agreement with float {percent(accuracy['top1_agreement'], 2)} "
         f"(ideal ADC {percent(accuracy['top1_agreement_ideal_adc'], 2)}) on {accuracy['evaluated_on'] or '-'}",
+        *(f"parameter override: {line}" for line in overrides),
     ])
