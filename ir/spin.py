@@ -533,7 +533,10 @@ class RescaleOp(_UnaryCodeOp):
 
 @irdl_op_definition
 class LutOp(_UnaryCodeOp):
-    """Elementwise table lookup ``q_out = table[q_in]`` (sigmoid, tanh, ...)."""
+    """Elementwise table lookup: ``q_out = table[q_in]`` with a ``[256]`` table,
+    or ``table[c, q_in]`` with a per-channel ``[C, 256]`` table (channel axis 1).
+    Any function of one code with per-tensor or per-channel constants (sigmoid,
+    tanh, leaky ReLU, arithmetic with a constant, a standalone BatchNorm)."""
 
     name = "spin.lut"
     table = prop_def(WeightAttr)
@@ -542,17 +545,22 @@ class LutOp(_UnaryCodeOp):
     def verify_(self) -> None:
         super().verify_()
         table = self.table.array
-        if table.dtype != np.uint8 or table.shape != (256,):
-            _fail(self, f"table must be uint8 [256], got {table.dtype}{list(table.shape)}")
+        if table.dtype != np.uint8 or table.ndim not in (1, 2) or table.shape[-1] != 256:
+            _fail(self, f"table must be uint8 [256] or [C, 256], got {table.dtype}{list(table.shape)}")
+        shape = shape_of(self.input)
+        if table.ndim == 2 and (len(shape) < 2 or shape[1] != table.shape[0]):
+            _fail(self, f"a per-channel table of {table.shape[0]} channels does not fit {self.input.type}")
 
 
 @irdl_op_definition
 class SoftmaxOp(_UnaryCodeOp):
-    """Softmax along ``axis``, computed exactly in float64 on the dequantized
-    codes and quantized to the output (a digital block, not a crossbar)."""
+    """Softmax (``log = 1``: log-softmax) along ``axis``, computed exactly in
+    float64 on the dequantized codes and quantized to the output (a digital
+    block, not a crossbar)."""
 
     name = "spin.softmax"
     axis = prop_def(IntegerAttr)
+    log = prop_def(IntegerAttr)
     input_scale = prop_def(FloatAttr)
     input_zero_point = prop_def(IntegerAttr)
     scale = prop_def(FloatAttr)

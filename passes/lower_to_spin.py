@@ -338,17 +338,91 @@ class _Lowering:
         axis = read_int(op.properties["axis"]) % len(spin.shape_of(op.results[0]))
         return Codes(self.build(spin.ConcatOp, [parts], self.result_type(op), axis=axis), scale, zp)
 
-    def lower_lut(self, op) -> Codes:
-        x = self.operand(op)
+    def lut(self, op, x: Codes, function, per_channel: list | None = None) -> Codes:
+        """A ``spin.lut`` of ``function(real)``, or of ``function(real, p)`` with
+        one parameter ``p`` per channel (a ``[C, 256]`` table)."""
         scale, zp = self.out_params(op)
-        function = {"nn.sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "nn.tanh": np.tanh}[op.name]
-        table = quant_math.lut_table(function, x.scale, x.zero_point, scale, zp, self.bits)
-        table = np.pad(table, (0, 256 - len(table)), mode="edge").astype(np.uint8)
+
+        def table_of(f):
+            table = quant_math.lut_table(f, x.scale, x.zero_point, scale, zp, self.bits)
+            return np.pad(table, (0, 256 - len(table)), mode="edge").astype(np.uint8)
+
+        if per_channel is None:
+            table = table_of(function)
+        else:
+            table = np.stack([table_of(lambda v, p=p: function(v, p)) for p in per_channel])
         value = self.build(spin.LutOp, [x.value], self.result_type(op),
                            table=self.weight(f"lut{self.layers}.{op.name[3:]}", table),
                            function=StringAttr(op.name[3:]))
         self.layers += 1
         return Codes(value, scale, zp)
+
+    UNARY_FUNCTIONS = {
+        "nn.sigmoid": lambda op: lambda v: 1.0 / (1.0 + np.exp(-v)),
+        "nn.tanh": lambda op: np.tanh,
+        "nn.leaky_relu": lambda op: lambda v, a=read_float(op.properties["alpha"]): np.where(v >= 0, v, a * v),
+    }
+
+    def lower_lut(self, op) -> Codes:
+        return self.lut(op, self.operand(op), self.UNARY_FUNCTIONS[op.name](op))
+
+    BINARY_FUNCTIONS = {"nn.add": np.add, "nn.sub": np.subtract, "nn.mul": np.multiply, "nn.div": np.divide}
+
+    def channel_constant(self, value: SSAValue, out_shape) -> list | None:
+        """A constant that is per tensor or per channel (axis 1) for ``out_shape``,
+        as one number per channel (or a 1-list); None otherwise."""
+        if getattr(value.owner, "name", None) != "nn.constant":
+            return None
+        array = np.asarray(value.owner.value.array, dtype=np.float64)
+        if array.size == 1:
+            return [float(array.reshape(-1)[0])]
+        if array.ndim > len(out_shape) or len(out_shape) < 2:
+            return None
+        full = array.reshape((1,) * (len(out_shape) - array.ndim) + array.shape)
+        if any(d != 1 for axis, d in enumerate(full.shape) if axis != 1) or full.shape[1] != out_shape[1]:
+            return None
+        return [float(v) for v in full.reshape(-1)]
+
+    def lower_binary(self, op) -> Codes:
+        """Add/Sub/Mul/Div: of two activations (add only: ``spin.add``), or of an
+        activation and a per-tensor / per-channel constant (a LUT)."""
+        function = self.BINARY_FUNCTIONS[op.name]
+        out_shape = spin.shape_of(op.results[0])
+        for index in (0, 1):
+            constant = self.channel_constant(op.operands[1 - index], out_shape)
+            if constant is None or not isinstance(self.codes.get(op.operands[index]), Codes):
+                continue
+            if spin.shape_of(op.operands[index]) != out_shape:
+                break
+            x = self.operand(op, index)
+            ordered = (lambda v, c: function(v, c)) if index == 0 else (lambda v, c: function(c, v))
+            if len(constant) == 1:
+                return self.lut(op, x, lambda v: ordered(v, constant[0]))
+            return self.lut(op, x, ordered, constant)
+        if op.name == "nn.add":
+            return self.lower_add(op)
+        raise UnsupportedError(f"lower-to-spin: {op.name} is supported with one operand a per-tensor or "
+                               "per-channel constant")
+
+    def lower_batch_norm(self, op) -> Codes:
+        """A BatchNorm that fold-batchnorm left (no conv/gemm before it): a per-channel LUT."""
+        x = self.operand(op)
+        scale, bias, mean, var = (self.constant(v, "nn.batch_normalization parameter").reshape(-1)
+                                  for v in op.operands[1:])
+        factor = scale / np.sqrt(var + read_float(op.properties["epsilon"]))
+        return self.lut(op, x, lambda v, p: (v - p[0]) * p[1] + p[2], list(zip(mean, factor, bias)))
+
+    def lower_reduce_mean(self, op) -> Codes:
+        """ReduceMean over the spatial axes of NCHW: a global average pool."""
+        shape = spin.shape_of(op.operands[0])
+        axes = op.properties.get("axes")
+        if len(shape) != 4 or axes is None or sorted(a % 4 for a in read_ints(axes)) != [2, 3]:
+            raise UnsupportedError("lower-to-spin: nn.reduce_mean is supported over the spatial axes of NCHW only")
+        x = self.operand(op)
+        pooled = self.build(spin.GlobalAvgPoolOp, [x.value], spin.tensor((*shape[:2], 1, 1), spin.ui8))
+        if read_int(op.properties["keepdims"]):
+            return Codes(pooled, x.scale, x.zero_point)
+        return Codes(self.build(spin.ReshapeOp, [pooled], self.result_type(op)), x.scale, x.zero_point)
 
     def lower_softmax(self, op) -> Codes:
         x = self.operand(op)
@@ -357,7 +431,8 @@ class _Lowering:
         if read_int(op.properties["legacy_2d"]) and axis != rank - 1:
             raise UnsupportedError("lower-to-spin: opset < 13 softmax over several axes is not supported")
         scale, zp = self.out_params(op)
-        value = self.build(spin.SoftmaxOp, [x.value], self.result_type(op), axis=axis, input_scale=x.scale,
+        value = self.build(spin.SoftmaxOp, [x.value], self.result_type(op), axis=axis,
+                           log=int(op.name == "nn.log_softmax"), input_scale=x.scale,
                            input_zero_point=x.zero_point, scale=scale, zero_point=zp, bits=self.bits)
         return Codes(value, scale, zp)
 
@@ -405,8 +480,10 @@ class _Lowering:
         "nn.max_pool": lower_max_pool, "nn.average_pool": lower_avg_pool,
         "nn.global_average_pool": lambda self, op: self.same_params(op, spin.GlobalAvgPoolOp),
         "nn.global_max_pool": lambda self, op: self.same_params(op, spin.GlobalMaxPoolOp),
-        "nn.add": lower_add, "nn.concat": lower_concat,
-        "nn.sigmoid": lower_lut, "nn.tanh": lower_lut, "nn.softmax": lower_softmax,
+        "nn.add": lower_binary, "nn.sub": lower_binary, "nn.mul": lower_binary, "nn.div": lower_binary,
+        "nn.concat": lower_concat, "nn.batch_normalization": lower_batch_norm, "nn.reduce_mean": lower_reduce_mean,
+        "nn.sigmoid": lower_lut, "nn.tanh": lower_lut, "nn.leaky_relu": lower_lut,
+        "nn.softmax": lower_softmax, "nn.log_softmax": lower_softmax,
         "nn.arg_max": lower_argmax, "nn.transpose": lower_transpose,
         "nn.identity": lower_reshape, "nn.flatten": lower_reshape, "nn.reshape": lower_reshape,
         "nn.squeeze": lower_reshape, "nn.unsqueeze": lower_reshape, "nn.cast": lower_reshape,

@@ -17,6 +17,7 @@ from xdsl.ir import Block, Region
 from spintron_nn.backends.sim import reference as ref
 from spintron_nn.backends.sim.executor import run_spin
 from spintron_nn.ir import nn
+from spintron_nn.ir.weights import WeightBlob
 from spintron_nn.passes.flows import quantize_and_lower
 
 BITS = 8
@@ -149,3 +150,57 @@ def test_transpose_and_reshape_move_codes_only(images):
     p = params(images)
     expected = ref.dequantize(codes(images, p), *p).astype(np.float32).transpose(0, 2, 3, 1).reshape(16, 126)
     np.testing.assert_array_equal(out, expected)
+
+
+def constant(key, array):
+    return nn.ConstantOp(WeightBlob(key, np.asarray(array, np.float32)))
+
+
+MEAN = np.array([0.5, -0.2, 0.1], np.float32).reshape(1, 3, 1, 1)
+STD = np.array([0.9, 1.3, 0.7], np.float32).reshape(3, 1, 1)
+
+
+@pytest.mark.parametrize("case", ["leaky_relu", "sub_per_channel", "div_per_channel", "mul_scalar", "scalar_minus_x",
+                                  "batch_norm"])
+def test_per_tensor_and_per_channel_luts_equal_the_function_on_dequantized_codes(images, case):
+    """Unary functions and arithmetic with constants become (per-channel) LUTs:
+    exact on the input codes, so the codes equal the numpy function's."""
+    bn = [np.array(v, np.float32) for v in ([1.5, 0.5, 2.0], [0.1, -0.3, 0.0], [0.2, 0.0, -0.5], [0.5, 2.0, 1.0])]
+    builders = {
+        "leaky_relu": (lambda x: nn.LeakyReluOp(x, alpha=0.1), lambda v: np.where(v >= 0, v, 0.1 * v)),
+        "sub_per_channel": (lambda x: [c := constant("mean", MEAN), nn.SubOp(x, c.output)], lambda v: v - MEAN),
+        "div_per_channel": (lambda x: [c := constant("std", STD), nn.DivOp(x, c.output)], lambda v: v / STD),
+        "mul_scalar": (lambda x: [c := constant("k", [2.5]), nn.MulOp(c.output, x)], lambda v: 2.5 * v),
+        "scalar_minus_x": (lambda x: [c := constant("k", 1.0), nn.SubOp(c.output, x)], lambda v: 1.0 - v),
+        "batch_norm": (
+            lambda x: [s := constant("s", bn[0]), b := constant("b", bn[1]), m := constant("m", bn[2]),
+                       v := constant("v", bn[3]), nn.BatchNormalizationOp(x, s.output, b.output, m.output, v.output)],
+            lambda v: (v - bn[2].reshape(1, 3, 1, 1)) * (bn[0] / np.sqrt(bn[3] + 1e-5)).reshape(1, 3, 1, 1)
+            + bn[1].reshape(1, 3, 1, 1)),
+    }
+    make, function = builders[case]
+    out = compile_and_run(one_op_graph(make, (3, 6, 7)), [images], [images])[0]
+    p_in = params(images)
+    p_out = params(function(images.astype(np.float64)))
+    expected = codes(function(ref.dequantize(codes(images, p_in), *p_in)), p_out)
+    assert np.max(np.abs((np.rint(out / p_out[0]) + p_out[1]) - expected)) <= 1
+    assert np.mean(np.rint(out / p_out[0]) + p_out[1] == expected) > 0.99  # differences: float32 range ulps
+
+
+def test_reduce_mean_over_space_and_log_softmax():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 4, 3, 5)).astype(np.float32)
+    module = one_op_graph(lambda v: nn.ReduceMeanOp(v, axes=[2, 3], keepdims=0), (4, 3, 5))
+    out = compile_and_run(module, [x], [x])[0]
+    p = params(x)
+    expected = np.floor(codes(x, p).mean(axis=(2, 3)) + 0.5).astype(np.int64)
+    np.testing.assert_array_equal(out, ref.dequantize(expected, *p).astype(np.float32))
+    logits = rng.normal(0, 2, (32, 10)).astype(np.float32)
+    out = compile_and_run(one_op_graph(lambda v: nn.LogSoftmaxOp(v, axis=1), (10,)), [logits], [logits])[0]
+    p_in = params(logits)
+    real = ref.dequantize(codes(logits, p_in), *p_in)
+    shifted = real - real.max(axis=1, keepdims=True)
+    exact = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    floats = logits - logits.max(axis=1, keepdims=True)
+    p_out = params(floats - np.log(np.exp(floats).sum(axis=1, keepdims=True)))
+    assert np.max(np.abs((np.rint(out / p_out[0]) + p_out[1]) - codes(exact, p_out))) <= 1

@@ -140,7 +140,7 @@ def test_unsupported_op_is_a_clear_error():
 
     module = graph(build, (4,))
     calibrate_module(module, [np.ones((2, 4), np.float32)])
-    with pytest.raises(UnsupportedError, match="nn.mul has no crossbar or digital mapping"):
+    with pytest.raises(UnsupportedError, match="nn.mul is supported with one operand a per-tensor or per-channel constant"):
         run_pipeline(module, "quantize,lower-to-spin")
 
 

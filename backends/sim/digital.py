@@ -82,10 +82,19 @@ def rescale(q: np.ndarray, input_zero_point: int, multiplier: int, shift: int, z
     return np.clip(scaled + zero_point, 0, 2**bits - 1)
 
 
-def softmax_codes(q: np.ndarray, axis: int, input_scale: float, input_zero_point: int,
+def softmax_codes(q: np.ndarray, axis: int, log: bool, input_scale: float, input_zero_point: int,
                   scale: float, zero_point: int, bits: int) -> np.ndarray:
-    """Softmax of the dequantized codes in float64, quantized half to even."""
+    """(Log-)softmax of the dequantized codes in float64, quantized half to even."""
     real = dequantize(q, input_scale, input_zero_point)
-    real = np.exp(real - real.max(axis=axis, keepdims=True))
-    real /= real.sum(axis=axis, keepdims=True)
-    return quantize_activations(real, scale, zero_point, bits)
+    shifted = real - real.max(axis=axis, keepdims=True)
+    total = np.exp(shifted).sum(axis=axis, keepdims=True)
+    result = shifted - np.log(total) if log else np.exp(shifted) / total
+    return quantize_activations(result, scale, zero_point, bits)
+
+
+def lookup(table: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``table[q]``, or ``table[c, q]`` per channel (axis 1) for a 2-D table."""
+    if table.ndim == 1:
+        return table[q]
+    channels = np.arange(table.shape[0]).reshape((1, -1) + (1,) * (q.ndim - 2))
+    return table[channels, q]

@@ -7,6 +7,9 @@ reference, bit-identical); everything else is the exact integer arithmetic of
 quant_math / digital.  Noise (a ``NoiseSpec``) is re-keyed per tile with
 ``seed`` and the tile's ``tile_id``, so the same inputs and seed give
 byte-identical outputs; ``noise=None`` gives the exact integer result.
+``tile_currents`` replaces the integer column currents by analog ones (the
+SPICE backend's nodal solver), which then go through the same ADC and
+shift-add.
 """
 
 from __future__ import annotations
@@ -19,22 +22,39 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType
 from xdsl.ir import Operation
 
-from spintron_nn.backends.sim import digital, dispatch, quant_math
+from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
+from spintron_nn.backends.sim.noise import Q
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import get_int, get_ints, get_real
 
 
+# (tile op, its input codes [B, rows]) -> column currents [B, input_bits, S, C]
+# in Q16 level units (int64, docs/semantics.md section 10).
+TileCurrents = Callable[[spin.CrossbarTileOp, np.ndarray], np.ndarray]
+
+
 @dataclasses.dataclass(frozen=True)
 class _Run:
     noise: object | None
     seed: int
+    tile_currents: TileCurrents | None = None
+
+
+def _analog_tile(op: spin.CrossbarTileOp, currents_q16: np.ndarray) -> np.ndarray:
+    """Currents from outside the integer contract through the contract's own
+    ADC and shift-add, as the noise model's Q16 currents go (section 10)."""
+    adc_shift, cell_bits = get_int(op, "adc_shift"), get_int(op, "cell_bits")
+    codes = reference.adc_convert(currents_q16, get_int(op, "adc_bits"), adc_shift + Q)
+    return reference._shift_add(codes, adc_shift, cell_bits)
 
 
 def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:
     start = get_int(op, "row_offset")
     rows = x[:, start : start + get_int(op, "rows")]
+    if run.tile_currents is not None:
+        return _analog_tile(op, run.tile_currents(op, rows))
     noise = run.noise
     if noise is not None:
         noise = dataclasses.replace(noise, seed=run.seed, tile_id=get_int(op, "tile_id"))
@@ -115,9 +135,9 @@ _HANDLERS: dict[type[Operation], _Handler] = {
     spin.RescaleOp: lambda op, q: digital.rescale(
         q, *_quant_args(op, "input_zero_point", "multiplier", "shift", "zero_point", "bits")
     ),
-    spin.LutOp: lambda op, q: op.table.array[q],
+    spin.LutOp: lambda op, q: digital.lookup(op.table.array, q),
     spin.SoftmaxOp: lambda op, q: digital.softmax_codes(
-        q, *_quant_args(op, "axis", "input_scale", "input_zero_point", "scale", "zero_point", "bits")
+        q, *_quant_args(op, "axis", "log", "input_scale", "input_zero_point", "scale", "zero_point", "bits")
     ),
     spin.MaxPoolOp: lambda op, q: digital.max_pool(q, *_pool_args(op)),
     spin.AvgPoolOp: lambda op, q: digital.avg_pool(
@@ -168,11 +188,14 @@ def run_spin(
     *,
     noise=None,
     seed: int = 0,
+    tile_currents: TileCurrents | None = None,
 ) -> list[np.ndarray]:
     """Execute ``@main`` of a spin module on a batch; one array per output."""
     main = main_function(module)
     values = dict(zip(main.args, _check_inputs(main, inputs)))
-    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed)
+    if tile_currents is not None and noise is not None and not noise.is_off:
+        raise SpintronError("noise applies to the integer column currents, not to given analog ones")
+    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents)
     for op in main.body.block.ops:
         operands = [values[v] for v in op.operands]
         if isinstance(op, func.ReturnOp):

@@ -3,7 +3,7 @@
 // RUN: not spintron-opt %s -p 'lower-to-spin{crossbar=128by128}' 2>&1 | filecheck %s --check-prefix=FORMAT
 // RUN: not spintron-opt %s -p 'lower-to-spin{adc-bits=13}' 2>&1 | filecheck %s --check-prefix=ADC
 
-// MAPPING: spintron-opt: error: lower-to-spin: nn.mul has no crossbar or digital mapping
+// MAPPING: spintron-opt: error: lower-to-spin: nn.mul is supported with one operand a per-tensor or per-channel constant
 // MAPPING-NOT: builtin.module
 // SIZE:   spintron-opt: error: crossbar rows must be in 16..1024, got 2048
 // FORMAT: spintron-opt: error: crossbar must look like 128x128 (rows x cols), got '128by128'
