@@ -80,29 +80,106 @@ ptrdiff_t crossbar_pack_weights(crossbar_weights *w, const uint8_t *levels_pos,
 /* For one image and one panel: out[j] += (sum_b adc(acc[b][j]) << b) << base_shift.  The
  * bits are combined first so that out is read and written once per slice.  The ADC runs
  * in int32 (currents are below 2**30, checked in kernel.py); the left shifts run on
- * uint64 so that they are defined for negative codes (two's complement wrap). */
-MULTIVERSION static void adc_shift_add(const int32_t *acc, int input_bits, int width,
-                                       const crossbar_adc *adc, int base_shift, int64_t *out)
+ * unsigned types so that they are defined for negative codes (two's complement wrap).
+ * With narrow32, sum_b code_b << b fits in int32 and the loops run 8 lanes wide. */
+MULTIVERSION static void adc_shift_add(int32_t *restrict acc, int input_bits, int width,
+                                       const crossbar_adc *adc, int narrow32, int base_shift,
+                                       int64_t *restrict out)
 {
-    int64_t total[MAX_PANEL_WIDTH] = {0};
-    if (adc->adc_bits == 0) {
-        for (int b = 0; b < input_bits; b++)
-            for (int j = 0; j < MAX_PANEL_WIDTH; j++)
-                total[j] += (int64_t)((uint64_t)(int64_t)acc[b * MAX_PANEL_WIDTH + j] << b);
-    } else {
+    const int count = input_bits * MAX_PANEL_WIDTH;
+    if (adc->adc_bits != 0) {
         const int32_t lo = (int32_t)-((int64_t)1 << (adc->adc_bits - 1));
         const int32_t hi = (int32_t)(((int64_t)1 << (adc->adc_bits - 1)) - 1);
         const int shift = adc->adc_shift;
         const int32_t half = shift > 0 ? (int32_t)1 << (shift - 1) : 0;
-        for (int b = 0; b < input_bits; b++)
-            for (int j = 0; j < MAX_PANEL_WIDTH; j++) {
-                int32_t code = (acc[b * MAX_PANEL_WIDTH + j] + half) >> shift;
-                code = code < lo ? lo : code > hi ? hi : code;
-                total[j] += (int64_t)((uint64_t)(int64_t)code << b);
-            }
+        for (int i = 0; i < count; i++) {
+            int32_t code = (acc[i] + half) >> shift;
+            acc[i] = code < lo ? lo : code > hi ? hi : code;
+        }
     }
+    if (narrow32) {
+        int32_t total[MAX_PANEL_WIDTH] = {0};
+        for (int b = 0; b < input_bits; b++)
+            for (int j = 0; j < MAX_PANEL_WIDTH; j++)
+                total[j] += (int32_t)((uint32_t)acc[b * MAX_PANEL_WIDTH + j] << b);
+        for (int j = 0; j < width; j++)
+            out[j] += (int64_t)((uint64_t)(int64_t)total[j] << base_shift);
+    } else {
+        int64_t total[MAX_PANEL_WIDTH] = {0};
+        for (int b = 0; b < input_bits; b++)
+            for (int j = 0; j < MAX_PANEL_WIDTH; j++)
+                total[j] += (int64_t)((uint64_t)(int64_t)acc[b * MAX_PANEL_WIDTH + j] << b);
+        for (int j = 0; j < width; j++)
+            out[j] += (int64_t)((uint64_t)total[j] << base_shift);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* adc_shift_add for narrow32 on AVX2: 32 columns = 4 vectors of 8 int32 codes. */
+__attribute__((target("avx2"))) static void
+adc_shift_add_avx2(const int32_t *acc, int input_bits, int width, const crossbar_adc *adc,
+                   int base_shift, int64_t *out)
+{
+    const int clamp = adc->adc_bits != 0;
+    const int shift = clamp ? adc->adc_shift : 0;
+    const __m128i shift_count = _mm_cvtsi32_si128(shift);
+    const __m256i half = _mm256_set1_epi32(shift > 0 ? 1 << (shift - 1) : 0);
+    const __m256i lo = _mm256_set1_epi32(clamp ? (int32_t)-((int64_t)1 << (adc->adc_bits - 1)) : 0);
+    const __m256i hi = _mm256_set1_epi32(clamp ? (int32_t)(((int64_t)1 << (adc->adc_bits - 1)) - 1) : 0);
+    __m256i total[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                        _mm256_setzero_si256()};
+    for (int b = 0; b < input_bits; b++) {
+        const __m128i bit_count = _mm_cvtsi32_si128(b);
+        for (int v = 0; v < 4; v++) {
+            __m256i code = _mm256_loadu_si256((const __m256i *)(acc + b * MAX_PANEL_WIDTH + 8 * v));
+            if (clamp) {
+                code = _mm256_sra_epi32(_mm256_add_epi32(code, half), shift_count);
+                code = _mm256_max_epi32(_mm256_min_epi32(code, hi), lo);
+            }
+            total[v] = _mm256_add_epi32(total[v], _mm256_sll_epi32(code, bit_count));
+        }
+    }
+    const __m128i base_count = _mm_cvtsi32_si128(base_shift);
+    if (width == MAX_PANEL_WIDTH) {
+        for (int v = 0; v < 4; v++)
+            for (int half_v = 0; half_v < 2; half_v++) {
+                __m128i part = half_v ? _mm256_extracti128_si256(total[v], 1)
+                                      : _mm256_castsi256_si128(total[v]);
+                __m256i wide = _mm256_sll_epi64(_mm256_cvtepi32_epi64(part), base_count);
+                __m256i *dst = (__m256i *)(out + 8 * v + 4 * half_v);
+                _mm256_storeu_si256(dst, _mm256_add_epi64(_mm256_loadu_si256(dst), wide));
+            }
+        return;
+    }
+    int32_t totals[MAX_PANEL_WIDTH];
+    for (int v = 0; v < 4; v++)
+        _mm256_storeu_si256((__m256i *)(totals + 8 * v), total[v]);
     for (int j = 0; j < width; j++)
-        out[j] += (int64_t)((uint64_t)total[j] << base_shift);
+        out[j] += (int64_t)((uint64_t)(int64_t)totals[j] << base_shift);
+}
+
+static int cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+#else
+#define adc_shift_add_avx2(...) ((void)0)
+static int cpu_has_avx2(void) { return 0; }
+#endif
+
+/* Bits of the largest |code|: the ADC range, or for an ideal ADC the largest current. */
+static int code_bits(const crossbar_weights *w, const crossbar_adc *adc)
+{
+    if (adc->adc_bits != 0)
+        return adc->adc_bits;
+    int64_t largest = (int64_t)w->rows * ((1 << w->cell_bits) - 1);
+    int bits = 1;
+    while (largest >> (bits - 1))
+        bits++;
+    return bits;
 }
 
 int crossbar_thread_count(int requested, double work, int tasks)
@@ -122,6 +199,8 @@ typedef struct {
     const crossbar_adc *adc;
     int64_t *out;
     int images_per_block;
+    int narrow32;  /* sum_b code_b << b fits in int32 */
+    int simd_epilogue;  /* narrow32 and a SIMD ISA (the portable one stays plain C) */
     atomic_int out_of_memory;
 } matvec_job;
 
@@ -155,10 +234,16 @@ static void matvec_task(void *context, int block)
         for (int s = 0; s < w->slices; s++) {
             const int8_t *panel = w->data + ((size_t)s * w->panels + p) * panel_bytes;
             isa->panel(planes, pitch, padded_rows, w->kgroups, panel, acc);
-            for (int i = 0; i < images; i++)
-                adc_shift_add(acc + (size_t)i * nb * nw, nb, width, job->adc,
-                              job->adc->adc_shift + s * w->cell_bits,
-                              job->out + (size_t)(n0 + i) * C + c0);
+            const int base_shift = job->adc->adc_shift + s * w->cell_bits;
+            for (int i = 0; i < images; i++) {
+                int64_t *image_out = job->out + (size_t)(n0 + i) * C + c0;
+                if (job->simd_epilogue)
+                    adc_shift_add_avx2(acc + (size_t)i * nb * nw, nb, width, job->adc, base_shift,
+                                       image_out);
+                else
+                    adc_shift_add(acc + (size_t)i * nb * nw, nb, width, job->adc, job->narrow32,
+                                  base_shift, image_out);
+            }
         }
     }
     free(planes);
@@ -171,7 +256,9 @@ int crossbar_matvec(const crossbar_weights *w, const crossbar_input *x, const cr
     const int nb = x->input_bits;
     if (x->batch == 0 || w->cols == 0)
         return 0;
-    matvec_job job = {w, x, adc, out, BLOCK_TARGET_ROWS / nb > 0 ? BLOCK_TARGET_ROWS / nb : 1, 0};
+    matvec_job job = {w, x, adc, out, BLOCK_TARGET_ROWS / nb > 0 ? BLOCK_TARGET_ROWS / nb : 1,
+                      code_bits(w, adc) + nb <= 31, 0, 0};
+    job.simd_epilogue = job.narrow32 && isa != crossbar_isa_portable() && cpu_has_avx2();
     const int blocks = (x->batch + job.images_per_block - 1) / job.images_per_block;
     threads = crossbar_thread_count(
         threads, (double)x->batch * nb * w->slices * w->kgroups * isa->kg * w->panels * isa->nw,

@@ -262,3 +262,19 @@ def test_default_threads_from_environment(monkeypatch):
         monkeypatch.setenv("SPINTRON_THREADS", bad)
         with pytest.raises(SpintronError, match="SPINTRON_THREADS"):
             kernel.default_threads()
+
+
+@needs_kernel
+@pytest.mark.parametrize("adc_bits,input_bits", [(24, 8), (32, 16), (12, 16), (None, 16)])
+def test_wide_adc_codes_and_many_input_bits(adc_bits, input_bits):
+    """Codes that no longer fit int32 once the input bits are combined (int64 epilogue)."""
+    rng = np.random.default_rng(10)
+    x = rng.integers(0, 2**input_bits, (5, 300))
+    x[0] = 2**input_bits - 1
+    pos = rng.integers(0, 16, (2, 300, 37)).astype(np.uint8)
+    neg = np.where(rng.random(pos.shape) < 0.8, 0, pos).astype(np.uint8)
+    options = dict(input_bits=input_bits, cell_bits=4, adc_bits=adc_bits, adc_shift=0)
+    expected = reference.tile_matvec(x, pos, neg, **options)
+    for isa in kernel.supported_isas():
+        with kernel.use_isa(isa):
+            assert np.array_equal(kernel.tile_matvec(x, pos, neg, **options), expected), isa
