@@ -312,7 +312,9 @@ OP_TABLE: dict[tuple[str, str], OpRule] = {
     ("", "ArgMax"): _rule(_arg_max, 11, "axis keepdims select_last_index"),
     ("", "Cast"): _rule(_cast, 6, "to saturate"),
     (ML_DOMAIN, "ArrayFeatureExtractor"): _rule(_array_feature_extractor, 1, const=(1,)),
-    (ML_DOMAIN, "ZipMap"): OpRule(_zipmap, 1, frozenset({"classlabels_int64s", "classlabels_strings"}), claimed=False),
+    (ML_DOMAIN, "ZipMap"): OpRule(
+        _zipmap, 1, frozenset({"classlabels_int64s", "classlabels_strings"}), claimed=False
+    ),
 }
 
 

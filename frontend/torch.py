@@ -115,7 +115,9 @@ def export_to_onnx(
         raise SpintronError(f"torch could not export the model to ONNX: {_summary(exc)}", path=where) from exc
 
 
-def _export(torch, module, args: tuple, input_names: list[str], dynamo: bool, opset: int | None) -> onnx.ModelProto:
+def _export(
+    torch, module, args: tuple, input_names: list[str], dynamo: bool, opset: int | None
+) -> onnx.ModelProto:
     with _quiet_exporter(), torch.no_grad():
         if dynamo:
             # torch.export specialises a dimension of size 1; a batch of two

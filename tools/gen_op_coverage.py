@@ -203,7 +203,8 @@ def _categorical_skip(case) -> str | None:
     if foreign:
         return f"function expansion uses unclaimed ops {', '.join(foreign)}"
     parameters = _const_positions(case.model)
-    names = [i.name for i in case.model.graph.input if i.name not in {t.name for t in case.model.graph.initializer}]
+    initialized = {t.name for t in case.model.graph.initializer}
+    names = [i.name for i in case.model.graph.input if i.name not in initialized]
     for inputs, outputs in case.data_sets or []:
         for name, value in zip(names, inputs):
             array = _as_array(value)
