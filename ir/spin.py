@@ -703,7 +703,9 @@ class ReshapeOp(SpinOp):
             _fail(self, "reshape cannot change the element type")
         if a.count(DYNAMIC) > 1 or a.count(DYNAMIC) != b.count(DYNAMIC):
             _fail(self, "input and result need the same single dynamic (batch) dimension, or none")
-        if abs(int(np.prod(a))) != abs(int(np.prod(b))):
+        static_a, static_b = (int(np.prod([d for d in s if d != DYNAMIC])) for s in (a, b))
+        # With a dynamic dimension the batch may absorb leading axes ([?, T, K] -> [?, K]).
+        if (static_a != static_b) if DYNAMIC not in a else (max(static_a, static_b) % min(static_a, static_b)):
             _fail(self, f"{list(a)} and {list(b)} differ in size")
 
 

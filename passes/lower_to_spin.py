@@ -192,7 +192,7 @@ class _Lowering:
         if getattr(value.owner, "name", None) != "nn.constant":
             return None
         array = np.asarray(value.owner.value.array, dtype=np.float64)
-        allowed = [(n, 1, 1), (1, n, 1, 1)] if len(out_shape) == 4 else [(n,), (1, n)]
+        allowed = [(n, 1, 1), (1, n, 1, 1)] if len(out_shape) == 4 else [(n,), (1, n), (1, 1, n)]
         if array.shape not in allowed and array.size != 1:
             return None
         return np.broadcast_to(array.reshape(-1), (n,))
@@ -242,17 +242,25 @@ class _Lowering:
         return self.linear(op, x, w, bias)
 
     def lower_matmul(self, op) -> Codes:
+        """``[..., K] @ [K, N]`` with a constant right side; leading axes are
+        flattened into crossbar rows and restored afterwards."""
         x = self.operand(op)
         w = self.constant(op.operands[1], "nn.matmul right operand")
-        if len(spin.shape_of(op.operands[0])) != 2 or w.ndim != 2:
-            raise UnsupportedError("lower-to-spin: nn.matmul is supported for [M, K] @ [K, N] only")
+        shape = spin.shape_of(op.operands[0])
+        if len(shape) < 2 or w.ndim != 2:
+            raise UnsupportedError("lower-to-spin: nn.matmul is supported for [..., K] @ [K, N] (constant) only")
+        if len(shape) > 2:
+            rows = spin.DYNAMIC if spin.DYNAMIC in shape else int(np.prod(shape[:-1]))
+            x = x._replace(value=self.build(spin.ReshapeOp, [x.value], spin.tensor((rows, shape[-1]), spin.ui8)))
         return self.linear(op, x, w, np.zeros(w.shape[1]))
 
     def linear(self, op, x: Codes, w: np.ndarray, bias: np.ndarray) -> Codes:
         w_int, w_scale = self.quantize_weights(w, axis=1)
-        calibration = self.calibration_rows(op, x, lambda c: c.reshape(len(c), -1))
+        calibration = self.calibration_rows(op, x, lambda c: c.reshape(-1, c.shape[-1]))
         extra_bias, out_op, clamp = self.absorb_tail(op, w.shape[1])
         value = self.matrix(out_op, x, x.value, calibration, w_int, w_scale, bias + extra_bias, clamp)
+        if spin.shape_of(value) != spin.shape_of(op.results[0]):
+            value = self.build(spin.ReshapeOp, [value], self.result_type(op))
         return Codes(value, *self.out_params(out_op))
 
     def lower_conv(self, op) -> Codes:

@@ -254,3 +254,22 @@ def test_matmul_bias_add_and_relu_fold_into_one_layer():
     (requant,) = [op for op in designs[0].walk() if isinstance(op, spin.RequantOp)]
     assert spin.get_int(requant, "clamp_min") == spin.get_int(requant, "zero_point") == 0
     np.testing.assert_array_equal(run_spin(designs[0], [x])[0], run_spin(designs[1], [x])[0])
+
+
+def test_matmul_over_a_sequence_equals_the_flattened_rows():
+    """[B, T, K] @ [K, N] (+ bias) maps to the crossbar as B*T rows: same codes
+    as the 2-D graph on the flattened input (same values, so same ranges; ideal ADC)."""
+    rng = np.random.default_rng(6)
+    w, b = rng.normal(size=(12, 7)) / 3, rng.normal(size=7)
+
+    def net(shape):
+        def build(block, x):
+            return add(block, nn.AddOp(add(block, nn.MatMulOp(x, const(block, "w", w))), const(block, "b", b)))
+        return graph(build, shape)
+
+    x = rng.normal(size=(30, 5, 12)).astype(np.float32)
+    sequence = run_spin(quantize_and_lower(net((5, 12)), [x], adc_bits=None), [x])[0]
+    flat = x.reshape(-1, 12)
+    rows = run_spin(quantize_and_lower(net((12,)), [flat], adc_bits=None), [flat])[0]
+    assert sequence.shape == (30, 5, 7)
+    np.testing.assert_array_equal(sequence.reshape(-1, 7), rows)
