@@ -172,7 +172,7 @@ def calibrate_module(
     for index, op in enumerate(o for o in main.walk() if o.name in MATRIX_OPS):
         sample = samples.get(op.operands[0])
         if sample:
-            blob = WeightBlob(f"calibration.{index}", np.concatenate(sample))
+            blob = WeightBlob(f"spin.calibration.{index}", np.concatenate(sample))
             op.attributes[SAMPLE_ATTR] = WeightAttr(blob)
 
 

@@ -6,7 +6,7 @@
 // CHECK-SAME: spin.input_ranges = array<f64: [[LO:-[0-9.e+-]+]], [[HI:[0-9.e+-]+]]>
 // The gemm's output range and a sample of its input for the ADC-shift choice:
 // CHECK:      "nn.gemm"
-// CHECK-SAME: {spin.range = array<f64: {{.*}}>, spin.calibration_input = #nn.weight<"calibration.0">}
+// CHECK-SAME: {spin.range = array<f64: {{.*}}>, spin.calibration_input = #nn.weight<"spin.calibration.0">}
 // ReLU output: the range starts at 0.
 // CHECK:      "nn.relu"
 // CHECK-SAME: {spin.range = array<f64: 0.000000e+00, {{[0-9.e+]+}}>}
