@@ -8,29 +8,43 @@
 
 #include "crossbar.h"
 
-#define PORTABLE_KG 2
 #define PORTABLE_NW 32
 
-/* Plain C on the AVX2 layout; the compiler vectorises the inner j loop with SSE2. */
+/* Plain C, one weight row per k (no interleave).  Four bit-plane rows share each
+ * weight row, widened once to int16; every set input bit adds it into that row's int16
+ * accumulators (zero bits, about half, cost nothing).  Compilers vectorise the j loops
+ * with the baseline SIMD of any target.  int16 holds PORTABLE_KCHUNK rows of |15|. */
+#define PORTABLE_MR 4
+#define PORTABLE_KCHUNK 2048 /* 2048 * 15 < 32768 */
+
 static void panel_portable(const uint8_t *xb, ptrdiff_t ldx, int mrows, int kgroups,
                            const int8_t *panel, int32_t *acc)
 {
-    for (int m = 0; m < mrows; m++) {
-        const uint8_t *x = xb + m * ldx;
-        int32_t *a = acc + (size_t)m * PORTABLE_NW;
-        memset(a, 0, PORTABLE_NW * sizeof(int32_t));
-        for (int g = 0; g < kgroups; g++) {
-            const int8_t *d = panel + (size_t)g * PORTABLE_NW * PORTABLE_KG;
-            int x0 = x[g * PORTABLE_KG], x1 = x[g * PORTABLE_KG + 1];
-            if (!(x0 | x1))
-                continue;
-            for (int j = 0; j < PORTABLE_NW; j++)
-                a[j] += x0 * d[2 * j] + x1 * d[2 * j + 1];
+    for (int m0 = 0; m0 < mrows; m0 += PORTABLE_MR) {
+        int32_t *a = acc + (size_t)m0 * PORTABLE_NW;
+        memset(a, 0, PORTABLE_MR * PORTABLE_NW * sizeof(int32_t));
+        for (int k0 = 0; k0 < kgroups; k0 += PORTABLE_KCHUNK) {
+            const int k1 = k0 + PORTABLE_KCHUNK < kgroups ? k0 + PORTABLE_KCHUNK : kgroups;
+            int16_t sums[PORTABLE_MR][PORTABLE_NW] = {{0}};
+            for (int k = k0; k < k1; k++) {
+                int16_t d[PORTABLE_NW];
+                for (int j = 0; j < PORTABLE_NW; j++)
+                    d[j] = panel[(size_t)k * PORTABLE_NW + j];
+                for (int i = 0; i < PORTABLE_MR; i++) {
+                    if (!xb[(m0 + i) * ldx + k])
+                        continue;
+                    for (int j = 0; j < PORTABLE_NW; j++)
+                        sums[i][j] = (int16_t)(sums[i][j] + d[j]);
+                }
+            }
+            for (int i = 0; i < PORTABLE_MR; i++)
+                for (int j = 0; j < PORTABLE_NW; j++)
+                    a[i * PORTABLE_NW + j] += sums[i][j];
         }
     }
 }
 
-/* Scalar interleave; also the tail (width < nw) of the SIMD packers. */
+/* Scalar interleave of kg rows; also the tail (width < nw) of the SIMD packers. */
 static void pack_scalar(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg,
                         int width, int kg)
 {
@@ -42,11 +56,11 @@ static void pack_scalar(int8_t *dst, const uint8_t *const *pos, const uint8_t *c
 static void pack_portable(int8_t *dst, const uint8_t *const *pos, const uint8_t *const *neg,
                           int width)
 {
-    pack_scalar(dst, pos, neg, width, PORTABLE_KG);
+    pack_scalar(dst, pos, neg, width, 1);
 }
 
 static const crossbar_isa ISA_PORTABLE = {
-    "portable", PORTABLE_KG, PORTABLE_NW, 1, panel_portable, pack_portable,
+    "portable", 1, PORTABLE_NW, PORTABLE_MR, panel_portable, pack_portable,
 };
 
 const crossbar_isa *crossbar_isa_portable(void) { return &ISA_PORTABLE; }
