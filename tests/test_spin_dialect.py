@@ -145,3 +145,21 @@ def test_simulator_refuses_untiled_layers_and_bad_inputs():
     with pytest.raises(SpintronError, match="takes 1 input"):
         run_spin(module, [])
     assert collect_weights(module)  # tiles carry their levels as weights
+
+
+def test_chunked_batches_give_the_same_bytes_with_noise(monkeypatch):
+    """Read noise is indexed by the absolute row (conv tiles read OH*OW rows per
+    item), so splitting a batch into chunks changes nothing."""
+    from spintron_nn.backends.sim import executor
+    from spintron_nn.backends.sim.reference import NoiseSpec
+
+    rng = np.random.default_rng(2)
+    calibration = rng.normal(size=(16, 2, 6, 6)).astype(np.float32)
+    design = quantize_and_lower(small_conv_net(), [calibration], rows=16, cols=16, adc_bits=4)
+    x = rng.normal(size=(10, 2, 6, 6)).astype(np.float32)
+    noise = NoiseSpec(read_noise=0.7, conductance_variation=0.05)
+    whole = run_spin(design, [x], noise=noise, seed=3)[0]
+    monkeypatch.setattr(executor, "CHUNK_ITEMS", 3)
+    chunked = run_spin(design, [x], noise=noise, seed=3)[0]
+    assert chunked.tobytes() == whole.tobytes()
+    assert whole.tobytes() != run_spin(design, [x])[0].tobytes()

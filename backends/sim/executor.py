@@ -35,11 +35,18 @@ from spintron_nn.ir.spin import get_int, get_ints, get_real
 TileCurrents = Callable[[spin.CrossbarTileOp, np.ndarray], np.ndarray]
 
 
+#: Batch items simulated at once: bounds the memory of im2col patches and
+#: bit planes; results do not depend on it (noise is indexed by absolute row).
+CHUNK_ITEMS = 256
+
+
 @dataclasses.dataclass(frozen=True)
 class _Run:
     noise: object | None
     seed: int
     tile_currents: TileCurrents | None = None
+    first_item: int = 0  # of this chunk in the whole batch
+    items: int = 1  # in this chunk
 
 
 def _analog_tile(op: spin.CrossbarTileOp, currents_q16: np.ndarray) -> np.ndarray:
@@ -57,7 +64,9 @@ def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:
         return _analog_tile(op, run.tile_currents(op, rows))
     noise = run.noise
     if noise is not None:
-        noise = dataclasses.replace(noise, seed=run.seed, tile_id=get_int(op, "tile_id"))
+        rows_per_item = len(rows) // max(run.items, 1)  # conv tiles read OH*OW rows per item
+        noise = dataclasses.replace(noise, seed=run.seed, tile_id=get_int(op, "tile_id"),
+                                    sample_offset=run.first_item * rows_per_item)
     return dispatch.tile_matvec(
         rows,
         op.levels_pos.array,
@@ -182,21 +191,23 @@ def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.nd
     return arrays
 
 
-def run_spin(
-    module: ModuleOp,
-    inputs: Sequence[np.ndarray],
-    *,
-    noise=None,
-    seed: int = 0,
-    tile_currents: TileCurrents | None = None,
-) -> list[np.ndarray]:
-    """Execute ``@main`` of a spin module on a batch; one array per output."""
-    main = main_function(module)
-    values = dict(zip(main.args, _check_inputs(main, inputs)))
-    if tile_currents is not None and noise is not None and not noise.is_off:
-        raise SpintronError("noise applies to the integer column currents, not to given analog ones")
-    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents)
-    for op in main.body.block.ops:
+def _last_uses(block_ops: list[Operation]) -> dict[int, list]:
+    """Op index -> values whose last reader it is (freed after it runs)."""
+    last: dict = {}
+    for index, op in enumerate(block_ops):
+        for value in op.operands:
+            last[value] = index
+    by_index: dict[int, list] = {}
+    for value, index in last.items():
+        by_index.setdefault(index, []).append(value)
+    return by_index
+
+
+def _execute(main: func.FuncOp, arrays: list[np.ndarray], run: _Run) -> list[np.ndarray]:
+    ops = list(main.body.block.ops)
+    frees = _last_uses(ops)
+    values = dict(zip(main.args, arrays))
+    for index, op in enumerate(ops):
         operands = [values[v] for v in op.operands]
         if isinstance(op, func.ReturnOp):
             return operands
@@ -207,4 +218,44 @@ def run_spin(
         else:
             raise SpintronError(f"the simulator cannot execute '{op.name}' (lower the model to the spin dialect first)")
         values[op.results[0]] = _as_result_type(op, result)
+        for value in frees.get(index, ()):
+            values.pop(value, None)
     raise SpintronError("@main has no func.return")
+
+
+def _batch_axis(typ) -> int | None:
+    shape = list(typ.get_shape())
+    return shape.index(DYNAMIC_INDEX) if DYNAMIC_INDEX in shape else None
+
+
+def run_spin(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray],
+    *,
+    noise=None,
+    seed: int = 0,
+    tile_currents: TileCurrents | None = None,
+) -> list[np.ndarray]:
+    """Execute ``@main`` of a spin module on a batch; one array per output.
+
+    The batch runs in chunks of CHUNK_ITEMS items when every input has a
+    dynamic leading dimension; outputs are joined along their dynamic axis."""
+    main = main_function(module)
+    arrays = _check_inputs(main, inputs)
+    if tile_currents is not None and noise is not None and not noise.is_off:
+        raise SpintronError("noise applies to the integer column currents, not to given analog ones")
+    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents)
+    batched = bool(arrays) and all(_batch_axis(t) == 0 for t in main.function_type.inputs.data)
+    total = len(arrays[0]) if batched else 0
+    if not batched or total <= CHUNK_ITEMS:
+        return _execute(main, arrays, dataclasses.replace(run, items=max(total, 1)))
+    chunks = []
+    for start in range(0, total, CHUNK_ITEMS):
+        part = [a[start : start + CHUNK_ITEMS] for a in arrays]
+        chunks.append(_execute(main, part, dataclasses.replace(run, first_item=start, items=len(part[0]))))
+    outputs = []
+    for index, typ in enumerate(main.function_type.outputs.data):
+        axis = _batch_axis(typ)
+        pieces = [chunk[index] for chunk in chunks]
+        outputs.append(pieces[0] if axis is None else np.concatenate(pieces, axis=axis))
+    return outputs
