@@ -6,7 +6,7 @@ three interfaces cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +51,19 @@ def compile_model(
     calibration: Any = None,
     *,
     example_input: Any = None,
+    architecture: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Design:
     """Import ``model`` (ONNX path/proto, torch module, .py), run the float
     passes and, unless only the ``ir`` target is asked for, quantize and lower
-    it onto crossbars.  ``calibration``: array(s) or an .npy/.npz path."""
+    it onto crossbars.  ``calibration``: array(s) or an .npy/.npz path;
+    ``architecture``: the .py that builds the network for a .pt/.pth state_dict."""
     from spintron_nn.frontend import load_model
 
     config = config or CompileConfig()
     if progress:
         progress("import")
-    float_module = load_model(model, example_input=example_input)
+    float_module = load_model(model, example_input=example_input, architecture=architecture)
     design_module = _float_passes(_clone(float_module), config.pipeline, progress)
     design = Design(
         float_module=float_module,
@@ -116,9 +118,3 @@ def compile(  # noqa: A001 - mirrors the documented `sn.compile`
     return compile_model(model, config, calibration, **kwargs)
 
 
-def run_model(model: Any, inputs: Sequence[np.ndarray], *, example_input: Any = None) -> list[np.ndarray]:
-    """Run a model file in float (``spintronc run MODEL.onnx --backend float``)."""
-    from spintron_nn.backends.float_exec import run_float
-    from spintron_nn.frontend import load_model
-
-    return run_float(load_model(model, example_input=example_input), list(inputs))

@@ -133,3 +133,31 @@ def test_facade_convert_and_save(tmp_path):
     import spintron_nn as sn
 
     np.testing.assert_array_equal(sn.load(saved).run(x, backend="sim")[0], y)
+
+
+def test_state_dict_with_architecture(tmp_path):
+    """A .pt state_dict compiles from the CLI when --architecture builds the net."""
+    import torch
+
+    arch = tmp_path / "arch.py"
+    arch.write_text(
+        "import torch\n"
+        "def build_model():\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))\n"
+        "def example_input():\n"
+        "    return torch.zeros(1, 8)\n"
+    )
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    x = np.random.default_rng(0).standard_normal((16, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "bundle"
+    result = spintronc("compile", tmp_path / "weights.pt", "--architecture", arch, "-o", out,
+                       "--calibration", tmp_path / "x.npy", "--crossbar", "16x16", "-q")
+    assert result.returncode == 0, result.stderr
+    result = spintronc("run", out, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy", "--backend", "float")
+    assert result.returncode == 0, result.stderr
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ref, atol=1e-5)

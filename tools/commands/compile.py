@@ -23,6 +23,11 @@ TARGET_WRITERS: dict[str, str] = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="ONNX file, or a .py defining build_model() and example_input()")
     parser.add_argument("-o", "--output", required=True, help="bundle folder to write")
+    parser.add_argument(
+        "--architecture",
+        help="for a .pt/.pth state_dict: the .py whose build_model() makes the network "
+        "(checkpoints load with weights_only=True)",
+    )
     parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8)")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
     parser.add_argument("--cell-bits", type=int, default=2, help="bits per MTJ cell, 1..4 (default 2)")
@@ -36,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pipeline", help="replace the default pass pipeline (spintron-opt -p syntax)")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
+    parser.add_argument("--spice-tiles", help="tiles with SPICE decks (spice target): all | first | ids, e.g. 0,3")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     parser.add_argument(
         "--progress",
@@ -59,6 +65,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         targets=targets,
         pipeline=args.pipeline,
         mtj_config=args.mtj_config,
+        spice_tiles=args.spice_tiles,
     )
 
 
@@ -78,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     writers = _writers(config.targets)  # fail on unknown targets before any work
+    if config.spice_tiles is not None:
+        from spintron_nn.backends.spice.bundle import check_tile_selection
+
+        check_tile_selection(config.spice_tiles)
     if args.calibration is not None and not Path(args.calibration).is_file():
         raise SpintronError("no such file", path=args.calibration)
     start = time.perf_counter()
@@ -88,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         if show_progress:
             print(f"[{time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
-    design = compile_model(args.model, config, args.calibration, progress=progress)
+    design = compile_model(
+        args.model, config, args.calibration, architecture=args.architecture, progress=progress
+    )
     progress("writing bundle")
     design.save(args.output, extra_writers=writers)
     if not args.quiet:

@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, help=".npy (single input) or .npz keyed by input name")
     parser.add_argument("--output", required=True, help=".npy (single output) or .npz")
     parser.add_argument("--backend", default="sim", choices=BACKENDS, help="default sim")
+    parser.add_argument("--architecture", help="for a .pt/.pth state_dict: the .py that builds the network")
     parser.add_argument("--seed", type=int, default=0, help="seed for non-idealities")
     parser.add_argument(
         "--simulator",
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         from spintron_nn.frontend import load_model
         from spintron_nn.ir.module_info import input_names, output_names
 
-        module = load_model(args.target)
+        module = load_model(args.target, architecture=args.architecture)
         inputs = load_arrays(args.input, input_names(module))
         outputs = run_float(module, inputs)
         names = output_names(module)
