@@ -57,11 +57,15 @@ def load_calibration_file(path: str | Path, names: Sequence[str]) -> list[np.nda
 
 
 def synthetic_inputs(main: func.FuncOp) -> list[np.ndarray]:
+    """SYNTHETIC_ITEMS standard-normal items per input (rounded up to whole
+    batches of a fixed-batch model), seed 0."""
     rng = np.random.default_rng(0)
+    batch = fixed_batch(main)
+    items = SYNTHETIC_ITEMS if batch is None else batch * -(-SYNTHETIC_ITEMS // batch)
     arrays = []
     for typ in main.function_type.inputs.data:
         assert isinstance(typ, TensorType)
-        shape = [SYNTHETIC_ITEMS if d == DYNAMIC_INDEX else d for d in typ.get_shape()]
+        shape = [items, *typ.get_shape()[1:]]
         arrays.append(rng.standard_normal(shape).astype(np.float32))
     return arrays
 
@@ -114,6 +118,13 @@ def _sample_items(item_size: int) -> int:
     return int(np.clip(SAMPLE_BUDGET // max(item_size, 1), 1, MAX_SAMPLE_ITEMS))
 
 
+def fixed_batch(main: func.FuncOp) -> int | None:
+    """The static leading dimension of a fixed-batch model, None if dynamic."""
+    leading = {t.get_shape()[0] for t in main.function_type.inputs.data if t.get_shape()}
+    static = leading - {DYNAMIC_INDEX}
+    return static.pop() if len(static) == 1 else None
+
+
 def calibrate_module(
     module: ModuleOp, inputs: Sequence[np.ndarray] | None, *, percentile: float = 100.0
 ) -> None:
@@ -155,9 +166,13 @@ def calibrate_module(
             if np.asarray(array).dtype.kind == "f":
                 record(value, array)
 
-    total = len(inputs[0])
-    for start in range(0, total, CHUNK_ITEMS):
-        chunk = [a[start : start + CHUNK_ITEMS] for a in inputs]
+    total, batch = len(inputs[0]), fixed_batch(main)
+    if batch is not None and (total < batch or total % batch):
+        raise SpintronError(f"calibrate: the model has a fixed batch of {batch}; give a multiple of it "
+                            f"({total} calibration items)")
+    step = CHUNK_ITEMS if batch is None else batch
+    for start in range(0, total, step):
+        chunk = [a[start : start + step] for a in inputs]
         for arg, array in zip(main.args, chunk):
             record(arg, array)
         run_float(module, chunk, observer=observer)

@@ -273,3 +273,23 @@ def test_matmul_over_a_sequence_equals_the_flattened_rows():
     rows = run_spin(quantize_and_lower(net((12,)), [flat], adc_bits=None), [flat])[0]
     assert sequence.shape == (30, 5, 7)
     np.testing.assert_array_equal(sequence.reshape(-1, 7), rows)
+
+
+def test_calibrate_runs_a_fixed_batch_model_in_whole_batches():
+    def module():
+        block = Block(arg_types=[nn.tensor_type([2, 6])])
+        w = nn.ConstantOp(WeightBlob("w", np.ones((6, 3), np.float32)))
+        gemm = nn.GemmOp(block.args[0], w.output)
+        block.add_ops([w, gemm, func.ReturnOp(gemm.output)])
+        signature = FunctionType.from_lists([block.args[0].type], [gemm.output.type])
+        return ModuleOp([func.FuncOp("main", signature, Region(block))])
+
+    x = np.arange(48, dtype=np.float32).reshape(8, 6)
+    fixed = module()
+    calibrate_module(fixed, [x])
+    (gemm_op,) = [op for op in fixed.walk() if op.name == "nn.gemm"]
+    assert read_range(gemm_op) == (float(x.sum(axis=1).min()), float(x.sum(axis=1).max()))
+    with pytest.raises(SpintronError, match="fixed batch of 2; give a multiple of it"):
+        calibrate_module(module(), [x[:5]])
+    with pytest.warns(UserWarning):
+        calibrate_module(module(), None)
