@@ -62,8 +62,8 @@ def yosys_script(folder: Path) -> str:
     digital = [f for f in rtl_sources(folder) if f != MACRO]
     return "; ".join([
         f"read_verilog -sv -lib {MACRO}",  # the analog macro is a blackbox
-        f"read_verilog -sv {' '.join(digital)}",
-        "synth -top spintron_top -flatten",
+        f"read_verilog -sv -defer {' '.join(digital)}",
+        "hierarchy -top spintron_top", "synth -top spintron_top -flatten",
         f"tee -q -o {STAT_JSON} stat -json",
         "select -assert-none t:$_DLATCH_* t:$dlatch t:$_SR_* t:$sr",  # no latches
     ])

@@ -23,10 +23,12 @@ module spin_crossbar_macro #(
 );
     reg [CB-1:0] pos [0:S*R*C-1];
     reg [CB-1:0] neg [0:S*R*C-1];
+`ifndef SYNTHESIS  // synthesis keeps the macro as a blackbox (the analog array)
     initial begin
         $readmemh(POS_FILE, pos);
         $readmemh(NEG_FILE, neg);
     end
+`endif
 
     // The plane is latched on `read`, so the sums below are evaluated once per
     // read and not on every change of the driving engine's registers.

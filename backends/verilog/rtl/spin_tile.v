@@ -1,7 +1,7 @@
 // Tile engine: drives one crossbar macro over a [M, K_IN] matrix of codes.
 //
 // Per matrix row m: load the R input codes (columns SRC_COL .. SRC_COL+R-1),
-// then for every input bit b (LSB first) read the macro's column currents,
+// then for every input bit b (MSB first, Horner's rule) read the macro's column currents,
 // digitise them (ADC: round half up by ADC_SHIFT, saturate to ADC_BITS signed;
 // ADC_BITS = 0 is the ideal ADC) and shift-add:
 //   acc[c] += sum_s code[b][s][c] * 2**(ADC_SHIFT + b + s*CB)
@@ -68,6 +68,8 @@ module spin_tile #(
         macro (.clk(clk), .read(state == READ), .row_bits(row_bits), .sums(sums));
 
     // ADC and shift-add of one bit-plane, all columns and slices at once.
+    // Bits go MSB first (Horner): acc = 2*acc + sum_s code_s * 2**(ADC_SHIFT + s*CB),
+    // the same integer as sum_b 2**b * (...) without a barrel shifter per column.
     localparam signed [WR-1:0] HALF = (ADC_SHIFT > 0) ? WR'(2 ** (ADC_SHIFT - 1)) : {WR{1'b0}};
     localparam signed [W-1:0] CODE_MAX = W'((2 ** (ADC_BITS - 1)) - 1);
     localparam signed [W-1:0] CODE_MIN = -W'(2 ** (ADC_BITS - 1));
@@ -79,7 +81,7 @@ module spin_tile #(
     always @* begin
         acc_next = acc;
         for (c = 0; c < C; c = c + 1) begin
-            total = acc[c*W +: W];
+            total = acc[c*W +: W] <<< 1;
             for (s = 0; s < S; s = s + 1) begin
                 current = WR'($signed(sums[(s*C + c)*WI +: WI]));
                 rounded = (current + HALF) >>> ADC_SHIFT;
@@ -88,7 +90,7 @@ module spin_tile #(
                     if (code > CODE_MAX) code = CODE_MAX;
                     if (code < CODE_MIN) code = CODE_MIN;
                 end
-                total = total + (code <<< (ADC_SHIFT + s*CB + 32'(bit_index)));
+                total = total + (code <<< (ADC_SHIFT + s*CB));
             end
             acc_next[c*W +: W] = total;
         end
@@ -111,7 +113,7 @@ module spin_tile #(
                 LOAD: begin
                     codes[32'(load_index)*IB +: IB] <= rd_data;
                     if (load_index == RB'(R - 1)) begin
-                        bit_index <= {BB{1'b0}};
+                        bit_index <= BB'(IB - 1);
                         acc <= {C*W{1'b0}};
                         state <= READ;
                     end else begin
@@ -121,11 +123,11 @@ module spin_tile #(
                 READ: state <= ACC;
                 ACC: begin
                     acc <= acc_next;
-                    if (bit_index == BB'(IB - 1)) begin
+                    if (bit_index == {BB{1'b0}}) begin
                         write_index <= {CW{1'b0}};
                         state <= WRITE;
                     end else begin
-                        bit_index <= bit_index + 1'b1;
+                        bit_index <= bit_index - 1'b1;
                         state <= READ;
                     end
                 end
