@@ -3,7 +3,8 @@
 Dataflow (docs/energy-model.md): each MAC is an 8-bit multiply and a 32-bit
 accumulate (Horowitz 45 nm, moved to the design node by the same scaling rule
 as the crossbar periphery); each MAC reads its int8 weight from a weight SRAM
-sized for the whole network (``cmos.weight_reuse`` MACs share one read); each
+sized for the whole network (``cmos.weight_reuse`` MACs share one read;
+only real weights: a grouped conv's structural zeros are skipped); each
 input vector is read once from, and each output written once to, an
 activation SRAM; requant is the same digital work as on the crossbar design.
 The MAC array has ``cmos.mac_units`` units at ``cmos.clock_frequency``.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from spintron_nn.energy.cost_model import (
     Cost,
     UnitCosts,
+    check_groups,
     digital_cost,
     requant_work,
 )
@@ -50,8 +52,14 @@ def cmos_layer_cost(
     array: CmosArray,
     vectors: int = 1,
     weight_memory_bytes: float | None = None,
+    groups: int = 1,
 ) -> Cost:
     """A ``rows x cols`` int8 matrix applied to ``vectors`` vectors.
+
+    ``groups`` > 1: the block-diagonal matrix of a grouped conv.  A digital
+    array skips its structural zeros, so it stores and multiplies only the
+    ``rows x cols / groups`` real weights; every input is still read once
+    per vector and every output written once.
 
     Energy goes to the components of the crossbar breakdown where the work
     is the same (``buffer``: activation and weight SRAM, ``digital``:
@@ -59,8 +67,10 @@ def cmos_layer_cost(
     designs can be compared item by item.  ``weight_memory_bytes``: size
     of the weight SRAM (default: this layer's weights).  The array's area is
     shared by all layers: :meth:`CmosArray.area`, added once per network."""
-    macs = rows * cols * vectors
-    weight_capacity = weight_memory_bytes or rows * cols
+    check_groups(rows, cols, groups)
+    weights = rows * cols // groups
+    macs = weights * vectors
+    weight_capacity = weight_memory_bytes or weights
     input_bytes = rows * vectors
     requant = digital_cost(requant_work(cols * vectors), units)  # writes the outputs
     energy = dict(requant.energy)

@@ -355,15 +355,23 @@ def tile_cost(
     conductance_sum: float | None = None,
     programming_pulses: float | None = None,
     buffer_capacity: float = 0.0,
+    weight_cells: int | None = None,
 ) -> Cost:
     """Cost of one tile.  ``conductance_sum``: the summed conductance of all
     its used cells (both signs, all slices) when the levels are known;
-    otherwise every cell is at ``units.mean_level_fraction`` of full scale.
-    ``programming_pulses``: write pulses to program it (default: one reset
-    per cell plus one pulse per level step at the mean level)."""
+    otherwise every cell holding a weight is at ``units.mean_level_fraction``
+    of full scale.  ``programming_pulses``: write pulses to program it
+    (default: one reset per cell plus one pulse per level step at the mean
+    level).  ``weight_cells``: positions of the ``rows x cols`` block that
+    hold a weight of the layer (default all; fewer where the tile spans
+    several groups of a grouped conv).  The other positions are structural
+    zeros: their cells are still read (energy), but they are not MACs."""
     signs = 2 if tile.differential else 1
-    used_cells = tile.slices * tile.rows * tile.cols * signs
-    mean_level = units.mean_level_fraction * (cell.levels - 1)
+    positions = tile.rows * tile.cols
+    weight_cells = positions if weight_cells is None else weight_cells
+    used_cells = tile.slices * positions * signs
+    weight_share = weight_cells / positions  # the rest stay at level 0
+    mean_level = units.mean_level_fraction * (cell.levels - 1) * weight_share
     if conductance_sum is None:
         conductance_sum = used_cells * cell.conductance(mean_level)
     if programming_pulses is None:
@@ -389,7 +397,7 @@ def tile_cost(
         programming=programming_pulses * cell.write_energy,
         latency=events.read_cycles * read_cycle_time(tile, units),
         area=area,
-        macs=tile.vectors * tile.rows * tile.cols,
+        macs=tile.vectors * weight_cells,
     )
     return cost.with_leakage(units)
 
@@ -450,14 +458,32 @@ def digital_unit_area(units: UnitCosts, lanes: int) -> float:
 # ------------------------------------------------------------ whole layers
 
 
-def split(total: int, size: int) -> list[int]:
-    """``total`` cut into chunks of at most ``size`` (the last one shorter)."""
-    return [min(size, total - start) for start in range(0, total, size)]
+def chunks(total: int, size: int) -> list[range]:
+    """``range(total)`` cut into chunks of at most ``size`` (the last one shorter)."""
+    return [range(start, min(start + size, total)) for start in range(0, total, size)]
 
 
 def weight_slices(weight_bits: int, cell_bits: int) -> int:
     """Slices of a weight magnitude (sign is in the differential pair)."""
     return math.ceil((weight_bits - 1) / cell_bits)
+
+
+def check_groups(rows: int, cols: int, groups: int) -> None:
+    if groups < 1 or rows % groups or cols % groups:
+        raise SpintronError(f"groups = {groups} must divide the {rows}x{cols} matrix into equal diagonal blocks")
+
+
+def diagonal_block_cells(rows: range, cols: range, shape: tuple[int, int], groups: int) -> int:
+    """Positions of the block ``rows x cols`` of a ``shape`` matrix made of
+    ``groups`` equal diagonal blocks (a grouped conv, docs/spin-dialect.md)
+    that lie inside a diagonal block: the weights of the layer it holds.
+    ``tile-crossbars`` maps a grid block only if this is non-zero."""
+    k_group, n_group = shape[0] // groups, shape[1] // groups
+
+    def overlap(span: range, start: int, size: int) -> int:
+        return max(0, min(span.stop, start + size) - max(span.start, start))
+
+    return sum(overlap(rows, g * k_group, k_group) * overlap(cols, g * n_group, n_group) for g in range(groups))
 
 
 def estimate_layer(
@@ -473,28 +499,37 @@ def estimate_layer(
     adc_bits: int | None = 6,
     array_rows: int = 128,
     array_cols: int = 128,
+    groups: int = 1,
 ) -> Cost:
     """A ``rows x cols`` weight matrix (K inputs, N outputs) applied to
     ``vectors`` input vectors, tiled onto ``array_rows x array_cols`` arrays
     the way ``tile-crossbars`` tiles it: tiles in parallel, then shift-add of
-    the row tiles and requant.  Weights unknown: mean-level conductances."""
+    the row tiles and requant.  Weights unknown: mean-level conductances.
+    ``groups`` > 1: a grouped conv's block-diagonal matrix; grid blocks off
+    the diagonal get no tile, and only the in-group products are MACs."""
+    check_groups(rows, cols, groups)
     slices = weight_slices(weight_bits, cell_bits)
-    row_chunks, col_chunks = split(rows, array_rows), split(cols, array_cols)
-    tiles = []
-    for tile_rows in row_chunks:
-        for tile_cols in col_chunks:
-            bits = adc_bits if adc_bits is not None else ideal_adc_bits(tile_rows, cell_bits)
-            shape = TileShape(tile_rows, tile_cols, array_rows, array_cols, slices, cell_bits, input_bits, bits, vectors)
-            tiles.append(tile_cost(shape, units, cell))
+    tiles, merge_adds, partial_bytes = [], 0, 0
+    for col_span in chunks(cols, array_cols):
+        row_tiles = 0
+        for row_span in chunks(rows, array_rows):
+            weight_cells = diagonal_block_cells(row_span, col_span, (rows, cols), groups)
+            if not weight_cells:
+                continue
+            row_tiles += 1
+            bits = adc_bits if adc_bits is not None else ideal_adc_bits(len(row_span), cell_bits)
+            shape = TileShape(len(row_span), len(col_span), array_rows, array_cols, slices, cell_bits, input_bits,
+                              bits, vectors)
+            tiles.append(tile_cost(shape, units, cell, weight_cells=weight_cells))
+        merge_adds += (row_tiles - 1) * vectors * len(col_span)
+        partial_bytes += row_tiles * vectors * len(col_span) * ACCUMULATOR_BYTES
     cost = combine(tiles, parallel=True)
-    outputs = vectors * cols
-    if len(row_chunks) > 1:
-        partial_bytes = len(row_chunks) * outputs * ACCUMULATOR_BYTES
+    if merge_adds:
         cost = cost.combine(
-            digital_cost(DigitalWork(add32=(len(row_chunks) - 1) * outputs, read_bytes=partial_bytes), units, component="shift_add"),
+            digital_cost(DigitalWork(add32=merge_adds, read_bytes=partial_bytes), units, component="shift_add"),
             parallel=False,
         )
-    return cost.combine(digital_cost(requant_work(outputs), units), parallel=False)
+    return cost.combine(digital_cost(requant_work(vectors * cols), units), parallel=False)
 
 
 # ----------------------------------------------------------------- reports

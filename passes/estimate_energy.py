@@ -131,7 +131,16 @@ def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
         conductance_sum=cells * cell.conductance_min + level_sum * step,
         programming_pulses=cells + level_sum,  # reset every cell, then step it up to its level
         buffer_capacity=_code_bytes(op.input),
+        weight_cells=_weight_cells(op),
     )
+
+
+def _weight_cells(op: spin.CrossbarTileOp) -> int:
+    """Positions of the tile holding a weight of its layer (fewer than
+    rows x cols where it spans several groups of a grouped conv): the tile's
+    ``utilisation`` times its array, which tile-crossbars derives from the
+    layer's groups (an exact count, recovered from the f64 ratio)."""
+    return round(spin.get_real(op, "utilisation") * spin.get_int(op, "array_rows") * spin.get_int(op, "array_cols"))
 
 
 def _layer_op_cost(op: spin.CrossbarLayerOp, ctx: _Context) -> Cost:
@@ -141,7 +150,7 @@ def _layer_op_cost(op: spin.CrossbarLayerOp, ctx: _Context) -> Cost:
         vectors=_batch1_shape(op.input)[0], weight_bits=spin.get_int(op, "weight_bits"),
         input_bits=spin.get_int(op, "input_bits"), cell_bits=spin.get_int(op, "cell_bits"),
         adc_bits=spin.get_int(op, "adc_bits"), array_rows=spin.get_int(op, "array_rows"),
-        array_cols=spin.get_int(op, "array_cols"),
+        array_cols=spin.get_int(op, "array_cols"), groups=spin.get_int(op, "groups", 1),
     )
 
 
@@ -205,7 +214,14 @@ class _Layer:
     after: list[Cost]  # shift-add, requant: once the tiles are done
     rows: int = 0  # matrix size for the CMOS baseline (crossbar layers only)
     cols: int = 0
+    weights: int = 0  # real weights: rows x cols / groups
     vectors: int = 0
+
+    @property
+    def groups(self) -> int:
+        """Diagonal blocks of the layer matrix (1: dense; a grouped conv's
+        tiles hold rows x cols / groups weights between them)."""
+        return self.rows * self.cols // self.weights
 
     def cost(self) -> Cost:
         return combine([combine(self.tiles, parallel=True), *self.after], parallel=False)
@@ -244,11 +260,13 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.tiles.append(cost)
             layer.rows = max(layer.rows, spin.get_int(op, "row_offset") + spin.get_int(op, "rows"))
             layer.cols = max(layer.cols, spin.get_int(op, "col_offset") + spin.get_int(op, "cols"))
+            layer.weights += _weight_cells(op)
             layer.vectors = _batch1_shape(op.input)[0]
         elif isinstance(op, spin.CrossbarLayerOp):
             cost = _layer_op_cost(op, ctx)
             layer.tiles.append(cost)
             layer.rows, layer.cols = op.weights.array.shape
+            layer.weights = layer.rows * layer.cols // spin.get_int(op, "groups", 1)
             layer.vectors = _batch1_shape(op.input)[0]
         else:
             work = _digital_work(op)
@@ -281,12 +299,12 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
 def _cmos_report(layers: dict[str, _Layer], units: UnitCosts, table: ParameterTable, shared_digital: float) -> dict:
     """The same layers on the int8 MAC array; digital-only layers cost the same."""
     array = CmosArray.from_table(table)
-    weight_bytes = sum(l.rows * l.cols for l in layers.values())
+    weight_bytes = sum(l.weights for l in layers.values())
     costs = {}
     for name, layer in layers.items():
         if layer.tiles:
-            costs[name] = cmos_layer_cost(layer.rows, layer.cols, units=units, array=array,
-                                          vectors=layer.vectors, weight_memory_bytes=weight_bytes)
+            costs[name] = cmos_layer_cost(layer.rows, layer.cols, units=units, array=array, vectors=layer.vectors,
+                                          weight_memory_bytes=weight_bytes, groups=layer.groups)
         else:
             costs[name] = layer.cost()
     return network_summary(costs, shared_area={"digital": shared_digital + array.area(units)})
