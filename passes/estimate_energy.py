@@ -10,6 +10,10 @@ Layers: the crossbar tiles of one ``layer`` run in parallel, then their
 ``spin.shift_add`` and ``spin.requant``; every other op is its own layer, and
 layers run one after another.  Pure addressing (reshape, im2col, which the
 tiles' input reads already count, rows_to_image, concat, transpose) is free.
+
+MACs are the weights of a layer times its input vectors: the zero positions
+between a grouped conv's diagonal blocks are read by the tiles that span
+them (energy) but are not MACs, and the CMOS baseline skips them.
 """
 
 from __future__ import annotations
