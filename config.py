@@ -43,6 +43,7 @@ class CompileConfig:
     # (--mtj-config) and/or dotted-name values (the facade's MTJConfig).
     mtj_config: str | None = None
     parameter_overrides: tuple[tuple[str, float], ...] = ()
+    spice_tiles: str | None = None  # tiles with SPICE decks (backends/spice/bundle.py); None = bounded default
 
     def __post_init__(self):
         _check_range("weight bits", self.weight_bits, 2, 8)

@@ -168,4 +168,12 @@ def build_report(design: Design, table: ParameterTable | None = None) -> dict:
         "accuracy": _accuracy(design.summary),
         "parameters": _parameters(table, recording.read, shipped),
         "overrides": _overrides(table, shipped),
+        "spice": _spice_section(design),
     }
+
+
+def _spice_section(design: Design) -> dict | None:
+    """IR drop and analog accuracy, owned by the spice backend (null without the spice target)."""
+    from spintron_nn.backends.spice.report_section import report_section
+
+    return report_section(design)

@@ -10,6 +10,7 @@ from html import escape
 from spintron_nn.backends.report import plots
 from spintron_nn.backends.report.formatting import area, number, percent, si
 from spintron_nn.backends.report.schema import ENERGY_LABELS
+from spintron_nn.backends.spice.report_section import html_section as spice_html_section
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -126,6 +127,7 @@ def render_html(report: dict) -> str:
         "batch 1, energies per inference, weight programming listed apart.</p>",
         _totals_section(report),
         _accuracy_section(report),
+        spice_html_section(report, _table),
         "<h2>Plots</h2>",
         *figures,
         _layers_section(report),

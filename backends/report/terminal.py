@@ -5,6 +5,7 @@ the totals, and one line each for area, efficiency and accuracy."""
 from __future__ import annotations
 
 from spintron_nn.backends.report.formatting import area, number, percent, si
+from spintron_nn.backends.spice.report_section import terminal_lines as spice_terminal_lines
 
 # Short column heads for the energy components (docs/report.md has the long names).
 _SHORT = {"cell_read": "read", "row_driver": "drv", "adc": "adc", "shift_add": "s+a", "mac": "mac",
@@ -59,4 +60,5 @@ def format_report(report: dict) -> str:
         f"accuracy: top-1 agreement with float {percent(accuracy['top1_agreement'], 2)} "
         f"(ideal ADC {percent(accuracy['top1_agreement_ideal_adc'], 2)}) on {accuracy['evaluated_on'] or '-'}",
         *(f"parameter override: {line}" for line in overrides),
+        *spice_terminal_lines(report),
     ])
