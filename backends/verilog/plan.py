@@ -271,12 +271,19 @@ class _Planner:
         ))
 
     def op_map(self, op: Operation, table: np.ndarray) -> None:
+        """``table`` is [256], or [C, 256] per channel (axis 1)."""
         src = self.contiguous(op.input)
-        target = self.produce(op, self.shapes[op.input])
+        shape = self.shapes[op.input]
+        target = self.produce(op, shape)
+        tables = np.asarray(table, dtype=np.int64).reshape(-1, 256)
+        channels = tables.shape[0]
+        inner = math.prod(shape[2:]) if channels > 1 else target.size
+        padded = np.zeros((1 << max(1, math.ceil(math.log2(channels))), 256), dtype=np.int64)
+        padded[:channels] = tables
         self.stages.append(Stage(
             "spin_map", op.name,
-            {"N": target.size, "SRC": src, "DST": int(target.reshape(-1)[0])},
-            roms={"TABLE_FILE": Rom(np.asarray(table, dtype=np.int64), 8)},
+            {"N": target.size, "SRC": src, "DST": int(target.reshape(-1)[0]), "CH": channels, "INNER": inner},
+            roms={"TABLE_FILE": Rom(padded.reshape(-1), 8, False)},
             read_width=8,
         ))
 

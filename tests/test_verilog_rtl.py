@@ -1,0 +1,140 @@
+"""RTL vs the simulator, bit for bit; lint, testbench self-check, bad input.
+
+The oracle is ``run_spin`` (docs/semantics.md); the RTL is built with Icarus
+and Verilator.  One small model runs through both simulators in the fast
+subset; the other models are slow-marked.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spintron_nn.api import compile_model
+from spintron_nn.backends.sim.executor import run_spin
+from spintron_nn.backends.verilog import bundle, runner, tools
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+
+sys.path.insert(0, str(Path(__file__).parent))
+import verilog_models  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    calibration = np.load(ROOT / "examples" / "digits_calibration.npy")
+    design = compile_model(ROOT / "examples" / "digits_mlp.onnx", CompileConfig(targets=("ir", "sim")), calibration)
+    rng = np.random.default_rng(5)
+    inputs = rng.uniform(0, 1, size=(4, 64)).astype(np.float32)  # random, not calibration data
+    return design, inputs
+
+
+def assert_bit_exact(module, inputs, simulator, folder=None):
+    expected = run_spin(module, inputs)
+    actual, log = runner.run_rtl(module, inputs, simulator=simulator, folder=folder)
+    assert len(actual) == len(expected)
+    for got, ref in zip(actual, expected):
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        np.testing.assert_array_equal(got, ref)
+    return log
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_digits_mlp_is_bit_exact(digits, simulator, tmp_path):
+    design, inputs = digits
+    log = assert_bit_exact(design.spin_module, [inputs], simulator, tmp_path)
+    cycles = runner.cycles_per_vector(log)
+    assert len(cycles) == len(inputs) and min(cycles) > 0
+
+
+def _built_testbench(design, inputs, folder):
+    plan = bundle.write_rtl(design.spin_module, folder)
+    sizes = bundle.write_vectors(design.spin_module, plan, folder, [inputs])
+    runner.build(folder, sizes, "icarus")
+    return sizes
+
+
+def test_testbench_checks_against_the_simulator_and_can_fail(digits, tmp_path):
+    design, inputs = digits
+    _built_testbench(design, inputs, tmp_path)
+    check = [f"+inputs={bundle.INPUTS}", f"+expected={bundle.EXPECTED}"]
+    log = runner.simulate(tmp_path, "icarus", check)
+    assert log.count(": PASS cycles=") == len(inputs) and "ALL PASS" in log
+    # Change one expected word of vector 2: exactly that vector must fail.
+    words = (tmp_path / bundle.EXPECTED).read_text().split()
+    index = 2 * (len(words) // len(inputs)) + 3
+    words[index] = format((int(words[index], 16) + 1) % 16 ** len(words[index]), f"0{len(words[index])}x")
+    (tmp_path / bundle.EXPECTED).write_text("\n".join(words) + "\n")
+    log = runner.simulate(tmp_path, "icarus", check)
+    assert "vector 2: FAIL" in log and log.count(": PASS cycles=") == len(inputs) - 1
+
+
+def test_verilator_lint_is_clean(digits, tmp_path):
+    design, inputs = digits
+    plan = bundle.write_rtl(design.spin_module, tmp_path)
+    sizes = bundle.sizes_of(plan, len(inputs))
+    result = subprocess.run(tools.lint_command(tmp_path, sizes), cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
+
+
+def test_vcd_dump(digits, tmp_path):
+    design, inputs = digits
+    _built_testbench(design, inputs[:1], tmp_path)
+    runner.simulate(tmp_path, "icarus", [f"+inputs={bundle.INPUTS}", "+vcd=trace.vcd"])
+    assert "$enddefinitions" in (tmp_path / "trace.vcd").read_text()[:100000]
+
+
+def test_noise_is_refused(digits):
+    from spintron_nn.backends.sim.noise import NoiseSpec
+
+    design, inputs = digits
+    with pytest.raises(SpintronError, match="sim-only"):
+        runner.run_design(design, [inputs], noise=NoiseSpec(read_noise=0.1))
+
+
+SOFTMAX_INSIDE = """
+builtin.module {
+  func.func @main(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    %q = "spin.quantize"(%x) <{scale = 0.1 : f64, zero_point = 0 : i64, bits = 8 : i64}> : (tensor<?x4xf32>) -> tensor<?x4xui8>
+    %s = "spin.softmax"(%q) <{axis = 1 : i64, log = 0 : i64, input_scale = 0.1 : f64, input_zero_point = 0 : i64, scale = 0.004 : f64, zero_point = 0 : i64, bits = 8 : i64}> : (tensor<?x4xui8>) -> tensor<?x4xui8>
+    %c = "spin.clamp"(%s) <{clamp_min = 10 : i64, clamp_max = 200 : i64}> : (tensor<?x4xui8>) -> tensor<?x4xui8>
+    %y = "spin.dequantize"(%c) <{scale = 0.004 : f64, zero_point = 0 : i64, bits = 8 : i64}> : (tensor<?x4xui8>) -> tensor<?x4xf32>
+    func.return %y : tensor<?x4xf32>
+  }
+}
+"""
+
+
+def test_softmax_inside_the_network_is_refused_naming_the_op(tmp_path):
+    from spintron_nn.ir.io import parse_module
+
+    module = parse_module(SOFTMAX_INSIDE)
+    with pytest.raises(SpintronError, match="spin.softmax"):
+        bundle.write_rtl(module, tmp_path)
+
+
+def test_untiled_layer_is_refused(digits, tmp_path):
+    text = SOFTMAX_INSIDE.replace('"spin.softmax"', '"spin.frobnicate"')
+    from spintron_nn.ir.io import parse_module
+
+    with pytest.raises(SpintronError):
+        bundle.write_rtl(parse_module(text), tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("name", ["pool_cnn", "depthwise_residual_concat", "lut_softmax"])
+def test_models_are_bit_exact(name, simulator, tmp_path):
+    model_class, shape = {
+        "pool_cnn": (verilog_models.PoolCnn, (1, 8, 8)),
+        "depthwise_residual_concat": (verilog_models.DepthwiseResidualConcat, (2, 6, 6)),
+        "lut_softmax": (verilog_models.LutSoftmax, (12,)),
+    }[name]
+    design, inputs = verilog_models.compiled(model_class, shape, seed=3)
+    assert_bit_exact(design.spin_module, [inputs], simulator, tmp_path)
