@@ -9,6 +9,9 @@
 2. A ResNet-18-sized layer set on one 224x224 image: every conv/fc of ResNet-18 as an
    im2col matrix on 128x128 tiles (W8A8, 2-bit cells, 6-bit ADC), each tile called on
    all output positions of the image, as the simulator does.
+3. The simulator itself (``run_spin``) on a ResNet-18 (torch, random weights) compiled
+   with the same options: seconds per 224x224 image with SPINTRON_KERNEL=c (1 and 2
+   threads) and =numpy, outputs compared (needs torch; --skip-simulator).
 
 Every timing is the median of --repeats runs; the spread (min..max) is printed too
 because other processes share the machine.  Every result is checked bit for bit
@@ -18,6 +21,7 @@ against the reference before it is timed.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -185,19 +189,99 @@ def bench_network(repeats: int, with_reference: bool) -> dict[str, float]:
     return {name: value[0] for name, value in results.items()}
 
 
+def resnet18_model():
+    """ResNet-18 (He et al. 2016) for 224x224 inputs, random weights, eval mode."""
+    import torch
+
+    def block(cin, cout, stride):
+        class BasicBlock(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = torch.nn.Sequential(
+                    torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False), torch.nn.BatchNorm2d(cout),
+                    torch.nn.ReLU(), torch.nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                    torch.nn.BatchNorm2d(cout))
+                self.shortcut = torch.nn.Identity() if stride == 1 and cin == cout else torch.nn.Sequential(
+                    torch.nn.Conv2d(cin, cout, 1, stride, bias=False), torch.nn.BatchNorm2d(cout))
+
+            def forward(self, x):
+                return torch.relu(self.body(x) + self.shortcut(x))
+        return BasicBlock()
+
+    torch.manual_seed(0)
+    layers = [torch.nn.Conv2d(3, 64, 7, 2, 3, bias=False), torch.nn.BatchNorm2d(64),
+              torch.nn.ReLU(), torch.nn.MaxPool2d(3, 2, 1)]
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [block(cin, cout, stride), block(cout, cout, 1)]
+        cin = cout
+    layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(512, 1000)]
+    return torch.nn.Sequential(*layers).eval()
+
+
+def bench_simulator(repeats: int) -> dict[str, float]:
+    import torch
+
+    from spintron_nn.backends.sim.executor import run_spin
+    from spintron_nn.frontend import load_model
+    from spintron_nn.passes.flows import quantize_and_lower
+
+    images = np.random.default_rng(2).random((2, 3, 224, 224), dtype=np.float32)
+    start = time.perf_counter()
+    design = quantize_and_lower(
+        load_model(resnet18_model(), example_input=torch.from_numpy(images[:1])), [images],
+        weight_bits=WEIGHT_BITS, activation_bits=INPUT_BITS, cell_bits=CELL_BITS,
+        adc_bits=ADC_BITS, rows=TILE, cols=TILE)
+    print(f"\n3. simulator (run_spin) on ResNet-18, one 224x224 image "
+          f"(compiled in {time.perf_counter() - start:.0f} s)")
+    previous = os.environ.get("SPINTRON_KERNEL")
+    results, outputs = {}, {}
+    try:
+        os.environ["SPINTRON_KERNEL"] = "c"
+        for threads in (1, 2):
+            kernel.set_threads(threads)
+            outputs["c"] = run_spin(design, [images[:1]])[0]
+            results[f"c-{threads}t"] = timed(lambda: run_spin(design, [images[:1]]), repeats)
+        kernel.set_threads(0)
+        os.environ["SPINTRON_KERNEL"] = "numpy"
+        start = time.perf_counter()
+        outputs["numpy"] = run_spin(design, [images[:1]])[0]
+        elapsed = time.perf_counter() - start
+        results["reference"] = (elapsed, elapsed, elapsed)
+    finally:
+        if previous is None:
+            os.environ.pop("SPINTRON_KERNEL", None)
+        else:
+            os.environ["SPINTRON_KERNEL"] = previous
+    assert np.array_equal(outputs["c"], outputs["numpy"]), "C and numpy simulations differ"
+    for name, (median, low, high) in results.items():
+        print(f"   {name:<11} {median:8.3f} s per image  (spread {low:.3f}..{high:.3f})")
+    return {name: value[0] for name, value in results.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64, help="inputs per tile call in part 1")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-reference-network", action="store_true",
                         help="do not time the numpy reference on the ResNet-18 layer set (slow)")
+    parser.add_argument("--skip-simulator", action="store_true",
+                        help="do not compile and simulate ResNet-18 (part 3, about 2 minutes)")
     args = parser.parse_args()
     if not kernel.is_built():
         raise SystemExit(f"C kernel not built: {kernel.load_error()}")
     from spintron_nn.runtime import kernel_info
     print(kernel_info(), "| supported:", ", ".join(kernel.supported_isas()))
+    print("load average at start (1, 5, 15 min): %.1f %.1f %.1f on %d CPUs"
+          % (*os.getloadavg(), os.cpu_count() or 1))
     tile = bench_tile(args.batch, args.repeats)
     network = bench_network(max(1, args.repeats // 2), not args.skip_reference_network)
+    simulator = None
+    if not args.skip_simulator:
+        try:
+            simulator = bench_simulator(max(1, args.repeats // 2))
+        except ImportError as error:
+            print(f"\n3. simulator skipped: {error}")
     print("\nratios (higher = C faster)")
     print(f"   C 1 thread vs numpy reference (1 thread):        {tile['reference'] / tile['c-1t']:7.1f}x  (target >= 5)")
     print(f"   C 1 thread vs fastest numpy/BLAS (1 thread):     {tile['numpy-blas'] / tile['c-1t']:7.2f}x  (target >= 1.0)")
@@ -205,6 +289,10 @@ def main() -> None:
     print(f"   C 2 threads vs 1 thread, ResNet-18 image:        {network['c-1t'] / network['c-2t']:7.2f}x")
     if "reference" in network:
         print(f"   ResNet-18 image, C 1 thread vs reference:        {network['reference'] / network['c-1t']:7.1f}x")
+    if simulator:
+        print(f"   ResNet-18 simulator, C 1 thread vs numpy:         {simulator['reference'] / simulator['c-1t']:7.1f}x")
+        print(f"   ResNet-18 simulator, C 2 threads vs 1 thread:     {simulator['c-1t'] / simulator['c-2t']:7.2f}x")
+    print("load average at end: %.1f %.1f %.1f (other processes share these cores)" % os.getloadavg())
 
 
 if __name__ == "__main__":
