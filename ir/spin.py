@@ -227,9 +227,8 @@ class CrossbarLayerOp(SpinOp):
     """An untiled layer matrix ``acc = q @ W`` to be split by ``tile-crossbars``.
 
     ``weights`` is the signed weight-integer matrix [K, N] (int8), block
-    diagonal with ``groups`` equal blocks for a grouped conv (default 1);
-    ``calibration`` (optional, uint8 [n, K]) holds sample input codes from which
-    ``tile-crossbars`` chooses each tile's ADC shift.  No ``adc_bits`` = ideal ADC.
+    diagonal with ``groups`` equal blocks for a grouped conv (default 1).
+    No ``adc_bits`` = ideal ADC.
     """
 
     name = "spin.crossbar_layer"
@@ -242,7 +241,6 @@ class CrossbarLayerOp(SpinOp):
     adc_bits = opt_prop_def(IntegerAttr)
     array_rows = prop_def(IntegerAttr)
     array_cols = prop_def(IntegerAttr)
-    calibration = opt_prop_def(WeightAttr)
     groups = opt_prop_def(IntegerAttr)
     layer = prop_def(StringAttr)
 
@@ -265,10 +263,6 @@ class CrossbarLayerOp(SpinOp):
         limit = 2 ** (bits - 1) - 1
         if weights.size and np.abs(weights).max() > limit:
             _fail(self, f"weights exceed the symmetric {bits}-bit range +-{limit}")
-        if self.calibration is not None:
-            sample = self.calibration.array
-            if sample.dtype != np.uint8 or sample.ndim != 2 or sample.shape[1] != k:
-                _fail(self, f"calibration must be uint8 [n, {k}], got {sample.dtype}{list(sample.shape)}")
 
 
 @irdl_op_definition

@@ -5,10 +5,11 @@ calibration inputs and writes, as discardable attributes:
 
 * ``spin.range = array<f64: lo, hi>`` on every op producing a float tensor;
 * ``spin.input_ranges = array<f64: lo0, hi0, lo1, hi1, ...>`` on ``@main``;
-* ``spin.calibration_input = #nn.weight<...>`` on every Conv/Gemm/MatMul: the
-  first few calibration items of its data input (float32, at most
-  ``SAMPLE_BUDGET`` numbers), from which ``tile-crossbars`` later chooses each
-  tile's ADC shift (docs/semantics.md section 5).
+* ``spin.calibration_input<i> = #nn.weight<...>`` on ``@main``: the first
+  calibration items of input ``i`` (float32, at most ``SAMPLE_BUDGET``
+  numbers per input and ``MAX_SAMPLE_ITEMS`` items, whole batches of a
+  fixed-batch model).  ``tile-crossbars`` runs them through the quantized
+  network to choose each tile's ADC shift (docs/semantics.md section 5).
 
 ``percentile=100`` records min/max; ``p < 100`` records the ``(100-p)``-th and
 ``p``-th percentiles (of a seeded subsample of at most ``PERCENTILE_SAMPLES``
@@ -37,8 +38,7 @@ from spintron_nn.ir.weights import WeightAttr, WeightBlob
 
 RANGE_ATTR = "spin.range"
 INPUT_RANGES_ATTR = "spin.input_ranges"
-SAMPLE_ATTR = "spin.calibration_input"
-MATRIX_OPS = ("nn.conv", "nn.gemm", "nn.matmul")
+SAMPLE_ATTR = "spin.calibration_input"  # + the input's index
 SAMPLE_BUDGET = 1 << 18
 MAX_SAMPLE_ITEMS = 64
 PERCENTILE_SAMPLES = 100_000
@@ -114,8 +114,16 @@ def read_range(op: Operation) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _sample_items(item_size: int) -> int:
-    return int(np.clip(SAMPLE_BUDGET // max(item_size, 1), 1, MAX_SAMPLE_ITEMS))
+def _sample_items(inputs: Sequence[np.ndarray], batch: int | None) -> int:
+    item_size = max(int(np.prod(a.shape[1:])) for a in inputs)
+    items = int(np.clip(SAMPLE_BUDGET // max(item_size, 1), 1, MAX_SAMPLE_ITEMS))
+    return items if batch is None else batch * max(1, items // batch)
+
+
+def calibration_sample(main: func.FuncOp) -> list[np.ndarray] | None:
+    """The calibration items ``calibrate`` kept on ``@main``, one array per input."""
+    found = [main.attributes.get(f"{SAMPLE_ATTR}{i}") for i in range(len(main.args))]
+    return None if any(a is None for a in found) else [a.array for a in found]
 
 
 def fixed_batch(main: func.FuncOp) -> int | None:
@@ -148,16 +156,9 @@ def calibrate_module(
         )
     rng = np.random.default_rng(0)
     stats: dict[SSAValue, _RangeStats] = {}
-    samples: dict[SSAValue, list[np.ndarray]] = {}
-    sampled = {op.operands[0] for op in main.walk() if op.name in MATRIX_OPS}
 
     def record(value: SSAValue, array: np.ndarray) -> None:
         stats.setdefault(value, _RangeStats(percentile, rng)).add(array)
-        if value in sampled:
-            have = sum(len(a) for a in samples.get(value, []))
-            want = _sample_items(int(np.prod(array.shape[1:])))
-            if have < want:
-                samples.setdefault(value, []).append(np.asarray(array[: want - have], dtype=np.float32))
 
     def observer(op: Operation, results: Sequence[np.ndarray]) -> None:
         if op.name == "nn.constant":
@@ -184,11 +185,10 @@ def calibrate_module(
         if op.name == "nn.constant" or len(op.results) != 1 or op.results[0] not in stats:
             continue
         op.attributes[RANGE_ATTR] = _range_attr(stats[op.results[0]].range())
-    for index, op in enumerate(o for o in main.walk() if o.name in MATRIX_OPS):
-        sample = samples.get(op.operands[0])
-        if sample:
-            blob = WeightBlob(f"spin.calibration.{index}", np.concatenate(sample))
-            op.attributes[SAMPLE_ATTR] = WeightAttr(blob)
+    items = _sample_items(inputs, batch)
+    for index, array in enumerate(inputs):
+        blob = WeightBlob(f"spin.calibration.input{index}", array[:items])
+        main.attributes[f"{SAMPLE_ATTR}{index}"] = WeightAttr(blob)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ ideal ADC.  See docs/spin-dialect.md for the op-by-op mapping.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,21 +22,13 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from spintron_nn.backends.sim import digital, quant_math
+from spintron_nn.backends.sim import quant_math
 from spintron_nn.errors import SpintronError, UnsupportedError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.nn import read_float, read_int, read_ints
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes import quantize as q
-from spintron_nn.passes.calibrate import SAMPLE_ATTR
-
-#: Calibration rows kept per layer for the ADC-shift choice (evenly spaced).
-#: 128 rows x 8 input bits x S slices x C columns is ~0.5 M reads per 128x128
-#: tile, plenty for a 1e-3 saturation rate; the exact currents cost
-#: rows * 8 * S * K * N multiply-adds per layer, the bulk of compile time.
-MAX_CALIBRATION_ROWS = 128
-
 
 @dataclass(frozen=True)
 class CrossbarConfig:
@@ -140,17 +131,7 @@ class _Lowering:
         w_int, scale = quant_math.quantize_weights_per_channel(w.reshape(1, -1), self.weight_bits, axis=0)
         return w_int.reshape(w.shape), np.full(w.shape[axis], scale[0])
 
-    def calibration_rows(self, op: Operation, x: Codes, to_rows: Callable[[np.ndarray], np.ndarray]):
-        attr = op.attributes.get(SAMPLE_ATTR)
-        if attr is None:
-            return None
-        codes = quant_math.quantize_activations(attr.array, x.scale, x.zero_point, self.bits)
-        rows = to_rows(codes.astype(np.uint8))
-        if len(rows) > MAX_CALIBRATION_ROWS:
-            rows = rows[np.linspace(0, len(rows) - 1, MAX_CALIBRATION_ROWS).astype(np.int64)]
-        return rows
-
-    def matrix(self, out_op, x: Codes, rows_value: SSAValue, calibration, w_int, w_scale, bias, clamp,
+    def matrix(self, out_op, x: Codes, rows_value: SSAValue, w_int, w_scale, bias, clamp,
                groups: int = 1) -> SSAValue:
         """``crossbar_layer`` + ``requant`` of ``rows_value [M, K] @ w_int [K, N]``,
         quantized to ``out_op``'s result (the matrix op or its absorbed tail)."""
@@ -164,8 +145,6 @@ class _Lowering:
         )
         if self.config.adc_bits is not None:
             props["adc_bits"] = self.config.adc_bits
-        if calibration is not None:
-            props["calibration"] = self.weight(f"{name}.calibration", calibration)
         if groups > 1:
             props["groups"] = groups
         m, n = spin.shape_of(rows_value)[0], w_int.shape[1]
@@ -256,9 +235,8 @@ class _Lowering:
 
     def linear(self, op, x: Codes, w: np.ndarray, bias: np.ndarray) -> Codes:
         w_int, w_scale = self.quantize_weights(w, axis=1)
-        calibration = self.calibration_rows(op, x, lambda c: c.reshape(-1, c.shape[-1]))
         extra_bias, out_op, clamp = self.absorb_tail(op, w.shape[1])
-        value = self.matrix(out_op, x, x.value, calibration, w_int, w_scale, bias + extra_bias, clamp)
+        value = self.matrix(out_op, x, x.value, w_int, w_scale, bias + extra_bias, clamp)
         if spin.shape_of(value) != spin.shape_of(op.results[0]):
             value = self.build(spin.ReshapeOp, [value], self.result_type(op))
         return Codes(value, *self.out_params(out_op))
@@ -290,11 +268,8 @@ class _Lowering:
         shape = spin.im2col_shape(spin.shape_of(x.value), (kh, kw), window["pads"], window["strides"],
                                   window["dilations"], channels)
         patches = self.build(spin.Im2ColOp, [x.value], spin.tensor(shape, spin.ui8), **window, **patch)
-        calibration = self.calibration_rows(
-            op, x, lambda c: digital.im2col(c, (kh, kw), window["pads"], window["strides"], window["dilations"], **patch)
-        )
         extra_bias, out_op, clamp = self.absorb_tail(op, out_c)
-        rows = self.matrix(out_op, x, patches, calibration, w_int, w_scale, bias + extra_bias, clamp, group)
+        rows = self.matrix(out_op, x, patches, w_int, w_scale, bias + extra_bias, clamp, group)
         image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
         return Codes(image, *self.out_params(out_op))
 
@@ -464,10 +439,10 @@ class _Lowering:
 
     def lower_reshape(self, op) -> Codes | SSAValue:
         found = self.codes.get(op.operands[0])
+        if isinstance(found, SSAValue):  # integers (ArgMax indices, labels) stay int64, casts included
+            return self.build(spin.ReshapeOp, [found], self.result_type(op, i64))
         if op.name == "nn.cast" and spin.element_of(op.operands[0]) != spin.element_of(op.results[0]):
             raise UnsupportedError(f"lower-to-spin: nn.cast from {op.operands[0].type} to {op.results[0].type} is not supported")
-        if isinstance(found, SSAValue):  # integer results (ArgMax indices) pass through unquantized
-            return self.build(spin.ReshapeOp, [found], self.result_type(op, spin.element_of(op.results[0])))
         return self.same_params(op, spin.ReshapeOp)
 
     def lower_take(self, op) -> SSAValue:

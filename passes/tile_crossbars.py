@@ -10,12 +10,15 @@ each column block and concatenates the column blocks.  A grouped conv arrives
 as one block-diagonal matrix (``groups``, see lower-to-spin); grid blocks
 entirely off its diagonal blocks get no tile.
 
-ADC shift per tile: ``reference.choose_layer_adc_shifts`` over the exact
-column currents of the layer's calibration rows (the quantized calibration
-activations recorded by ``calibrate``), with the reference's rule unless
+ADC shift per tile (docs/semantics.md section 5): the calibration items that
+``calibrate`` kept on ``@main`` run through the quantized network, layer by
+layer as it is tiled (``executor.evaluate_op``, exact integer tiles), so each
+layer sees the codes its predecessors really produce; at most
+``MAX_CALIBRATION_ROWS`` evenly spaced input rows per layer go to
+``reference.choose_layer_adc_shifts`` (the reference's rule unless
 ``adc-shift-rule`` ("min-error" | "saturation") / ``max-saturation`` say
-otherwise.  A layer without calibration rows gets the worst-case shift (no
-read can saturate).
+otherwise).  Without a calibration sample every tile gets the worst-case
+shift of its row count (no read can saturate).
 ``tile_id`` numbers tiles module-wide in row-major order per layer.
 """
 
@@ -29,11 +32,23 @@ from xdsl.dialects.builtin import ModuleOp, i64
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from xdsl.dialects import func
+from xdsl.ir import Operation
+
 from spintron_nn.backends.sim import reference
+from spintron_nn.backends.sim.executor import evaluate_op
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
+from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import get_int
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
+from spintron_nn.passes.calibrate import calibration_sample
+
+#: Calibration rows per layer for the ADC-shift choice (evenly spaced).
+#: 128 rows x 8 input bits x S slices x C columns is ~0.5 M reads per 128x128
+#: tile, plenty for a 1e-3 saturation rate; the exact currents cost
+#: rows * 8 * S * K * N multiply-adds per layer, the bulk of compile time.
+MAX_CALIBRATION_ROWS = 128
 
 
 def _worst_case_shift(rows: int, cell_bits: int, adc_bits: int) -> int:
@@ -41,7 +56,7 @@ def _worst_case_shift(rows: int, cell_bits: int, adc_bits: int) -> int:
     return reference.choose_adc_shift(np.array([bound, -bound]), adc_bits, 0.0)
 
 
-def _layer_shifts(layer: spin.CrossbarLayerOp, options: dict) -> np.ndarray:
+def _layer_shifts(layer: spin.CrossbarLayerOp, calibration: np.ndarray | None, options: dict) -> np.ndarray:
     """ADC shift of every grid block ``[row block, col block]`` (reference rule)."""
     weights = layer.weights.array
     array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
@@ -49,12 +64,14 @@ def _layer_shifts(layer: spin.CrossbarLayerOp, options: dict) -> np.ndarray:
     adc_bits = get_int(layer, "adc_bits")
     if adc_bits is None:
         return np.zeros(grid_shape, dtype=np.int64)
-    if layer.calibration is None:
+    if calibration is None:
         heights = [min(array_rows, weights.shape[0] - start) for start in range(0, weights.shape[0], array_rows)]
         shifts = [_worst_case_shift(h, get_int(layer, "cell_bits"), adc_bits) for h in heights]
         return np.repeat(np.array(shifts, dtype=np.int64)[:, None], grid_shape[1], axis=1)
+    if len(calibration) > MAX_CALIBRATION_ROWS:
+        calibration = calibration[np.linspace(0, len(calibration) - 1, MAX_CALIBRATION_ROWS).astype(np.int64)]
     return reference.choose_layer_adc_shifts(
-        layer.calibration.array, weights, weight_bits=get_int(layer, "weight_bits"),
+        calibration, weights, weight_bits=get_int(layer, "weight_bits"),
         cell_bits=get_int(layer, "cell_bits"), input_bits=get_int(layer, "input_bits"), adc_bits=adc_bits,
         rows_per_tile=array_rows, cols_per_tile=array_cols, **options,
     )
@@ -89,8 +106,10 @@ def _mapped_cells(layer: spin.CrossbarLayerOp, rows: slice, cols: slice) -> int:
     return sum(overlap(rows, g * k_group, k_group) * overlap(cols, g * n_group, n_group) for g in range(groups))
 
 
-def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict) -> int:
-    """Replace ``layer`` by its tiles; returns the number of tiles made."""
+def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict,
+               calibration: np.ndarray | None = None) -> list[Operation]:
+    """Replace ``layer`` by its tiles (and shift_add); returns the new ops in order.
+    ``calibration``: the layer's input codes on calibration data, if known."""
     weights = layer.weights.array
     k, n = weights.shape
     array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
@@ -103,7 +122,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
     shared = {key: layer.properties[key] for key in
               ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer")
               if key in layer.properties}
-    shifts = _layer_shifts(layer, shift_options)
+    shifts = _layer_shifts(layer, calibration, shift_options)
     tiles: dict[tuple[int, int], spin.CrossbarTileOp] = {}
     for index, (rows, cols) in enumerate(_mapped_blocks(layer, grid)):
         tile_pos, tile_neg = levels_pos[:, rows, cols], levels_neg[:, rows, cols]
@@ -128,8 +147,9 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
     # shift_add operands: column blocks in order, each its row tiles in order.
     col_starts = sorted({c for _, c in tiles})
     row_starts = sorted({r for r, _ in tiles})
+    new_ops: list[Operation] = list(tiles.values())
     if len(tiles) == 1:
-        result = next(iter(tiles.values())).results[0]
+        result = new_ops[0].results[0]
     else:
         blocks = [[tiles[(r, c)].results[0] for r in row_starts if (r, c) in tiles] for c in col_starts]
         shift_add = spin.ShiftAddOp.build(
@@ -137,9 +157,10 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
             properties={"blocks": spin.ints_attr([len(block) for block in blocks])},
         )
         rewriter.insert_op(shift_add, InsertPoint.before(layer))
+        new_ops.append(shift_add)
         result = shift_add.results[0]
     rewriter.replace_op(layer, [], [result])
-    return len(tiles)
+    return new_ops
 
 
 def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: float | None = None) -> None:
@@ -157,8 +178,20 @@ def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: fl
             raise SpintronError(f"tile-crossbars: max-saturation must be in [0, 1], got {max_saturation}")
         options["max_saturation_rate"] = max_saturation
     next_id = 1 + max((get_int(t, "tile_id") for t in module.walk() if isinstance(t, spin.CrossbarTileOp)), default=-1)
-    for layer in [op for op in module.walk() if isinstance(op, spin.CrossbarLayerOp)]:
-        next_id += tile_layer(layer, next_id, options)
+    main = main_function(module)
+    sample = calibration_sample(main)
+    values = None if sample is None else dict(zip(main.args, sample))
+    for op in list(main.body.block.ops):
+        if isinstance(op, func.ReturnOp):
+            break
+        if isinstance(op, spin.CrossbarLayerOp):
+            new_ops = tile_layer(op, next_id, options, None if values is None else values[op.input])
+            next_id += sum(isinstance(new, spin.CrossbarTileOp) for new in new_ops)
+        else:
+            new_ops = [op]
+        if values is not None:
+            for new in new_ops:
+                values[new.results[0]] = evaluate_op(new, [values[v] for v in new.operands])
 
 
 @dataclass(frozen=True)

@@ -67,27 +67,32 @@ def float_activations(module: ModuleOp, x: np.ndarray) -> list[np.ndarray]:
 
 
 def reference_mlp(layers, in_features, calibration, x, config, noise=None):
-    """The compiler's recipe composed from reference functions; returns float32 outputs."""
+    """The compiler's recipe composed from reference functions; returns float32 outputs.
+
+    Activation ranges come from the float activations; each layer's ADC shifts
+    from the codes the quantized network produces on the calibration set
+    (docs/semantics.md section 5; fewer than 128 calibration rows, all used)."""
     bits, weight_bits = config["activation_bits"], config["weight_bits"]
     tiles = dict(weight_bits=weight_bits, cell_bits=config["cell_bits"], input_bits=bits,
                  adc_bits=config["adc_bits"], rows_per_tile=config["rows"], cols_per_tile=config["cols"])
     acts = float_activations(build_mlp(layers, in_features), calibration)
     params = [ref.activation_quant_params(float(a.min()), float(a.max()), bits) for a in acts]
     q = ref.quantize_activations(x, *params[0], bits)
+    q_calibration = ref.quantize_activations(calibration, *params[0], bits)
     tile_offset = 0
     for index, (w, b, relu) in enumerate(layers):
         (s_in, zp_in), (s_out, zp_out) = params[index], params[index + 1]
         w_int, s_w = ref.quantize_weights_per_channel(w, weight_bits, axis=1)
-        shifts = ref.choose_layer_adc_shifts(ref.quantize_activations(acts[index], s_in, zp_in, bits), w_int, **tiles)
         requant = [ref.requant_multiplier(s_in * s / s_out) for s in s_w]
         qmin, qmax = ref.fused_clamp_bounds(0.0 if relu else None, None, s_out, zp_out, bits)
-        layer_noise = None if noise is None else ref.NoiseSpec(**{**noise.__dict__, "tile_id": tile_offset})
-        q = ref.linear_reference(
-            q, w_int, **tiles, adc_shifts=shifts, x_zero_point=zp_in,
-            bias=np.rint(b / (s_in * s_w)).astype(np.int64),
+        layer = dict(
+            tiles, adc_shifts=ref.choose_layer_adc_shifts(q_calibration, w_int, **tiles), x_zero_point=zp_in,
+            bias=np.rint(b / (s_in * s_w)).astype(np.int64), out_zero_point=zp_out, qmin=qmin, qmax=qmax,
             multiplier=np.array([m for m, _ in requant]), shift=np.array([s for _, s in requant]),
-            out_zero_point=zp_out, qmin=qmin, qmax=qmax, noise=layer_noise,
         )
+        layer_noise = None if noise is None else ref.NoiseSpec(**{**noise.__dict__, "tile_id": tile_offset})
+        q = ref.linear_reference(q, w_int, **layer, noise=layer_noise)
+        q_calibration = ref.linear_reference(q_calibration, w_int, **layer)
         tile_offset += len(ref.tile_grid(*w_int.shape, config["rows"], config["cols"]))
     return ref.dequantize(q, *params[-1]).astype(np.float32)
 

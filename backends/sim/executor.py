@@ -191,6 +191,18 @@ def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.nd
     return arrays
 
 
+def evaluate_op(op: Operation, operands: Sequence[np.ndarray], run: _Run = _Run(noise=None, seed=0)) -> np.ndarray:
+    """One spin op on numpy operands (exact integer tiles unless ``run`` says
+    otherwise); ``tile-crossbars`` uses it to run calibration data."""
+    if isinstance(op, spin.CrossbarTileOp):
+        result = _tile(op, operands[0], run)
+    elif type(op) in _HANDLERS:
+        result = _HANDLERS[type(op)](op, *operands)
+    else:
+        raise SpintronError(f"the simulator cannot execute '{op.name}' (lower the model to the spin dialect first)")
+    return _as_result_type(op, result)
+
+
 def _last_uses(block_ops: list[Operation]) -> dict[int, list]:
     """Op index -> values whose last reader it is (freed after it runs)."""
     last: dict = {}
@@ -211,13 +223,7 @@ def _execute(main: func.FuncOp, arrays: list[np.ndarray], run: _Run) -> list[np.
         operands = [values[v] for v in op.operands]
         if isinstance(op, func.ReturnOp):
             return operands
-        if isinstance(op, spin.CrossbarTileOp):
-            result = _tile(op, operands[0], run)
-        elif type(op) in _HANDLERS:
-            result = _HANDLERS[type(op)](op, *operands)
-        else:
-            raise SpintronError(f"the simulator cannot execute '{op.name}' (lower the model to the spin dialect first)")
-        values[op.results[0]] = _as_result_type(op, result)
+        values[op.results[0]] = evaluate_op(op, operands, run)
         for value in frees.get(index, ()):
             values.pop(value, None)
     raise SpintronError("@main has no func.return")
