@@ -25,6 +25,9 @@ import torch
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 
+#: The ops that become crossbar layers (lower-to-spin), in graph order.
+MATRIX_OPS = ("nn.conv", "nn.gemm", "nn.matmul")
+
 
 @dataclass(frozen=True)
 class HardwareCalibration:
@@ -60,7 +63,7 @@ def compiler_calibration(model: torch.nn.Module, calibration: np.ndarray,
     """Run the compiler's calibration and tiling on ``model`` (left unchanged)."""
     from spintron_nn.frontend import load_model
     from spintron_nn.ir.module_info import main_function
-    from spintron_nn.passes.calibrate import INPUT_RANGES_ATTR, MATRIX_OPS, calibrate_module, read_range
+    from spintron_nn.passes.calibrate import INPUT_RANGES_ATTR, calibrate_module, read_range
     from spintron_nn.passes.flows import default_float_pipeline, quantize_and_lower
     from spintron_nn.passes.pipeline import run_pipeline
 
