@@ -121,11 +121,13 @@ def accuracy_loss(float_outputs, sim_outputs, spice_outputs) -> dict:
 
 def analyse_design(design: Any, inputs: list[np.ndarray] | None = None, *,
                    params: CrossbarParams | None = None,
-                   max_inputs: int = DEFAULT_ANALYSIS_INPUTS) -> dict:
+                   max_inputs: int | None = None) -> dict:
     """IR-drop error per tile and accuracy loss of ``design`` on ``inputs``
-    (default: its first ``max_inputs`` reference inputs)."""
+    (default: its first ``max_inputs`` reference inputs, default
+    ``DEFAULT_ANALYSIS_INPUTS``)."""
     if inputs is None:
-        inputs = [a[:max_inputs] for a in design.reference_inputs]
+        count = DEFAULT_ANALYSIS_INPUTS if max_inputs is None else max_inputs
+        inputs = [a[:count] for a in design.reference_inputs]
     params = params if params is not None else design_params(design)
     record: list = []
     spice = run_analog(design, inputs, AnalogTileCurrents(params, record=record))

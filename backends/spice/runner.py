@@ -61,8 +61,9 @@ def level_gain(params: CrossbarParams) -> float:
     corner), read at v_read, in nominal level steps ``v_read dG``.
 
     The ADC's reference is trimmed on such a reference cell, as a real
-    macro's is (otherwise the access transistor alone, ~1.4 kOhm in series
-    with ~2-6 kOhm MTJs, would shrink every code by a third): the analog run
+    macro's is (otherwise the access transistor, ~1.4 kOhm in series with
+    2-6 kOhm MTJs, and the roll-off would shrink every level step, to 0.46
+    of nominal for the table's 2-bit domain-wall cell): the analog run
     then shows what a trim cannot remove, IR drop, the cells' nonlinearity
     in level and bias, corner shifts and variation.  Two-point: the full-scale
     level against level 0.  Exactly 1 for ideal devices."""
