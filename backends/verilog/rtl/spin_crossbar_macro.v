@@ -30,28 +30,29 @@ module spin_crossbar_macro #(
     end
 `endif
 
-    // The plane is latched on `read`, so the sums below are evaluated once per
-    // read and not on every change of the driving engine's registers.
-    reg [R-1:0] plane = {R{1'b0}};
-    always @(posedge clk) begin
-        if (read) plane <= row_bits;
-    end
-
-    // Row-major walk so that undriven rows (about half of them) cost nothing;
-    // two's complement sums, so the unsigned part-selects add correctly.
-    integer s, r, c;
-    always @* begin
-        sums = {S*C*WI{1'b0}};
-        for (r = 0; r < R; r = r + 1) begin
-            if (plane[r]) begin
-                for (s = 0; s < S; s = s + 1) begin
-                    for (c = 0; c < C; c = c + 1) begin
-                        sums[(s*C + c)*WI +: WI] = sums[(s*C + c)*WI +: WI]
-                            + {{(WI-CB){1'b0}}, pos[(s*R + r)*C + c]}
-                            - {{(WI-CB){1'b0}}, neg[(s*R + r)*C + c]};
+    // A function evaluated once per read (not a combinational block, whose
+    // sensitivity to every ROM word makes simulators slow to build).  The walk
+    // is row-major so that undriven rows (about half of them) cost nothing;
+    // the sums are two's complement, so unsigned part-selects add correctly.
+    function [S*C*WI-1:0] column_sums(input [R-1:0] plane);
+        integer s, r, c;
+        begin
+            column_sums = {S*C*WI{1'b0}};
+            for (r = 0; r < R; r = r + 1) begin
+                if (plane[r]) begin
+                    for (s = 0; s < S; s = s + 1) begin
+                        for (c = 0; c < C; c = c + 1) begin
+                            column_sums[(s*C + c)*WI +: WI] = column_sums[(s*C + c)*WI +: WI]
+                                + {{(WI-CB){1'b0}}, pos[(s*R + r)*C + c]}
+                                - {{(WI-CB){1'b0}}, neg[(s*R + r)*C + c]};
+                        end
                     end
                 end
             end
         end
+    endfunction
+
+    always @(posedge clk) begin
+        if (read) sums <= column_sums(row_bits);
     end
 endmodule
