@@ -7,11 +7,24 @@ from pathlib import Path
 import numpy as np
 
 
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
 def hex_lines(values: np.ndarray, width: int) -> str:
-    """Words of ``width`` bits (negative values as two's complement)."""
+    """Words of ``width`` bits (negative values as two's complement), one a line.
+
+    Vectorised (a character matrix of nibbles) because weight ROMs of a large
+    network hold millions of words."""
     digits = max(1, -(-width // 4))
-    mask = (1 << width) - 1
-    return "".join(f"{int(v) & mask:0{digits}x}\n" for v in np.asarray(values).reshape(-1))
+    words = np.asarray(values, dtype=np.int64).reshape(-1).astype(np.uint64)  # two's complement
+    if width < 64:
+        words &= np.uint64((1 << width) - 1)
+    shifts = np.arange(digits - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
+    nibbles = (words[:, None] >> shifts[None, :]) & np.uint64(15)
+    text = np.empty((words.size, digits + 1), dtype=np.uint8)
+    text[:, :digits] = _HEX[nibbles.astype(np.intp)]
+    text[:, digits] = ord("\n")
+    return text.tobytes().decode("ascii")
 
 
 def write_hex(path: Path, values: np.ndarray, width: int) -> None:

@@ -104,6 +104,7 @@ module spintron_tb;
             while (received < (v + 1) * N_OUT) @(negedge clk);
         end
         $fclose(out_file);
+        $display("total cycles=%0d", cycle);
         if (checking) begin
             if (failures == 0) $display("ALL PASS: %0d vectors", N_VEC);
             else $display("FAILED: %0d of %0d vectors", failures, N_VEC);
