@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, i64
+from xdsl.dialects.builtin import ModuleOp, StringAttr, f32, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -480,6 +480,8 @@ class _Lowering:
         attrs = self.main.attributes
         for arg, scale, zp in zip(block.args, attrs[q.INPUT_SCALES_ATTR].get_values(),
                                   attrs[q.INPUT_ZERO_POINTS_ATTR].get_values()):
+            if spin.element_of(arg) != f32:
+                raise UnsupportedError(f"lower-to-spin: graph input #{arg.index} is {arg.type}; inputs must be float32")
             value = self.emit(spin.QuantizeOp(arg, scale, zp, self.bits)).results[0]
             self.codes[arg] = Codes(value, scale, zp)
         lowered = []

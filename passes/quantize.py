@@ -45,10 +45,30 @@ def quant_params(op: Operation) -> tuple[float, int] | None:
     return op.attributes[SCALE_ATTR].value.data, op.attributes[ZERO_POINT_ATTR].value.data
 
 
+def check_float32_graph(main: Operation) -> None:
+    """Quantization maps float32 tensors to integer codes; integer tensors are
+    index data (ArgMax, Cast, ArrayFeatureExtractor class labels) and pass
+    through as int64.  The nn dialect also carries f16/f64/bool tensors, which
+    it refuses by op and type."""
+    from xdsl.dialects.builtin import IntegerType, TensorType, f32
+
+    def allowed(element) -> bool:
+        return element == f32 or (isinstance(element, IntegerType) and element.width.data > 1)
+
+    for value in [*main.regions[0].block.args, *(r for op in main.walk() for r in op.results)]:
+        if isinstance(value.type, TensorType) and not allowed(value.type.element_type):
+            owner = value.owner.name if isinstance(value.owner, Operation) else "input of @main"
+            raise SpintronError(
+                f"quantize: {owner} has {value.type.element_type} tensors; "
+                "only float32 graphs can be quantized"
+            )
+
+
 def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool) -> None:
     check_bits("weight bits", weight_bits, WEIGHT_BITS)
     check_bits("activation bits", activation_bits, ACT_BITS)
     main = main_function(module)
+    check_float32_graph(main)
     if INPUT_RANGES_ATTR not in main.attributes:
         raise SpintronError("quantize: no activation ranges on @main: run the calibrate pass first")
     input_ranges = main.attributes[INPUT_RANGES_ATTR].get_values()
