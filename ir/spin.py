@@ -640,6 +640,35 @@ class AddOp(SpinOp):
 
 
 @irdl_op_definition
+class MulOp(SpinOp):
+    """Product of two code tensors (broadcasting)::
+
+        q = clamp(round_half_up((a-za)*(b-zb)*multiplier / 2**shift) + zero_point, clamp_min, clamp_max)
+    """
+
+    name = "spin.mul"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    output = result_def(TensorType)
+    lhs_zero_point = prop_def(IntegerAttr)
+    rhs_zero_point = prop_def(IntegerAttr)
+    multiplier = prop_def(IntegerAttr)
+    shift = prop_def(IntegerAttr)
+    zero_point = prop_def(IntegerAttr)
+    clamp_min = prop_def(IntegerAttr)
+    clamp_max = prop_def(IntegerAttr)
+
+    def verify_(self) -> None:
+        for value in (self.lhs, self.rhs, self.output):
+            _check_element(self, value, ui8, "operands and result")
+        out = broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
+        if tuple(out) != shape_of(self.output):
+            _fail(self, f"result {self.output.type} is not the broadcast shape {list(out)}")
+        if not 0 <= get_int(self, "multiplier") < 2**31 or not 0 <= get_int(self, "shift") <= 62:
+            _fail(self, "multiplier must be in 0..2**31-1 and shift in 0..62")
+
+
+@irdl_op_definition
 class ConcatOp(SpinOp):
     """Concatenation of code tensors that share one quantization."""
 
@@ -759,6 +788,7 @@ SPIN = Dialect(
         GlobalAvgPoolOp,
         GlobalMaxPoolOp,
         AddOp,
+        MulOp,
         ConcatOp,
         ArgMaxOp,
         ReshapeOp,

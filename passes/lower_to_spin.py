@@ -299,9 +299,12 @@ class _Lowering:
                                 pad_value=self.operand(op).zero_point)
 
     def lower_add(self, op) -> Codes:
+        """Add (or Sub: the right multiplier negated) of two activations."""
         a, b = self.operand(op, 0), self.operand(op, 1)
         scale, zp = self.out_params(op)
         ma, mb, shift = quant_math.add_multipliers(a.scale, b.scale, scale)
+        if op.name == "nn.sub":
+            mb = -mb
         value = self.build(spin.AddOp, [a.value, b.value], self.result_type(op),
                            lhs_zero_point=a.zero_point, rhs_zero_point=b.zero_point, lhs_multiplier=ma,
                            rhs_multiplier=mb, shift=shift, zero_point=zp, clamp_min=0, clamp_max=2**self.bits - 1)
@@ -382,10 +385,22 @@ class _Lowering:
             if len(constant) == 1:
                 return self.lut(op, x, lambda v: ordered(v, constant[0]))
             return self.lut(op, x, ordered, constant)
-        if op.name == "nn.add":
+        if op.name in ("nn.add", "nn.sub"):
             return self.lower_add(op)
-        raise UnsupportedError(f"lower-to-spin: {op.name} is supported with one operand a per-tensor or "
-                               "per-channel constant")
+        if op.name == "nn.mul":
+            return self.lower_mul(op)
+        raise UnsupportedError("lower-to-spin: nn.div is supported with a per-tensor or per-channel constant "
+                               "divisor only")
+
+    def lower_mul(self, op) -> Codes:
+        """Product of two activations (gating, SiLU = x * sigmoid(x))."""
+        a, b = self.operand(op, 0), self.operand(op, 1)
+        scale, zp = self.out_params(op)
+        multiplier, shift = quant_math.requant_multiplier(a.scale * b.scale / scale)
+        value = self.build(spin.MulOp, [a.value, b.value], self.result_type(op),
+                           lhs_zero_point=a.zero_point, rhs_zero_point=b.zero_point, multiplier=multiplier,
+                           shift=shift, zero_point=zp, clamp_min=0, clamp_max=2**self.bits - 1)
+        return Codes(value, scale, zp)
 
     def lower_batch_norm(self, op) -> Codes:
         """A BatchNorm that fold-batchnorm left (no conv/gemm before it): a per-channel LUT."""

@@ -204,3 +204,20 @@ def test_reduce_mean_over_space_and_log_softmax():
     floats = logits - logits.max(axis=1, keepdims=True)
     p_out = params(floats - np.log(np.exp(floats).sum(axis=1, keepdims=True)))
     assert np.max(np.abs((np.rint(out / p_out[0]) + p_out[1]) - codes(exact, p_out))) <= 1
+
+
+@pytest.mark.parametrize("op", [nn.MulOp, nn.SubOp])
+def test_product_and_difference_of_two_activations_within_one_code(op):
+    """SE gating / SiLU multiply two activations (broadcasting [B, C, H, W] by
+    [B, C, 1, 1]); Sub of two activations is an add with a negated multiplier."""
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(32, 3, 4, 4)).astype(np.float32)
+    b = rng.uniform(0, 1, (32, 3, 1, 1) if op is nn.MulOp else (32, 3, 4, 4)).astype(np.float32)
+    function = np.multiply if op is nn.MulOp else np.subtract
+    module = one_op_graph(lambda x, y: op(x, y), (3, 4, 4), b.shape[1:])
+    out = compile_and_run(module, [a, b], [a, b])[0]
+    pa, pb, po = params(a), params(b), params(function(a, b))
+    exact = function(ref.dequantize(codes(a, pa), *pa), ref.dequantize(codes(b, pb), *pb))
+    out_codes = np.rint(out / po[0]) + po[1]
+    assert np.max(np.abs(out_codes - codes(exact, po))) <= 1
+    assert np.mean(out_codes == codes(exact, po)) > 0.95

@@ -136,11 +136,11 @@ def test_option_and_order_errors(spec, message):
 
 def test_unsupported_op_is_a_clear_error():
     def build(block, x):
-        return add(block, nn.MulOp(x, x))
+        return add(block, nn.DivOp(x, x))
 
     module = graph(build, (4,))
     calibrate_module(module, [np.ones((2, 4), np.float32)])
-    with pytest.raises(UnsupportedError, match="nn.mul is supported with one operand a per-tensor or per-channel constant"):
+    with pytest.raises(UnsupportedError, match="nn.div is supported with a per-tensor or per-channel constant divisor only"):
         run_pipeline(module, "quantize,lower-to-spin")
 
 

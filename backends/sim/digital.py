@@ -92,6 +92,13 @@ def softmax_codes(q: np.ndarray, axis: int, log: bool, input_scale: float, input
     return quantize_activations(result, scale, zero_point, bits)
 
 
+def multiply(a: np.ndarray, lhs_zero_point: int, b: np.ndarray, rhs_zero_point: int, multiplier: int,
+             shift: int, zero_point: int, clamp_min: int, clamp_max: int) -> np.ndarray:
+    """``clamp(round_half_up((a-za)*(b-zb)*m / 2**shift) + zp)``: |product| < 2**16, times m < 2**31."""
+    product = (a.astype(np.int64) - lhs_zero_point) * (b.astype(np.int64) - rhs_zero_point)
+    return np.clip(round_shift_half_up(product * np.int64(multiplier), shift) + zero_point, clamp_min, clamp_max)
+
+
 def lookup(table: np.ndarray, q: np.ndarray) -> np.ndarray:
     """``table[q]``, or ``table[c, q]`` per channel (axis 1) for a 2-D table."""
     if table.ndim == 1:

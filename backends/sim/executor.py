@@ -158,6 +158,10 @@ _HANDLERS: dict[type[Operation], _Handler] = {
         a, get_int(op, "lhs_zero_point"), b, get_int(op, "rhs_zero_point"),
         *_quant_args(op, "lhs_multiplier", "rhs_multiplier", "shift", "zero_point", "clamp_min", "clamp_max"),
     ),
+    spin.MulOp: lambda op, a, b: digital.multiply(
+        a, get_int(op, "lhs_zero_point"), b, get_int(op, "rhs_zero_point"),
+        *_quant_args(op, "multiplier", "shift", "zero_point", "clamp_min", "clamp_max"),
+    ),
     spin.ConcatOp: lambda op, *parts: np.concatenate(parts, axis=get_int(op, "axis")),
     spin.ArgMaxOp: lambda op, q: np.argmax(q, axis=get_int(op, "axis"), keepdims=bool(get_int(op, "keepdims"))),
     spin.TransposeOp: lambda op, x: np.transpose(x, get_ints(op, "perm")),
