@@ -100,11 +100,12 @@ def ir_drop_sweep(sizes, cell: str = "mtj", batch: int = 16, wire_resistance: fl
     return rows
 
 
-def write_docs(text: str) -> None:
+def write_docs(text: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace what lies between the markers ``begin`` and ``end`` of docs/spice.md."""
     doc = DOC.read_text()
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    DOC.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
 
 
 def main(argv=None) -> None:

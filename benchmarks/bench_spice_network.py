@@ -1,24 +1,28 @@
-"""Crossbar size vs IR-drop accuracy loss on the digits MLP (64-48-10, W8A8,
-2-bit domain-wall cells, 6-bit ADC), through ``--backend spice``.
+"""Crossbar size vs IR-drop accuracy loss through ``--backend spice``, on the
+digits MLP (examples/digits_mlp.onnx, 64-48-10) and a small digits CNN
+trained here (seeded; conv 1->8, pool, conv 8->16, linear 256->10); W8A8,
+2-bit domain-wall cells, 6-bit ADC.
 
-For each square crossbar size the MLP is compiled (calibration:
-examples/digits_calibration.npy) and run on the held-out digits
-(examples/digits_test.npz) three ways: the integer simulator, the analog run
-with the devices but ideal wires (cell nonlinearity only), and the analog run
-with the table's wires.  Accuracy is against the true labels; the IR-drop
-columns are the wires' share of the column-current error (LSB = one level).
+For each square crossbar size the model is compiled and run on the held-out
+digits (examples/digits_test.npz, the split of examples/make_digits_mlp.py)
+three ways: the integer simulator, the analog run with the devices but ideal
+wires (cell nonlinearity only), and the analog run with wires.  Accuracy is
+against the true labels; the IR-drop columns are the wires' share of the
+column-current error (LSB = one level).
 
-    python benchmarks/bench_spice_network.py                # print the table
+    python benchmarks/bench_spice_network.py                # print the tables
     python benchmarks/bench_spice_network.py --write-docs   # also update docs/spice.md
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_spice import DOC, write_docs   # the sibling script (benchmarks/ is on sys.path when run)
 
 import spintron_nn as sn
 from spintron_nn.backends.spice.analysis import tile_errors
@@ -26,7 +30,6 @@ from spintron_nn.backends.spice.runner import AnalogTileCurrents, design_params,
 from spintron_nn.config import CompileConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "spice.md"
 BEGIN, END = "<!-- bench_spice_network:begin -->", "<!-- bench_spice_network:end -->"
 
 
@@ -34,10 +37,48 @@ def accuracy(outputs: list[np.ndarray], labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(outputs[0], axis=1) == labels))
 
 
-def sweep_row(size: int, x: np.ndarray, labels: np.ndarray, wire_resistance: float | None) -> str:
+def train_digits_cnn(epochs: int = 150, seed: int = 0):
+    """A small CNN on the digits training split; returns (model, x_train)."""
+    import torch
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    from make_digits_mlp import load_split
+
+    x_train, _, y_train, _ = load_split()
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 10))
+    images, targets = torch.from_numpy(x_train.reshape(-1, 1, 8, 8)), torch.from_numpy(y_train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(images), targets).backward()
+        optimizer.step()
+    return model.eval(), x_train.reshape(-1, 1, 8, 8)
+
+
+def compile_model(name: str, size: int):
     config = CompileConfig(rows=size, cols=size)
-    design = sn.compile(str(ROOT / "examples" / "digits_mlp.onnx"), config,
-                        np.load(ROOT / "examples" / "digits_calibration.npy"))
+    if name == "mlp":
+        return sn.compile(str(ROOT / "examples" / "digits_mlp.onnx"), config,
+                          np.load(ROOT / "examples" / "digits_calibration.npy"))
+    import torch
+
+    model, x_train = _CNN.setdefault("cnn", train_digits_cnn())
+    rng = np.random.default_rng(0)
+    calibration = x_train[rng.choice(len(x_train), 256, replace=False)]
+    return sn.compile(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
+
+
+_CNN: dict = {}
+
+
+def sweep_row(name: str, size: int, x: np.ndarray, labels: np.ndarray, wire_resistance: float | None) -> str:
+    design = compile_model(name, size)
+    if name == "cnn":
+        x = x.reshape(-1, 1, 8, 8)
     sim = accuracy(design.run(x, backend="sim"), labels)
     no_wires = accuracy(run_analog(design, [x], AnalogTileCurrents(
         design_params(design, wire_resistance=0.0))), labels)
@@ -61,15 +102,9 @@ HEADER = ["| crossbar | tiles | largest tile | ohm/segment | sim acc. % | spice,
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
 
-def write_docs(text: str) -> None:
-    doc = DOC.read_text()
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="mlp,cnn", help="mlp and/or cnn")
     parser.add_argument("--sizes", default="16,32,64", help="square crossbar sizes (64 holds each MLP layer whole)")
     parser.add_argument("--wires", default="table,4", help="wire resistances: 'table' or ohm per segment")
     parser.add_argument("--samples", type=int, default=540, help="test digits to run (of 540)")
@@ -78,18 +113,20 @@ def main(argv=None) -> None:
     data = np.load(ROOT / "examples" / "digits_test.npz")
     x, labels = data["x"][: args.samples], data["y"][: args.samples]
     sections = []
-    for wire in args.wires.split(","):
-        resistance = None if wire == "table" else float(wire)
-        label = "table wire geometry" if resistance is None else f"{resistance:g} ohm per wire segment"
-        rows = list(HEADER)
-        for size in (int(s) for s in args.sizes.split(",")):
-            rows.append(sweep_row(size, x, labels, resistance))
-            print(rows[-1], flush=True)
-        sections.append(f"Digits MLP, {len(labels)} test digits, {label}:\n\n" + "\n".join(rows))
+    titles = {"mlp": "Digits MLP (64-48-10)", "cnn": "Digits CNN (conv 1->8, pool, conv 8->16, linear 256->10)"}
+    for name in args.models.split(","):
+        for wire in args.wires.split(","):
+            resistance = None if wire == "table" else float(wire)
+            label = "table wire geometry" if resistance is None else f"{resistance:g} ohm per wire segment"
+            rows = list(HEADER)
+            for size in (int(s) for s in args.sizes.split(",")):
+                rows.append(sweep_row(name, size, x, labels, resistance))
+                print(rows[-1], flush=True)
+            sections.append(f"{titles[name]}, {len(labels)} test digits, {label}:\n\n" + "\n".join(rows))
     text = "Measured by `python benchmarks/bench_spice_network.py --write-docs`:\n\n" + "\n\n".join(sections)
     print("\n" + text)
     if args.write_docs:
-        write_docs(text)
+        write_docs(text, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ def test_ideal_devices_equal_sim_bit_for_bit_on_the_digits_mlp(digits, digits_te
     np.testing.assert_array_equal(spice[0], sim[0])
 
 
-def test_ideal_devices_equal_sim_bit_for_bit_on_a_small_torch_cnn():
+def test_ideal_devices_equal_sim_bit_for_bit_on_a_small_torch_cnn(tmp_path):
     torch = pytest.importorskip("torch")
     torch.manual_seed(3)
     model = torch.nn.Sequential(
@@ -103,6 +103,12 @@ def test_ideal_devices_equal_sim_bit_for_bit_on_a_small_torch_cnn():
     assert analog.shape == sim[:2].shape and np.isfinite(analog).all()
     scale = np.abs(sim[:2]).max()
     assert np.abs(analog - sim[:2]).max() <= 0.25 * scale
+    # the spice target of a convolution: one deck per tile from its busiest im2col row
+    spice_bundle.write_target(design, tmp_path)
+    assert len(list((tmp_path / "spice").glob("tile_*.cir"))) == len(tiles_of(design)) + 5
+    assert "im2col row" in (tmp_path / "spice" / "README.txt").read_text()
+    analysis = json.loads((tmp_path / "spice" / "analysis.json").read_text())
+    assert len(analysis["tiles"]) == len(tiles_of(design))
 
 
 def test_the_tile_currents_hook_with_exact_currents_is_the_simulator(digits, digits_test):
@@ -315,3 +321,27 @@ def test_verify_lines(digits, monkeypatch):
         oracle = next(r for r in results if "ngspice" in r.name)
         assert oracle.passed and oracle.measured < 1e-6
     assert check_design(replace(digits, config=replace(digits.config, targets=("ir", "sim")))) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ngspice_available(), reason="ngspice is not installed")
+def test_run_all_script_runs_every_deck_and_ngspice_agrees_with_expected_json(bundle):
+    from spintron_nn.backends.spice.netlist import sample_times
+    from spintron_nn.backends.spice.ngspice import read_raw
+
+    folder = bundle / "spice"
+    done = subprocess.run(["sh", str(folder / "run_all.sh")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    expected = json.loads((folder / "expected.json").read_text())
+    for stem, deck in expected.items():
+        assert f"ok   {stem}.cir" in done.stdout
+        vectors = read_raw((folder / f"{stem}.raw").read_bytes())
+        floor = 1e-6 * max(np.abs(v).max() for v in deck["currents"].values())   # all-zero input bits
+        for name, values in deck["currents"].items():
+            values = np.asarray(values)
+            if deck["analysis"] == "tran":
+                got = np.interp(sample_times(len(values)), vectors["time"], vectors[name])
+            else:
+                got = vectors[name][:1]
+            relative = np.abs(got - values) / np.maximum(np.abs(values), floor)
+            assert relative.max() <= 1e-6, (stem, name)

@@ -111,7 +111,8 @@ def tile_input_codes(module, inputs: list[np.ndarray]) -> dict[int, np.ndarray]:
     seen: dict[int, np.ndarray] = {}
 
     def exact_currents(op: CrossbarTileOp, codes: np.ndarray) -> np.ndarray:
-        seen[get_int(op, "tile_id")] = np.asarray(codes)
+        tile_id = get_int(op, "tile_id")   # called once per chunk of a large batch
+        seen[tile_id] = np.concatenate([seen[tile_id], codes]) if tile_id in seen else np.asarray(codes)
         currents = reference.column_currents(codes, op.levels_pos.array, op.levels_neg.array,
                                              input_bits=get_int(op, "input_bits"))
         return currents << Q
@@ -120,12 +121,19 @@ def tile_input_codes(module, inputs: list[np.ndarray]) -> dict[int, np.ndarray]:
     return seen
 
 
+def _busiest_row(codes: np.ndarray) -> np.ndarray:
+    """The row of ``codes`` [N, R] with the most set bits (N > 1 for convolutions)."""
+    planes = reference._input_bit_planes(codes.astype(np.int64), reference.MAX_INPUT_BITS)
+    return codes[int(np.argmax(planes.sum(axis=(1, 2))))]
+
+
 def _representative_codes(design: Any) -> tuple[dict[int, np.ndarray], str]:
     module = design.spin_module
     if design.reference_inputs is not None:
         first = [a[:1] for a in design.reference_inputs]
-        return {t: c[0] for t, c in tile_input_codes(module, first).items()}, \
-            "the first of the bundle's reference inputs, as each tile receives it in the integer run"
+        return {t: _busiest_row(c) for t, c in tile_input_codes(module, first).items()}, \
+            ("the first of the bundle's reference inputs, as each tile receives it in the integer run "
+             "(convolutions: its im2col row with the most set input bits)")
     tiles = [op for op in module.walk() if isinstance(op, CrossbarTileOp)]
     return {get_int(op, "tile_id"): np.full(get_int(op, "rows"), 2 ** get_int(op, "input_bits") - 1)
             for op in tiles}, "every row at full scale (the bundle has no reference inputs)"
