@@ -34,7 +34,8 @@ def test_trainable_models_fake_quantize(name):
     FakeQuantNetwork(models.get(name))  # raises for layers fake quantization does not support
 
 
-@pytest.mark.parametrize("name", ["keyword_cnn", "mobilenet_v2_style", "resnet_style"])
+@pytest.mark.parametrize("name", ["keyword_cnn", "resnet_style",
+                                  pytest.param("mobilenet_v2_style", marks=pytest.mark.slow)])
 def test_compiles_onto_crossbars_and_simulates(name):
     torch.manual_seed(0)
     model = models.get(name)

@@ -53,8 +53,10 @@ CASES = [
 
 
 def _data(shape, seed, count=24):
+    # clipped like standardised features: values exactly at the range ends make
+    # x / scale land near .5 ties, where float32 and float64 division disagree
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((count,) + shape).astype(np.float32)
+    return np.clip(rng.standard_normal((count,) + shape), -1.5, 1.5).astype(np.float32)
 
 
 def _compiled_and_fake(build, shape, config, seed):

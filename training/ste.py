@@ -31,8 +31,10 @@ def fake_quant_activation(x: torch.Tensor, scale: float, zero_point: int, bits: 
     The clamp passes no gradient outside the representable range (the usual
     clipped straight-through estimator)."""
     qmax = 2**bits - 1
-    codes = torch.clamp(round_ste(x / scale) + zero_point, 0, qmax)
-    return scale * (codes - zero_point)
+    # float64 like the compiler's quantize_activations: in float32, x / scale can
+    # land exactly on a .5 tie that float64 puts below it (e.g. 3.0 / float32(0.4))
+    codes = torch.clamp(round_ste(x.to(torch.float64) / scale) + zero_point, 0, qmax)
+    return (scale * (codes - zero_point)).to(x.dtype)
 
 
 def codes_of(x: torch.Tensor, scale: float, zero_point: int) -> np.ndarray:
