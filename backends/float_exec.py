@@ -1,4 +1,8 @@
-"""Float32 execution of the ``nn`` dialect in numpy (``--backend float``).
+"""Execution of the ``nn`` dialect in numpy (``--backend float``).
+
+Each tensor is computed in its own element type's numpy dtype (float32 for
+networks; the other ONNX types through ``ir/dtypes.py``), with ONNX's integer
+semantics where numpy's differ (Div truncates toward zero, Cast saturates).
 
 The oracle for this executor is onnxruntime: every op agrees with it within
 ``1e-4 * (1 + max|ref|)`` (tests/test_float_exec.py).  One small function per
@@ -14,12 +18,12 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType, i64
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from spintron_nn.errors import SpintronError
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 
 Kernel = Callable[..., np.ndarray]
 Observer = Callable[[Operation, list[np.ndarray]], None]
@@ -38,8 +42,8 @@ def _kernel(*op_classes: type[Operation]) -> Callable[[Kernel], Kernel]:
     return register
 
 
-def numpy_dtype(element: Attribute) -> type:
-    return np.int64 if element == i64 else np.float32
+def numpy_dtype(element: Attribute) -> np.dtype:
+    return dtypes.numpy_dtype(element)
 
 
 def evaluate_op(op: Operation, operand_values: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -172,7 +176,8 @@ def _identity(operands: list[np.ndarray]) -> np.ndarray:
 
 @_kernel(nn.ReluOp)
 def _relu(operands: list[np.ndarray]) -> np.ndarray:
-    return np.maximum(operands[0], np.float32(0))
+    x = operands[0]
+    return np.maximum(x, np.zeros((), x.dtype))
 
 
 @_kernel(nn.LeakyReluOp)
@@ -182,12 +187,13 @@ def _leaky_relu(operands: list[np.ndarray], *, alpha: float) -> np.ndarray:
 
 
 def clamp(x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    """Clip ``x`` to bounds given as Python numbers, in ``x``'s own dtype."""
     if low is None and high is None:
         return x
     return np.clip(
         x,
-        None if low is None else np.float32(low),
-        None if high is None else np.float32(high),
+        None if low is None else np.asarray(low).astype(x.dtype),
+        None if high is None else np.asarray(high).astype(x.dtype),
     )
 
 
@@ -211,19 +217,47 @@ def _tanh(operands: list[np.ndarray]) -> np.ndarray:
     return np.tanh(operands[0])
 
 
+@_kernel(nn.ExpOp)
+def _exp(operands: list[np.ndarray]) -> np.ndarray:
+    return np.exp(operands[0])
+
+
+@_kernel(nn.LogOp)
+def _log(operands: list[np.ndarray]) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(-1) = NaN
+        return np.log(operands[0])
+
+
 @_kernel(nn.CastOp)
-def _cast(operands: list[np.ndarray], *, to: Attribute) -> np.ndarray:
-    x = operands[0]
-    if to == i64 and x.dtype.kind == "f":
-        return np.trunc(x).astype(np.int64)  # ONNX casts float -> int by truncation
-    return x.astype(numpy_dtype(to))
+def _cast(operands: list[np.ndarray], *, to: Attribute, saturate: int = 1) -> np.ndarray:
+    from spintron_nn.backends.casting import cast_array
+
+    return cast_array(operands[0], numpy_dtype(to), saturate=bool(saturate))
+
+
+def _int_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ONNX Div: floats divide, integers truncate toward zero (C's rule, not
+    numpy's floor); computed in integers so int64 keeps every bit."""
+    if not dtypes.is_integer_dtype(a.dtype):
+        return np.divide(a, b)
+    with np.errstate(divide="ignore"):
+        quotient = np.floor_divide(a, b)
+        remainder = np.remainder(a, b)
+    if a.dtype.kind == "u":
+        return quotient
+    adjust = (remainder != 0) & ((a < 0) ^ (b < 0))
+    return quotient + adjust.astype(quotient.dtype)
 
 
 _BINARY = {
     nn.AddOp: np.add,
     nn.SubOp: np.subtract,
     nn.MulOp: np.multiply,
-    nn.DivOp: np.divide,
+    nn.DivOp: _int_divide,
+    nn.LessOp: np.less,
+    nn.GreaterOp: np.greater,
+    nn.EqualOp: np.equal,
+    nn.OrOp: np.logical_or,
 }
 
 
@@ -236,6 +270,22 @@ def _binary(ufunc: np.ufunc) -> Kernel:
 
 for _op_class, _ufunc in _BINARY.items():
     _kernel(_op_class)(_binary(_ufunc))
+
+
+@_kernel(nn.MaxOp)
+def _max(operands: list[np.ndarray]) -> np.ndarray:
+    return np.maximum.reduce(np.broadcast_arrays(*operands)) if len(operands) > 1 else operands[0]
+
+
+@_kernel(nn.MinOp)
+def _min(operands: list[np.ndarray]) -> np.ndarray:
+    return np.minimum.reduce(np.broadcast_arrays(*operands)) if len(operands) > 1 else operands[0]
+
+
+@_kernel(nn.WhereOp)
+def _where(operands: list[np.ndarray]) -> np.ndarray:
+    condition, x, y = operands
+    return np.where(condition, x, y)
 
 
 # --------------------------------------------------------------------------
@@ -458,7 +508,8 @@ def _max_pool(
 ) -> np.ndarray:
     x = operands[0]
     out_sizes, overhang = _pool_geometry(x, kernel_shape, strides, pads, dilations, ceil_mode)
-    padded = _pad_spatial(x, pads, overhang, value=-np.inf)
+    lowest = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
+    padded = _pad_spatial(x, pads, overhang, value=lowest)
     windows = _windows(padded, kernel_shape, strides, dilations, out_sizes)
     return windows.max(axis=tuple(range(-len(kernel_shape), 0)))
 
@@ -540,19 +591,39 @@ def _concat(operands: list[np.ndarray], *, axis: int) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-@_kernel(nn.ReduceMeanOp)
-def _reduce_mean(
-    operands: list[np.ndarray],
-    *,
-    keepdims: int,
-    noop_with_empty_axes: int,
-    axes: Sequence[int] | None = None,
-) -> np.ndarray:
-    x = operands[0]
-    reduced = nn.reduced_axes(x.ndim, axes, noop_with_empty_axes, "nn.reduce_mean")
-    if not reduced:
-        return x
-    return x.mean(axis=reduced, keepdims=bool(keepdims), dtype=np.float64)
+def _reduction(reduce: Callable[[np.ndarray, tuple[int, ...], bool], np.ndarray]) -> Kernel:
+    def apply(
+        operands: list[np.ndarray],
+        *,
+        keepdims: int,
+        noop_with_empty_axes: int,
+        axes: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        x = operands[0]
+        reduced = nn.reduced_axes(x.ndim, axes, noop_with_empty_axes, "reduce")
+        if not reduced:
+            return x
+        return reduce(x, reduced, bool(keepdims))
+
+    return apply
+
+
+def _lowest(dtype: np.dtype):
+    """ReduceMax's value over no elements (ONNX: the type's lowest value)."""
+    if dtype == np.bool_:
+        return False
+    return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
+
+
+_kernel(nn.ReduceMeanOp)(
+    _reduction(lambda x, axes, keep: x.mean(axis=axes, keepdims=keep, dtype=np.float64))
+)
+_kernel(nn.ReduceSumOp)(
+    _reduction(lambda x, axes, keep: x.sum(axis=axes, keepdims=keep, dtype=x.dtype))
+)
+_kernel(nn.ReduceMaxOp)(
+    _reduction(lambda x, axes, keep: x.max(axis=axes, keepdims=keep, initial=_lowest(x.dtype)))
+)
 
 
 @_kernel(nn.ArgMaxOp)

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import helper
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
 from spintron_nn.errors import SpintronError, UnsupportedError
 from spintron_nn.frontend.shape_folding import has_batch
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 from spintron_nn.ir.weights import WeightBlob
 
 Value = SSAValue | np.ndarray  # what a graph name stands for while importing
@@ -106,6 +106,16 @@ class NodeContext:
     def values(self) -> list[SSAValue]:
         return [self.value(i) for i in range(self.num_inputs) if self.has_input(i)]
 
+    def element_type(self, index: int) -> Attribute:
+        """The IR element type of input ``index`` (constant or run-time)."""
+        value = self._env[self.node.input[index]]
+        if isinstance(value, np.ndarray):
+            try:
+                return dtypes.element_type(value.dtype)
+            except dtypes.UnsupportedElementType as exc:
+                raise self.fail(str(exc), unsupported=True) from None
+        return nn.element_of(value)
+
     def shape(self, index: int) -> tuple[int | None, ...]:
         value = self._env[self.node.input[index]]
         if isinstance(value, np.ndarray):
@@ -145,12 +155,8 @@ class NodeContext:
 
 
 def make_constant(block: Block, key: str, array: np.ndarray) -> SSAValue:
-    """An ``nn.constant`` for ``array`` (floats as f32, ints as i64)."""
-    array = np.asarray(array)
-    if array.dtype.kind == "f":
-        array = array.astype(np.float32)
-    elif array.dtype.kind in "iub":
-        array = array.astype(np.int64)
-    op: Operation = nn.ConstantOp(WeightBlob(key, array))
+    """An ``nn.constant`` for ``array`` in its own element type (ONNX ops take
+    operands of one type, so a float64 initializer stays float64)."""
+    op: Operation = nn.ConstantOp(WeightBlob(key, np.asarray(array)))
     block.add_op(op)
     return op.results[0]

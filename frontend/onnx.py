@@ -34,9 +34,9 @@ from xdsl.ir import Block, Region, SSAValue
 from spintron_nn.errors import SpintronError, UnsupportedError
 from spintron_nn.frontend import shape_folding
 from spintron_nn.frontend.node_context import NodeContext, Value, make_constant
-from spintron_nn.frontend.onnx_ops import lookup
+from spintron_nn.frontend.onnx_ops import lookup, onnx_element_type
 from spintron_nn.frontend.safety import check_declared_sizes, check_structure, load_external_data
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 
 OLDEST_NATIVE_OPSET = 11
 CONVERTED_OPSET = 13
@@ -195,17 +195,19 @@ class _GraphImporter:
         if kind != "tensor_type":
             raise UnsupportedError(f"graph input '{info.name}' is a {kind}, not a tensor", path=self.where)
         tensor = info.type.tensor_type
-        if tensor.elem_type != onnx.TensorProto.FLOAT:
+        element = onnx_element_type(tensor.elem_type)
+        if element is None:
             type_name = _type_name(tensor.elem_type)
             raise UnsupportedError(
-                f"graph input '{info.name}' is {type_name}; inputs must be FLOAT (float32)",
+                f"graph input '{info.name}' is {type_name}; the nn dialect carries "
+                "numeric and bool tensors only",
                 path=self.where,
             )
         if not tensor.HasField("shape"):
             raise UnsupportedError(f"graph input '{info.name}' has no shape", path=self.where)
         dims = []
         for axis, dim in enumerate(tensor.shape.dim):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
+            if dim.HasField("dim_value") and dim.dim_value >= 0:
                 dims.append(dim.dim_value)
             elif axis == 0:
                 dims.append(nn.DYNAMIC)
@@ -215,7 +217,7 @@ class _GraphImporter:
                     f"('{dim.dim_param}'); only the batch (first) dimension may be",
                     path=self.where,
                 )
-        return nn.tensor_type(dims)
+        return nn.tensor_type(dims, element)
 
     # ---- nodes -----------------------------------------------------------
 
@@ -233,8 +235,10 @@ class _GraphImporter:
                 "size and is used as data",
                 path=self.where,
             )
-        if value.dtype.kind not in "fiub":
-            raise UnsupportedError(f"constant '{name}' has type {value.dtype}", path=self.where)
+        try:
+            dtypes.element_type(value.dtype)
+        except dtypes.UnsupportedElementType:
+            raise UnsupportedError(f"constant '{name}' has type {value.dtype}", path=self.where) from None
         result = make_constant(self.block, self._weight_key(name), value)
         self.materialized[name] = result
         return result

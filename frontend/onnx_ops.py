@@ -18,16 +18,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from onnx import TensorProto
-from xdsl.dialects.builtin import f32, i64
-from xdsl.ir import SSAValue
+import numpy as np
+from onnx import TensorProto, helper
+from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from spintron_nn.frontend.node_context import NodeContext
+from spintron_nn.frontend.node_context import NodeContext, Value
 from spintron_nn.frontend.shape_folding import NotFoldable, reshape_target
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 
-Converter = Callable[[NodeContext], list[SSAValue]]
+# A converter's results: SSA values, or numpy arrays known at import time
+Converter = Callable[[NodeContext], list[Value]]
 
 ML_DOMAIN = "ai.onnx.ml"
 
@@ -55,6 +56,14 @@ def _unary(op_class) -> Converter:
 
 def _binary(op_class) -> Converter:
     return lambda ctx: ctx.make(op_class, ctx.value(0), ctx.value(1))
+
+
+def _variadic(op_class) -> Converter:
+    return lambda ctx: ctx.make(op_class, ctx.values())
+
+
+def _where(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.WhereOp, ctx.value(0), ctx.value(1), ctx.value(2))
 
 
 def _leaky_relu(ctx: NodeContext) -> list[SSAValue]:
@@ -212,14 +221,19 @@ def _unsqueeze(ctx: NodeContext) -> list[SSAValue]:
     return ctx.make(nn.UnsqueezeOp, ctx.value(0), axes=axes)
 
 
-def _reduce_mean(ctx: NodeContext) -> list[SSAValue]:
-    return ctx.make(
-        nn.ReduceMeanOp,
-        ctx.value(0),
-        axes=_axes(ctx, 18),
-        keepdims=ctx.attr("keepdims", 1),
-        noop_with_empty_axes=ctx.attr("noop_with_empty_axes", 0),
-    )
+def _reduce(op_class, axes_input_since: int) -> Converter:
+    """Reduce*: ``axes`` became an input in opset 18 (ReduceSum: 13)."""
+
+    def convert(ctx: NodeContext) -> list[SSAValue]:
+        return ctx.make(
+            op_class,
+            ctx.value(0),
+            axes=_axes(ctx, axes_input_since),
+            keepdims=ctx.attr("keepdims", 1),
+            noop_with_empty_axes=ctx.attr("noop_with_empty_axes", 0),
+        )
+
+    return convert
 
 
 def _arg_max(ctx: NodeContext) -> list[SSAValue]:
@@ -236,29 +250,54 @@ def _identity(ctx: NodeContext) -> list[SSAValue]:
     return ctx.make(nn.IdentityOp, ctx.value(0))
 
 
-def _dropout(ctx: NodeContext) -> list[SSAValue]:
+def _dropout(ctx: NodeContext) -> list[Value]:
+    """Inference Dropout is the identity with an all-true mask.  Training mode
+    with ratio 0 is that too; any other ratio drops at random: refused."""
     training = ctx.const_scalar(2, "training_mode") if ctx.version >= 12 else None
-    if training:
-        raise ctx.fail("training_mode=True is not an inference graph", unsupported=True)
+    ratio = ctx.const_scalar(1, "ratio") if ctx.version >= 12 else ctx.attr("ratio", 0.5)
+    if training and (ratio is None or ratio != 0.0):
+        raise ctx.fail("training_mode=True drops at random: not an inference graph", unsupported=True)
     if ctx.version < 7 and not ctx.attr("is_test", 0):
         raise ctx.fail("is_test=0 is not an inference graph", unsupported=True)
+    results = _identity(ctx)
     if len(ctx.node.output) > 1 and ctx.node.output[1]:
-        raise ctx.fail("the mask output is not supported", unsupported=True)
-    return _identity(ctx)
+        shape = ctx.shape(0)
+        if None in shape:
+            raise ctx.fail("the mask output of a dynamic-batch Dropout is not supported", unsupported=True)
+        # an import-time value: it becomes an nn.constant only if something uses it
+        results.append(np.ones(shape, np.bool_))
+    return results
 
 
-_CAST_TARGETS = {TensorProto.FLOAT: f32, TensorProto.INT64: i64}
+def onnx_element_type(elem_type: int) -> Attribute | None:
+    """The IR element type of an ONNX tensor type (None: not carried, e.g. STRING)."""
+    try:
+        return dtypes.element_type(helper.tensor_dtype_to_np_dtype(elem_type))
+    except (dtypes.UnsupportedElementType, KeyError, ValueError):
+        return None
 
 
-def _cast(ctx: NodeContext) -> list[SSAValue]:
-    target = _CAST_TARGETS.get(ctx.attr("to"))
-    if target is None:
-        name = TensorProto.DataType.Name(ctx.attr("to"))
-        raise ctx.fail(f"Cast to {name} is not supported (only FLOAT and INT64)", unsupported=True)
+def _cast_to(ctx: NodeContext, target: Attribute) -> list[SSAValue]:
+    if ctx.attr("round_mode", "up") != "up":
+        raise ctx.fail(f"round_mode={ctx.attr('round_mode')!r} is not supported", unsupported=True)
     source = ctx.value(0)
     if source.type.element_type == target:
         return _identity(ctx)  # skl2onnx casts float features to float
-    return ctx.make(nn.CastOp, source, to=target)
+    saturate = ctx.attr("saturate", 1) if dtypes.is_float8(target) else None
+    return ctx.make(nn.CastOp, source, to=target, saturate=saturate)
+
+
+def _cast(ctx: NodeContext) -> list[SSAValue]:
+    target = onnx_element_type(ctx.attr("to"))
+    if target is None:
+        name = TensorProto.DataType.Name(ctx.attr("to"))
+        raise ctx.fail(f"Cast to {name} is not supported", unsupported=True)
+    return _cast_to(ctx, target)
+
+
+def _cast_like(ctx: NodeContext) -> list[SSAValue]:
+    """CastLike is Cast to the element type of its second input."""
+    return _cast_to(ctx, ctx.element_type(1))
 
 
 def _array_feature_extractor(ctx: NodeContext) -> list[SSAValue]:
@@ -279,6 +318,7 @@ def _rule(convert: Converter, min_version: int, attributes: str = "", const: tup
 
 
 _WINDOW = "auto_pad pads strides dilations kernel_shape"
+_REDUCE = "axes keepdims noop_with_empty_axes"
 
 OP_TABLE: dict[tuple[str, str], OpRule] = {
     ("", "Conv"): _rule(_conv, 11, _WINDOW + " group"),
@@ -292,6 +332,15 @@ OP_TABLE: dict[tuple[str, str], OpRule] = {
     ("", "LeakyRelu"): _rule(_leaky_relu, 6, "alpha"),
     ("", "Sigmoid"): _rule(_unary(nn.SigmoidOp), 6),
     ("", "Tanh"): _rule(_unary(nn.TanhOp), 6),
+    ("", "Exp"): _rule(_unary(nn.ExpOp), 6),
+    ("", "Log"): _rule(_unary(nn.LogOp), 6),
+    ("", "Less"): _rule(_binary(nn.LessOp), 7),
+    ("", "Greater"): _rule(_binary(nn.GreaterOp), 7),
+    ("", "Equal"): _rule(_binary(nn.EqualOp), 7),
+    ("", "Or"): _rule(_binary(nn.OrOp), 7),
+    ("", "Max"): _rule(_variadic(nn.MaxOp), 8),
+    ("", "Min"): _rule(_variadic(nn.MinOp), 8),
+    ("", "Where"): _rule(_where, 9),
     ("", "Clip"): _rule(_clip, 6, "min max", const=(1, 2)),
     ("", "Softmax"): _rule(_softmax(nn.SoftmaxOp), 11, "axis"),
     ("", "LogSoftmax"): _rule(_softmax(nn.LogSoftmaxOp), 11, "axis"),
@@ -306,11 +355,14 @@ OP_TABLE: dict[tuple[str, str], OpRule] = {
     ("", "Concat"): _rule(_concat, 4, "axis"),
     ("", "Squeeze"): _rule(_squeeze, 11, "axes", const=(1,)),
     ("", "Unsqueeze"): _rule(_unsqueeze, 11, "axes", const=(1,)),
-    ("", "ReduceMean"): _rule(_reduce_mean, 11, "axes keepdims noop_with_empty_axes", const=(1,)),
+    ("", "ReduceMean"): _rule(_reduce(nn.ReduceMeanOp, 18), 11, _REDUCE, const=(1,)),
+    ("", "ReduceMax"): _rule(_reduce(nn.ReduceMaxOp, 18), 11, _REDUCE, const=(1,)),
+    ("", "ReduceSum"): _rule(_reduce(nn.ReduceSumOp, 13), 11, _REDUCE, const=(1,)),
     ("", "Identity"): _rule(_identity, 1),
     ("", "Dropout"): _rule(_dropout, 7, "ratio seed is_test", const=(1, 2)),
     ("", "ArgMax"): _rule(_arg_max, 11, "axis keepdims select_last_index"),
-    ("", "Cast"): _rule(_cast, 6, "to saturate"),
+    ("", "Cast"): _rule(_cast, 6, "to saturate round_mode"),
+    ("", "CastLike"): _rule(_cast_like, 15, "saturate round_mode"),
     (ML_DOMAIN, "ArrayFeatureExtractor"): _rule(_array_feature_extractor, 1, const=(1,)),
     (ML_DOMAIN, "ZipMap"): OpRule(
         _zipmap, 1, frozenset({"classlabels_int64s", "classlabels_strings"}), claimed=False

@@ -1,8 +1,12 @@
 """The ``nn`` dialect: the float network as imported, one op per ONNX operator.
 
 Conventions (see docs/architecture.md):
-* Every tensor is ``tensor<...xf32>`` (ArgMax yields ``i64``); the leading batch
-  dimension may be dynamic (``?``), every other dimension is static.
+* Tensors carry ONNX's element types (``ir/dtypes.py``: f32 for networks, and
+  f16/bf16/f64/float8, signed ``iN`` / unsigned ``uiN`` integers, ``i1`` for
+  bool); a result has its first operand's element type unless the op says
+  otherwise (comparisons give ``i1``, ArgMax ``i64``, Cast its ``to``).  The
+  leading batch dimension may be dynamic (``?``), every other dimension is
+  static.
 * Attributes mirror ONNX and are *normalised* by the frontend: pads are always
   explicit ``[begin..., end...]`` (auto_pad resolved), optional ONNX inputs that
   must be constant (Clip min/max, Reshape shape, ReduceMean axes) become
@@ -51,6 +55,8 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from spintron_nn.ir import dtypes
+from spintron_nn.ir.dtypes import i1
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 
 Shape = tuple[int, ...]
@@ -362,8 +368,9 @@ class NNOperation(IRDLOperation, abc.ABC):
     def element_rule(
         cls, operand_elements: Sequence[Attribute], **attrs: Any
     ) -> list[Attribute]:
-        """Result element types; float ops produce ``f32``."""
-        return [f32]
+        """Result element types: by default the first operand's (ONNX ops
+        compute in their input's type)."""
+        return [operand_elements[0] if operand_elements else f32]
 
     def attribute_values(self) -> dict[str, Any]:
         """The op's properties as plain Python values (see :func:`plain_value`)."""
@@ -449,6 +456,15 @@ class ShapeOnlyOp(NNOperation, abc.ABC):
         return [operand_elements[0]]
 
 
+def common_element(what: str, operand_elements: Sequence[Attribute]) -> Attribute:
+    """The one element type all operands share (ONNX's type constraint ``T``)."""
+    first = operand_elements[0]
+    if any(e != first for e in operand_elements[1:]):
+        listed = ", ".join(str(e) for e in operand_elements)
+        raise VerifyException(f"{what}: operand element types differ ({listed})")
+    return first
+
+
 class BinaryBroadcastOp(NNOperation, abc.ABC):
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
@@ -460,6 +476,35 @@ class BinaryBroadcastOp(NNOperation, abc.ABC):
     @classmethod
     def shape_rule(cls, operand_shapes: Sequence[Shape], **attrs: Any) -> list[Shape]:
         return [broadcast_shapes(*operand_shapes)]
+
+    @classmethod
+    def element_rule(
+        cls, operand_elements: Sequence[Attribute], **attrs: Any
+    ) -> list[Attribute]:
+        return [common_element(cls.name, operand_elements)]
+
+
+class ComparisonOp(BinaryBroadcastOp, abc.ABC):
+    """Less / Greater / Equal: ``i1`` results from operands of one type."""
+
+    @classmethod
+    def element_rule(
+        cls, operand_elements: Sequence[Attribute], **attrs: Any
+    ) -> list[Attribute]:
+        common_element(cls.name, operand_elements)
+        return [i1]
+
+
+class LogicalOp(ComparisonOp, abc.ABC):
+    """Or: ``i1`` operands and result."""
+
+    @classmethod
+    def element_rule(
+        cls, operand_elements: Sequence[Attribute], **attrs: Any
+    ) -> list[Attribute]:
+        if any(e != i1 for e in operand_elements):
+            raise VerifyException(f"{cls.name}: operands must be i1 (bool)")
+        return [i1]
 
 
 class OutputClampMixin:
@@ -505,7 +550,10 @@ class ConstantOp(NNOperation):
     def element_rule(
         cls, operand_elements: Sequence[Attribute], *, value: np.ndarray, **_: Any
     ) -> list[Attribute]:
-        return [i64 if value.dtype.kind in "iub" else f32]
+        try:
+            return [dtypes.element_type(value.dtype)]
+        except dtypes.UnsupportedElementType as exc:
+            raise VerifyException(f"nn.constant: {exc}") from None
 
 
 # --------------------------------------------------------------------------
@@ -526,6 +574,16 @@ class SigmoidOp(UnaryElementwiseOp):
 @irdl_op_definition
 class TanhOp(UnaryElementwiseOp):
     name = "nn.tanh"
+
+
+@irdl_op_definition
+class ExpOp(UnaryElementwiseOp):
+    name = "nn.exp"
+
+
+@irdl_op_definition
+class LogOp(UnaryElementwiseOp):
+    name = "nn.log"
 
 
 @irdl_op_definition
@@ -579,21 +637,106 @@ class DivOp(BinaryBroadcastOp):
 
 
 @irdl_op_definition
+class LessOp(ComparisonOp):
+    name = "nn.less"
+
+
+@irdl_op_definition
+class GreaterOp(ComparisonOp):
+    name = "nn.greater"
+
+
+@irdl_op_definition
+class EqualOp(ComparisonOp):
+    name = "nn.equal"
+
+
+@irdl_op_definition
+class OrOp(LogicalOp):
+    name = "nn.or"
+
+
+class VariadicBroadcastOp(NNOperation, abc.ABC):
+    """Max / Min: one or more operands of one type, broadcast together."""
+
+    inputs = var_operand_def(TensorType)
+    output = result_def(TensorType)
+
+    def __init__(self, inputs: Sequence[SSAValue]):
+        self._build([list(inputs)], {})
+
+    @classmethod
+    def shape_rule(cls, operand_shapes: Sequence[Shape], **attrs: Any) -> list[Shape]:
+        if not operand_shapes:
+            raise VerifyException(f"{cls.name}: needs at least one input")
+        return [broadcast_shapes(*operand_shapes)]
+
+    @classmethod
+    def element_rule(
+        cls, operand_elements: Sequence[Attribute], **attrs: Any
+    ) -> list[Attribute]:
+        return [common_element(cls.name, operand_elements)]
+
+
+@irdl_op_definition
+class MaxOp(VariadicBroadcastOp):
+    name = "nn.max"
+
+
+@irdl_op_definition
+class MinOp(VariadicBroadcastOp):
+    name = "nn.min"
+
+
+@irdl_op_definition
+class WhereOp(NNOperation):
+    """``condition ? x : y`` element-wise, the three operands broadcast."""
+
+    name = "nn.where"
+    condition = operand_def(TensorType)
+    x = operand_def(TensorType)
+    y = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    def __init__(self, condition: SSAValue, x: SSAValue, y: SSAValue):
+        self._build([condition, x, y], {})
+
+    @classmethod
+    def shape_rule(cls, operand_shapes: Sequence[Shape], **attrs: Any) -> list[Shape]:
+        return [broadcast_shapes(*operand_shapes)]
+
+    @classmethod
+    def element_rule(
+        cls, operand_elements: Sequence[Attribute], **attrs: Any
+    ) -> list[Attribute]:
+        condition, x, y = operand_elements
+        if condition != i1:
+            raise VerifyException(f"nn.where: the condition is {condition}, not i1 (bool)")
+        return [common_element(cls.name, [x, y])]
+
+
+@irdl_op_definition
 class CastOp(UnaryElementwiseOp):
-    """ONNX Cast to ``f32`` or ``i64`` (skl2onnx graphs cast labels and features)."""
+    """ONNX Cast (and CastLike, whose target the frontend reads off its second
+    input) to any element type of ``ir/dtypes.py``.  ``saturate`` is ONNX's
+    flag for float8 targets: out-of-range values clamp to the largest finite
+    value instead of becoming inf/NaN."""
 
     name = "nn.cast"
     to = prop_def(TypeAttribute)
+    saturate = opt_prop_def(IntegerAttr)
 
-    def __init__(self, input: SSAValue, *, to: Attribute):
-        super().__init__(input, to=to)
+    def __init__(self, input: SSAValue, *, to: Attribute, saturate: int | None = None):
+        super().__init__(
+            input, to=to, saturate=None if saturate is None else int_attr(saturate)
+        )
 
     @classmethod
     def element_rule(
         cls, operand_elements: Sequence[Attribute], *, to: Attribute, **_: Any
     ) -> list[Attribute]:
-        if to not in (f32, i64):
-            raise VerifyException(f"nn.cast: target type {to} is not f32 or i64")
+        if not dtypes.is_supported(to):
+            raise VerifyException(f"nn.cast: target type {to} is not supported")
         return [to]
 
 
@@ -1241,9 +1384,10 @@ def reduced_axes(
     return normalize_axes(axes, rank, what)
 
 
-@irdl_op_definition
-class ReduceMeanOp(UnaryElementwiseOp):
-    name = "nn.reduce_mean"
+class ReduceOp(UnaryElementwiseOp, abc.ABC):
+    """ReduceMean / ReduceMax / ReduceSum: ONNX's axes (none = all, unless
+    ``noop_with_empty_axes``) and ``keepdims``."""
+
     axes = opt_prop_def(DenseArrayBase)
     keepdims = prop_def(IntegerAttr)
     noop_with_empty_axes = prop_def(IntegerAttr)
@@ -1281,6 +1425,21 @@ class ReduceMeanOp(UnaryElementwiseOp):
         if keepdims:
             return [tuple(1 if i in reduced else d for i, d in enumerate(x))]
         return [tuple(d for i, d in enumerate(x) if i not in reduced)]
+
+
+@irdl_op_definition
+class ReduceMeanOp(ReduceOp):
+    name = "nn.reduce_mean"
+
+
+@irdl_op_definition
+class ReduceMaxOp(ReduceOp):
+    name = "nn.reduce_max"
+
+
+@irdl_op_definition
+class ReduceSumOp(ReduceOp):
+    name = "nn.reduce_sum"
 
 
 @irdl_op_definition
@@ -1361,8 +1520,17 @@ NN_OPS: tuple[type[NNOperation], ...] = (
     ClipOp,
     SigmoidOp,
     TanhOp,
+    ExpOp,
+    LogOp,
     IdentityOp,
     CastOp,
+    LessOp,
+    GreaterOp,
+    EqualOp,
+    OrOp,
+    MaxOp,
+    MinOp,
+    WhereOp,
     AddOp,
     SubOp,
     MulOp,
@@ -1384,6 +1552,8 @@ NN_OPS: tuple[type[NNOperation], ...] = (
     SqueezeOp,
     UnsqueezeOp,
     ReduceMeanOp,
+    ReduceMaxOp,
+    ReduceSumOp,
     ArgMaxOp,
     ArrayFeatureExtractorOp,
 )

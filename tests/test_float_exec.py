@@ -25,7 +25,7 @@ from xdsl.ir import Block, Region
 
 from spintron_nn.backends.float_exec import evaluate_op, run_float
 from spintron_nn.errors import SpintronError
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 from spintron_nn.ir.weights import WeightBlob
 
 OPSET = 17
@@ -95,7 +95,7 @@ def build_module(case: Case) -> tuple[ModuleOp, nn.NNOperation, list[np.ndarray]
             shape = list(array.shape)
             if case.dynamic_batch:
                 shape[0] = nn.DYNAMIC
-            element = i64 if array.dtype.kind in "iu" else nn.f32
+            element = dtypes.element_type(array.dtype)
             arg_types.append(nn.tensor_type(shape, element))
             feeds.append(array)
     block = Block(arg_types=arg_types)
@@ -774,6 +774,191 @@ def test_array_feature_extractor(data_shape, indices) -> None:
             )
         )
     run_cases(cases)
+
+
+# --------------------------------------------------------------------------
+# ops the softmax / clip / relu function expansions use
+# --------------------------------------------------------------------------
+
+
+def test_exp_and_log() -> None:
+    rng = np.random.default_rng(60)
+    x = rand(rng, 3, 4) * 4
+    positive = np.abs(x) + np.float32(1e-3)
+    run_cases(
+        [
+            Case("Exp", nn.ExpOp, [x]),
+            Case("Exp", nn.ExpOp, [x.astype(np.float64)]),
+            Case("Log", nn.LogOp, [positive], dynamic_batch=True),
+            Case("Log", nn.LogOp, [positive.astype(np.float16)]),
+        ]
+    )
+
+
+def small_ints(rng: np.random.Generator, dtype, *shape: int) -> np.ndarray:
+    low = 0 if np.dtype(dtype).kind == "u" else -9
+    return rng.integers(low, 10, size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("op_type,op_class", [("Less", nn.LessOp), ("Greater", nn.GreaterOp), ("Equal", nn.EqualOp)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.uint8])
+def test_comparisons(op_type, op_class, dtype) -> None:
+    rng = np.random.default_rng(61)
+    cases = []
+    for a_shape, b_shape in BROADCAST_SHAPES:
+        # few distinct values, so that Equal has true cases
+        a = small_ints(rng, dtype, *a_shape)
+        b = small_ints(rng, dtype, *b_shape)
+        cases.append(Case(op_type, op_class, [a, b], opset=19))
+        cases.append(Case(op_type, op_class, [a, b], [False, True], opset=19))
+    run_cases(cases)
+
+
+def test_or() -> None:
+    rng = np.random.default_rng(62)
+    a = rng.integers(0, 2, size=(2, 3, 4)).astype(bool)
+    b = rng.integers(0, 2, size=(3, 1)).astype(bool)
+    run_cases([Case("Or", nn.OrOp, [a, b]), Case("Or", nn.OrOp, [a, b], [False, True], dynamic_batch=True)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float16])
+def test_where(dtype) -> None:
+    rng = np.random.default_rng(63)
+    condition = rng.integers(0, 2, size=(2, 1, 4)).astype(bool)
+    x = small_ints(rng, dtype, 3, 4)
+    y = small_ints(rng, dtype, 2, 3, 1)
+    run_cases([Case("Where", nn.WhereOp, [condition, x, y]), Case("Where", nn.WhereOp, [condition, x, y], [True, False, True])])
+
+
+@pytest.mark.parametrize("op_type,op_class", [("Max", nn.MaxOp), ("Min", nn.MinOp)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32, np.int64, np.uint32])
+def test_max_min(op_type, op_class, dtype) -> None:
+    rng = np.random.default_rng(64)
+    build = lambda *values: op_class(list(values))  # noqa: E731
+    a, b, c = small_ints(rng, dtype, 2, 3, 4), small_ints(rng, dtype, 3, 1), small_ints(rng, dtype, 4)
+    run_cases(
+        [
+            Case(op_type, build, [a]),
+            Case(op_type, build, [a, b]),
+            Case(op_type, build, [a, b, c], [False, True, False]),
+            Case(op_type, build, [b, a], dynamic_batch=True),
+        ]
+    )
+
+
+@pytest.mark.parametrize("op_type,op_class", [("ReduceSum", nn.ReduceSumOp), ("ReduceMax", nn.ReduceMaxOp)])
+@pytest.mark.parametrize(
+    "axes,keepdims,noop",
+    [((1,), 1, 0), ((-1, 1), 0, 0), (None, 1, 0), (None, 0, 0), (None, 1, 1), ((2, 3), 1, 0)],
+)
+def test_reduce_sum_and_max(op_type, op_class, axes, keepdims, noop) -> None:
+    rng = np.random.default_rng(65)
+    build = lambda v: op_class(v, axes=axes, keepdims=keepdims, noop_with_empty_axes=noop)  # noqa: E731
+    cases = []
+    for x in (rand(rng, 2, 3, 4, 5), small_ints(rng, np.int32, 2, 3, 4, 5)):
+        axes_input = [] if axes is None else [np.array(axes, np.int64)]
+        attrs = dict(keepdims=keepdims, noop_with_empty_axes=noop)
+        cases.append(Case(op_type, build, [x], attrs=attrs, extra_inputs=axes_input, opset=18))
+        if not noop:  # axes as an attribute: ReduceSum before opset 13, ReduceMax before 18
+            legacy = dict(keepdims=keepdims) | ({} if axes is None else dict(axes=axes))
+            cases.append(Case(op_type, build, [x], attrs=legacy, opset=11 if op_type == "ReduceSum" else 13))
+    run_cases(cases)
+
+
+# --------------------------------------------------------------------------
+# element types other than float32
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op_type,op_class", [("Add", nn.AddOp), ("Sub", nn.SubOp), ("Mul", nn.MulOp), ("Div", nn.DivOp)])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint32, np.uint64, np.float64, np.float16])
+def test_arithmetic_in_the_operands_type(op_type, op_class, dtype) -> None:
+    """Integers wrap and Div truncates toward zero (onnxruntime's C++ rule,
+    not numpy's floor): negative operands tell the two apart."""
+    rng = np.random.default_rng(66)
+    a = small_ints(rng, dtype, 3, 4) * 7
+    b = small_ints(rng, dtype, 4)
+    b[b == 0] = 3
+    run_cases([Case(op_type, op_class, [a, b]), Case(op_type, op_class, [a, b], [False, True])])
+
+
+def test_relu_clip_and_max_pool_on_integers() -> None:
+    rng = np.random.default_rng(67)
+    x8 = small_ints(rng, np.int8, 1, 2, 5, 5)
+    u8 = small_ints(rng, np.uint8, 1, 2, 5, 5)
+    pool = lambda v: nn.MaxPoolOp(v, kernel_shape=[2, 2], pads=[1, 1, 0, 0])  # noqa: E731
+    run_cases(
+        [
+            Case("Relu", nn.ReluOp, [x8], opset=14),
+            Case("Relu", nn.ReluOp, [small_ints(rng, np.int32, 3, 4)], opset=14),
+            Case("Clip", lambda v: nn.ClipOp(v, min=-3, max=5), [x8], extra_inputs=[np.int8(-3), np.int8(5)], opset=13),
+            Case("MaxPool", pool, [u8], attrs=dict(kernel_shape=[2, 2], pads=[1, 1, 0, 0]), opset=12),
+            Case("MaxPool", pool, [x8], attrs=dict(kernel_shape=[2, 2], pads=[1, 1, 0, 0]), opset=12),
+        ]
+    )
+
+
+CAST_PAIRS = [
+    (np.float32, TensorProto.FLOAT16),
+    (np.float32, TensorProto.DOUBLE),
+    (np.float32, TensorProto.BFLOAT16),
+    (np.float32, TensorProto.INT8),
+    (np.float32, TensorProto.UINT8),
+    (np.float32, TensorProto.INT32),
+    (np.float32, TensorProto.BOOL),
+    (np.float16, TensorProto.FLOAT),
+    (np.float64, TensorProto.FLOAT16),
+    (np.int32, TensorProto.FLOAT),
+    (np.int64, TensorProto.INT8),
+    (np.uint8, TensorProto.INT64),
+    (np.bool_, TensorProto.FLOAT),
+    (np.float32, TensorProto.FLOAT8E4M3FN),
+    (np.float32, TensorProto.FLOAT8E5M2),
+    (np.float16, TensorProto.FLOAT8E4M3FNUZ),
+]
+
+
+@pytest.mark.parametrize("source,to", CAST_PAIRS)
+@pytest.mark.parametrize("saturate", [0, 1])
+def test_cast_between_element_types(source, to, saturate) -> None:
+    rng = np.random.default_rng(68)
+    x = rand(rng, 3, 5) * 40
+    x[0, :4] = [1e6, -1e6, 0.4999, -2.5]  # beyond float8's range; rounding; truncation
+    if np.dtype(source).kind in "iub":
+        x = small_ints(rng, source, 3, 5) if source != np.bool_ else x > 0
+    with np.errstate(over="ignore"):  # 1e6 becomes inf in float16: part of the case
+        x = x.astype(source)
+    target = dtypes.element_type(helper.tensor_dtype_to_np_dtype(to))
+    if dtypes.is_float8(target):
+        build = lambda v: nn.CastOp(v, to=target, saturate=saturate)  # noqa: E731
+        attrs = dict(to=to, saturate=saturate)
+    elif saturate:
+        return  # the flag only exists for float8 targets
+    else:
+        build = lambda v: nn.CastOp(v, to=target)  # noqa: E731
+        attrs = dict(to=to)
+        if np.dtype(source).kind == "f" and to in (TensorProto.INT8, TensorProto.UINT8, TensorProto.INT32):
+            x = np.clip(x, 0 if to == TensorProto.UINT8 else -100, 100).astype(source)  # in range: defined
+    module, op, feeds = build_module(Case("Cast", build, [x]))
+    (ours,) = run_float(module, feeds)
+    assert ours.dtype == helper.tensor_dtype_to_np_dtype(to)
+    reference = cast_reference(x, attrs)
+    assert np.array_equal(ours.astype(np.float64), reference, equal_nan=True)
+
+
+def cast_reference(x: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
+    """onnxruntime's Cast, read back through a second Cast to double (exact
+    for every target; onnxruntime returns no bfloat16 or float8 arrays)."""
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], **attrs), helper.make_node("Cast", ["y"], ["z"], to=TensorProto.DOUBLE)],
+        "g",
+        [helper.make_tensor_value_info("x", helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)],
+        [helper.make_tensor_value_info("z", TensorProto.DOUBLE, x.shape)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})[0]
 
 
 # --------------------------------------------------------------------------

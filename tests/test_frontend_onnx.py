@@ -386,8 +386,16 @@ def test_runtime_reshape_target_is_refused():
     g = Graph([1, 6], opset=17)
     g.inputs.append(helper.make_tensor_value_info("shape", TensorProto.INT64, [2]))
     g.node("Reshape", ["x", "shape"])
-    with pytest.raises(SpintronError, match="INT64"):
+    with pytest.raises(SpintronError, match=r"target shape \('shape'\) must be a constant"):
         load_model(g.model("reshape0"))
+
+
+def test_string_graph_input_is_refused():
+    g = Graph([1, 6], opset=17)
+    g.inputs.append(helper.make_tensor_value_info("names", TensorProto.STRING, [2]))
+    g.node("Relu", ["x"])
+    with pytest.raises(SpintronError, match="graph input 'names' is STRING; the nn dialect carries numeric"):
+        load_model(g.model("relu0"))
 
 
 def test_symbolic_non_batch_dimension_is_refused():

@@ -11,7 +11,17 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import FloatAttr, IntegerType, ModuleOp, f32, i64
+from xdsl.dialects.builtin import (
+    Float8E4M3FNType,
+    FloatAttr,
+    IntegerType,
+    ModuleOp,
+    Signedness,
+    f16,
+    f32,
+    f64,
+    i64,
+)
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Block, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
@@ -31,6 +41,14 @@ def const(key: str, array: np.ndarray) -> nn.ConstantOp:
 def arg(*shape: int) -> SSAValue:
     """A fresh block argument of the given shape (``D`` for a dynamic batch)."""
     return Block(arg_types=[nn.tensor_type(shape)]).args[0]
+
+
+def typed_arg(element, *shape: int) -> SSAValue:
+    return Block(arg_types=[nn.tensor_type(shape, element)]).args[0]
+
+
+i1 = IntegerType(1)
+ui8 = IntegerType(8, Signedness.UNSIGNED)
 
 
 def result_shape(op: nn.NNOperation) -> tuple[int, ...]:
@@ -84,6 +102,17 @@ def one_of_each_op() -> ModuleOp:
     both = add(nn.ConcatOp([soft, act], axis=-1))
     labels = add(nn.ArgMaxOp(both, axis=-1, keepdims=0, select_last_index=1))
     add(nn.CastOp(add(nn.CastOp(labels, to=f32)), to=i64))
+    half = add(nn.CastOp(both, to=f16))
+    add(nn.CastOp(half, to=Float8E4M3FNType(), saturate=0))
+    add(nn.ReduceSumOp(half, axes=[1], keepdims=1))
+    peak = add(nn.ReduceMaxOp(both, keepdims=1))
+    logs = add(nn.LogOp(add(nn.ExpOp(both))))
+    low = add(nn.MinOp([both, logs, peak]))
+    high = add(nn.MaxOp([low]))
+    less = add(nn.LessOp(low, high))
+    either = add(nn.OrOp(less, add(nn.GreaterOp(low, peak))))
+    either = add(nn.OrOp(either, add(nn.EqualOp(low, high))))
+    both = add(nn.WhereOp(either, low, high))
     index = add(const("index", np.array([0, 3], np.int64)))
     picked = add(nn.ArrayFeatureExtractorOp(both, index))
     block.add_ops([*ops, ReturnOp(picked)])
@@ -280,7 +309,16 @@ W = lambda *shape: const("w", np.zeros(shape, np.float32)).output  # noqa: E731
         (lambda: nn.SoftmaxOp(arg(2, 3), axis=2), "axis 2 is out of range for a rank-2"),
         (lambda: nn.FlattenOp(arg(2, 3), axis=-3), "axis -3 is out of range"),
         (lambda: nn.UnsqueezeOp(arg(2, 3), axes=[3]), "axis 3 is out of range"),
-        (lambda: nn.CastOp(arg(2, 3), to=IntegerType(32)), "is not f32 or i64"),
+        (lambda: nn.CastOp(arg(2, 3), to=IntegerType(7)), "target type i7 is not supported"),
+        (lambda: nn.AddOp(arg(2, 3), typed_arg(i64, 2, 3)), r"operand element types differ \(f32, i64\)"),
+        (lambda: nn.LessOp(arg(2, 3), typed_arg(f16, 3)), "operand element types differ"),
+        (lambda: nn.OrOp(arg(2, 3), arg(2, 3)), r"operands must be i1"),
+        (lambda: nn.WhereOp(arg(2, 3), arg(2, 3), arg(3)), "the condition is f32, not i1"),
+        (lambda: nn.WhereOp(typed_arg(i1, 2, 1), arg(2, 3), typed_arg(f64, 3)), "operand element types differ"),
+        (lambda: nn.MaxOp([arg(2, 3), arg(4, 3)]), "do not broadcast"),
+        (lambda: nn.MinOp([]), "needs at least one input"),
+        (lambda: nn.ReduceSumOp(arg(2, 3), axes=[2]), "axis 2 is out of range"),
+        (lambda: const("c", np.zeros(2, np.complex64)), "complex64 is not supported"),
         (lambda: nn.GemmOp(arg(2, 3), W(3, 4), clamp_min=1.0, clamp_max=0.0), "clamp bounds"),
         (lambda: nn.ArrayFeatureExtractorOp(arg(2, 3), W(2)), "indices must be i64"),
     ],
@@ -337,3 +375,78 @@ def test_shape_rule_is_reachable_through_infer_shapes() -> None:
     with pytest.raises(VerifyException, match="expects 2 input channels"):
         op.infer_shapes([(7, 3, 9, 9), (4, 2, 3, 3)])
     assert nn.ArgMaxOp(arg(2, 3)).result_element_types() == [i64]
+
+
+@pytest.mark.parametrize(
+    "build,expected",
+    [
+        (lambda: nn.AddOp(typed_arg(ui8, 2, 3), typed_arg(ui8, 3)), ui8),
+        (lambda: nn.DivOp(typed_arg(f64, 2), typed_arg(f64, 2)), f64),
+        (lambda: nn.ReluOp(typed_arg(f16, 2)), f16),
+        (lambda: nn.LessOp(typed_arg(ui8, 2), typed_arg(ui8, 2)), i1),
+        (lambda: nn.EqualOp(arg(2), arg(1)), i1),
+        (lambda: nn.OrOp(typed_arg(i1, 2), typed_arg(i1, 2)), i1),
+        (lambda: nn.WhereOp(typed_arg(i1, 2), typed_arg(ui8, 2), typed_arg(ui8, 1)), ui8),
+        (lambda: nn.MaxOp([typed_arg(i64, 2), typed_arg(i64, 2), typed_arg(i64, 1)]), i64),
+        (lambda: nn.ReduceMaxOp(typed_arg(i1, 2, 3), axes=[1]), i1),
+        (lambda: nn.CastOp(arg(2), to=Float8E4M3FNType()), Float8E4M3FNType()),
+        (lambda: nn.ArgMaxOp(typed_arg(f16, 2, 3)), i64),
+        (lambda: const("c", np.zeros(2, np.uint16)), IntegerType(16, Signedness.UNSIGNED)),
+        (lambda: const("c", np.zeros(2, np.bool_)), i1),
+    ],
+)
+def test_result_element_types_follow_the_operands(build, expected) -> None:
+    op = build()
+    assert op.results[0].type.element_type == expected
+    assert op.result_element_types() == [expected]
+    op.verify()
+
+
+def test_verify_rejects_a_result_element_type_the_operands_do_not_give() -> None:
+    text = """
+    builtin.module {
+      func.func @main(%x: tensor<2xui8>) -> tensor<2xf32> {
+        %y = "nn.relu"(%x) : (tensor<2xui8>) -> tensor<2xf32>
+        func.return %y : tensor<2xf32>
+      }
+    }
+    """
+    with pytest.raises(SpintronError, match=r"result #0 has type tensor<2xf32>.*tensor<2xui8>"):
+        parse_module(text)
+
+
+def test_every_element_type_round_trips_through_mlir_and_npz(tmp_path) -> None:
+    """bfloat16, float8, float4 and int2/int4 have no npz dtype: they are
+    stored as raw bits with a tag and must come back bit for bit."""
+    from spintron_nn.ir import dtypes
+    from spintron_nn.ir.io import load_ir, save_ir
+
+    rng = np.random.default_rng(70)
+    block = Block()
+    ops = []
+    for index, (element, dtype) in enumerate(dtypes._PAIRS):
+        values = rng.integers(-1, 2, size=(2, 3)) if dtypes.is_integer_dtype(dtype) else rng.standard_normal((2, 3))
+        if dtype == np.bool_ or dtype.kind == "u" or "uint" in dtype.name or dtype.name == "float8_e8m0fnu":
+            values = np.abs(values)
+        ops.append(const(f"c{index}", values.astype(dtype)))
+        assert ops[-1].results[0].type.element_type == element
+    block.add_ops([*ops, ReturnOp(*[op.results[0] for op in ops])])
+    main = FuncOp("main", ([], [op.results[0].type for op in ops]), Region(block))
+    module = ModuleOp([main])
+    module.verify()
+    save_ir(module, tmp_path / "all.mlir")
+    reloaded = load_ir(tmp_path / "all.mlir")
+    assert print_module(reloaded) == print_module(module)
+    before, after = collect_weights(module), collect_weights(reloaded)
+    for key, array in before.items():
+        assert after[key].dtype == array.dtype
+        assert after[key].tobytes() == array.tobytes()
+
+
+def test_a_weights_file_with_a_bad_dtype_tag_is_a_spintron_error(tmp_path) -> None:
+    from spintron_nn.ir.io import DTYPE_TAGS, load_weights
+
+    path = tmp_path / "w.npz"
+    np.savez(path, w=np.zeros(3, np.float32), **{DTYPE_TAGS: np.array('{"w": "bfloat16"}')})
+    with pytest.raises(SpintronError, match="'w' is tagged 'bfloat16' but does not hold its bits"):
+        load_weights(path)

@@ -10,6 +10,8 @@ frontend does not claim), each with its reason.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from spintron_nn.tools import gen_op_coverage as coverage
@@ -25,19 +27,32 @@ def test_node_case(op, case):
     assert outcome.status == "passed", outcome.reason
 
 
-# onnx's Cast cases all cast to or from types the dialect does not carry
-# (float16, double, float8, strings, ...); Cast float->float and
-# int64->int64 are checked by the skl2onnx tests in test_frontend_sklearn.py.
-CHECKED_ELSEWHERE = {"Cast"}
+@functools.cache
+def outcomes() -> tuple[coverage.Outcome, ...]:
+    return tuple(coverage.run_case(op, case) for op, case in CASES)
 
 
 def test_every_claimed_op_has_passing_cases():
     """A claim with no passing onnx case would be a claim nothing checks."""
     from spintron_nn.frontend.onnx_ops import claimed_ops
 
-    passing = {op for op, case in CASES if coverage.run_case(op, case).status == "passed"}
+    passing = {o.op for o in outcomes() if o.status == "passed"}
     claimed = {op for _, op in claimed_ops()}
-    assert claimed - passing - CHECKED_ELSEWHERE == set()
+    assert claimed - passing == set()
+
+
+def test_at_least_95_percent_of_all_claimed_cases_pass():
+    """Skips count against the rate: the denominator is every case of every
+    claimed op (issue 3's bar)."""
+    passed = sum(o.status == "passed" for o in outcomes())
+    assert passed / len(outcomes()) >= 0.95, f"{passed} of {len(outcomes())}"
+
+
+def test_op_coverage_doc_is_current():
+    expected = coverage.render(list(outcomes()))
+    assert coverage.DOC_PATH.read_text() == expected, (
+        "docs/op-coverage.md is stale: run python -m spintron_nn.tools.gen_op_coverage"
+    )
 
 
 def test_adapter_is_an_onnx_backend():

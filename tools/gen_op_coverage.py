@@ -11,13 +11,14 @@ Running this file writes ``docs/op-coverage.md``: per op, passed / failed /
 skipped cases with the reason for every case that does not pass.
 ``tests/test_onnx_node_tests.py`` asserts the same outcomes.
 
-Two adapter rules, both needed because the ``nn`` dialect has float32 data
-and import-time parameters:
+Two adapter rules, both needed because the ``nn`` dialect has import-time
+parameters and carries numeric and bool tensors only:
 * a graph input that the op takes as a parameter (Reshape's shape, Clip's
-  bounds, axes: ``OpRule.const_inputs``) or that holds integers is bound
-  to the case's value as an initializer before import;
-* inputs of other types (float64, float16, ...) are not converted: such
-  cases are skipped with that reason, not passed in float32.
+  bounds, axes: ``OpRule.const_inputs``) is bound to the case's value as an
+  initializer before import; every other input stays run-time data, in its
+  own type;
+* cases with data of a type the dialect does not carry (strings, sequences,
+  optionals) are skipped with that reason.
 """
 
 from __future__ import annotations
@@ -41,19 +42,15 @@ DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "op-coverage.md"
 
 # Cases of claimed ops that are not expected to pass, with the reason.
 _TRAINING = "training mode: the compiler imports inference graphs only"
-_MASK = "Dropout's mask output (all true in inference) is not imported"
+_RANDOM = "training-mode Dropout with a nonzero ratio drops at random: not an inference graph"
 _INDICES = "MaxPool's Indices output is not imported (no use in inference)"
 EXPLICIT_SKIPS: dict[str, str] = {
     "test_batchnorm_epsilon_training_mode": _TRAINING,
     "test_batchnorm_example_training_mode": _TRAINING,
-    "test_training_dropout": _TRAINING,
-    "test_training_dropout_default": _TRAINING,
-    "test_training_dropout_default_mask": _TRAINING,
-    "test_training_dropout_mask": _TRAINING,
-    "test_training_dropout_zero_ratio": _TRAINING,
-    "test_training_dropout_zero_ratio_mask": _TRAINING,
-    "test_dropout_default_mask": _MASK,
-    "test_dropout_default_mask_ratio": _MASK,
+    "test_training_dropout": _RANDOM,
+    "test_training_dropout_default": _RANDOM,
+    "test_training_dropout_default_mask": _RANDOM,
+    "test_training_dropout_mask": _RANDOM,
     "test_maxpool_with_argmax_2d_precomputed_pads": _INDICES,
     "test_maxpool_with_argmax_2d_precomputed_strides": _INDICES,
 }
@@ -90,7 +87,7 @@ def bind_parameters(model: onnx.ModelProto, inputs: list[np.ndarray]):
     kept, data = [], []
     for info, array in zip(graph_inputs, inputs, strict=True):
         array = np.asarray(array)
-        if info.name in parameters or array.dtype.kind in "iub":
+        if info.name in parameters:
             graph.initializer.append(numpy_helper.from_array(array, info.name))
         else:
             kept.append(info)
@@ -186,14 +183,31 @@ def _as_array(value):
     """A case's input or output as numpy; None for sequences and optionals."""
     if isinstance(value, onnx.TensorProto):
         return numpy_helper.to_array(value)
-    if isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype != object:
-        return np.asarray(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)  # strings are object arrays: _carried refuses them
     return None
+
+
+def _carried(array: np.ndarray) -> bool:
+    from spintron_nn.ir import dtypes
+
+    if array.dtype == object and all(isinstance(v, (str, bytes)) for v in array.flat):
+        return False
+
+    try:
+        dtypes.element_type(array.dtype)
+    except dtypes.UnsupportedElementType:
+        return False
+    return True
+
+
+def _type_label(array: np.ndarray) -> str:
+    return "string" if array.dtype == object else str(array.dtype)
 
 
 def _categorical_skip(case) -> str | None:
     """Whole families of cases outside what the nn dialect carries, with the
-    reason: it computes in float32, with int64 only for indices."""
+    reason: ops the frontend does not claim, strings, sequences, optionals."""
     from spintron_nn.frontend.onnx_ops import claimed_ops
 
     from spintron_nn.frontend.shape_folding import EVALUATORS
@@ -202,24 +216,19 @@ def _categorical_skip(case) -> str | None:
     foreign = sorted({n.op_type for n in case.model.graph.node} - claimed - set(EVALUATORS) - {"Shape"})
     if foreign:
         return f"function expansion uses unclaimed ops {', '.join(foreign)}"
-    parameters = _const_positions(case.model)
-    initialized = {t.name for t in case.model.graph.initializer}
-    names = [i.name for i in case.model.graph.input if i.name not in initialized]
     for inputs, outputs in case.data_sets or []:
-        for name, value in zip(names, inputs):
+        for value in inputs:
             array = _as_array(value)
             if array is None:
                 return "sequence or optional input"
-            if array.dtype.kind in "iub" and name not in parameters:
-                return f"{array.dtype} data: the nn dialect computes in float32"
-            if array.dtype.kind not in "iub" and array.dtype != np.float32:
-                return f"{array.dtype} data: the nn dialect computes in float32"
+            if not _carried(array):
+                return f"{_type_label(array)} data: the nn dialect carries numeric and bool tensors only"
         for value in outputs:
             array = _as_array(value)
             if array is None:
                 return "sequence or optional output"
-            if array.dtype not in (np.float32, np.int64):
-                return f"{array.dtype} result: the nn dialect carries float32 and int64 only"
+            if not _carried(array):
+                return f"{_type_label(array)} result: the nn dialect carries numeric and bool tensors only"
     return None
 
 
@@ -231,6 +240,8 @@ def _compare(outputs: list[np.ndarray], expected: list[np.ndarray]) -> str | Non
         got = np.asarray(got)
         if got.shape != ref.shape:
             return f"output {index}: shape {list(got.shape)}, expected {list(ref.shape)}"
+        if got.dtype != ref.dtype:
+            return f"output {index}: dtype {got.dtype}, expected {ref.dtype}"
         if ref.dtype.kind in "iub":
             if not np.array_equal(got.astype(np.int64), ref.astype(np.int64)):
                 return f"output {index}: integer values differ"
@@ -238,7 +249,10 @@ def _compare(outputs: list[np.ndarray], expected: list[np.ndarray]) -> str | Non
         ref64, got64 = ref.astype(np.float64), got.astype(np.float64)
         if not np.array_equal(np.isnan(ref64), np.isnan(got64)):
             return f"output {index}: NaN positions differ"
-        finite = ~np.isnan(ref64)
+        infinite = np.isinf(ref64)
+        if not np.array_equal(ref64[infinite], got64[infinite]):
+            return f"output {index}: infinities differ"
+        finite = np.isfinite(ref64)
         bound = TOLERANCE * (1.0 + (np.abs(ref64[finite]).max() if finite.any() else 0.0))
         error = np.abs(ref64[finite] - got64[finite]).max() if finite.any() else 0.0
         if not error <= bound:
