@@ -86,7 +86,7 @@ def write_makefile(folder: Path, sizes: tools.Sizes) -> None:
         f"\t{line(tools.lint_command(folder, sizes))}",
         "",
         "synth:",
-        f"\tyosys -q -p '{tools.yosys_script(folder)}'",
+        f"\tyosys -q -p '{tools.yosys_script(folder).replace('$', '$$')}'",
         "",
         "clean:",
         f"\trm -rf {tools.VERILATOR_DIR} {tools.ICARUS_IMAGE} outputs.hex",

@@ -90,7 +90,10 @@ def lower_plan(plan: Plan) -> Rtl:
             file = f"s{index}_{key.removesuffix('_FILE').lower()}.hex"
             files[file] = _rom_text(rom, aw)
             params[key] = file
-        read = Slice("mem_rd0_data", 0, stage.read_width) if stage.read_width else rd0
+        read_bits = min(stage.read_width, w) if stage.read_width else w
+        if "WA" in params:  # an engine whose read width is a parameter
+            params["WA"] = read_bits
+        read = Slice("mem_rd0_data", 0, read_bits) if read_bits < w else rd0
         connections = {
             "clk": Ref("clk"), "rst": Ref("rst"), "start": Slice("start", index, 1),
             "done": Slice("done", index, 1), "rd_addr": Ref(names["rd0_addr"]), "rd_data": read,

@@ -47,6 +47,9 @@ PAD = -1  # an address-array entry that is padding, not a word
 ADDRESSES = 0  # Rom.width of address words
 WINDOW = -1  # Rom.width of {pad flag, address} words
 
+# requant reads 32-bit accumulators: the semantics require |acc| < 2**31
+ACCUMULATOR_READ_BITS = 32
+
 # reduce engine modes (spin_reduce.v)
 SUM, MAX, AVG, ARGMAX = 0, 1, 2, 3
 
@@ -204,11 +207,15 @@ class _Planner:
         shape = self.shapes[op.input]
         target = self.produce(op, shape)
         offsets = op.bias.array.astype(np.int64) - get_int(op, "input_zero_point") * op.column_sums.array.astype(np.int64)
+        if offsets.size and np.abs(offsets).max() >= 2**31:
+            raise SpintronError(f"{op.name}: bias and zero-point offsets exceed the 32-bit accumulator")
         self.stages.append(Stage(
             "spin_requant", op.name,
             {"N": math.prod(shape), "CH": shape[1], "SRC": src, "DST": int(target.reshape(-1)[0]),
-             "ZP": get_int(op, "zero_point"), "QMIN": get_int(op, "clamp_min"), "QMAX": get_int(op, "clamp_max")},
-            roms={"OFFSET_FILE": Rom(offsets, 64),
+             "ZP": get_int(op, "zero_point"), "QMIN": get_int(op, "clamp_min"), "QMAX": get_int(op, "clamp_max"),
+             "WA": ACCUMULATOR_READ_BITS},
+            read_width=ACCUMULATOR_READ_BITS,
+            roms={"OFFSET_FILE": Rom(offsets, 32),
                   "MULT_FILE": Rom(np.array(get_ints(op, "multiplier"), dtype=np.int64), 32),
                   "SHIFT_FILE": Rom(np.array(get_ints(op, "shift"), dtype=np.int64), 8)},
         ))

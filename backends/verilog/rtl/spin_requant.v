@@ -2,10 +2,12 @@
 // [rows, CH] accumulator matrix, channel = element mod CH:
 //   acc' = acc + OFFSET[ch]                  (OFFSET = bias - input_zp * column_sum)
 //   q    = clamp(ZP + round_half_up(acc' * MULT[ch], SHIFT[ch]), QMIN, QMAX)
-// 64-bit product: the semantics require |acc'| < 2**31 and MULT < 2**31.
+// The semantics require |acc'| < 2**31 (the simulator rejects larger ones)
+// and MULT < 2**31, so acc' is 32 bits and the product a 32x32 multiply.
 module spin_requant #(
     parameter integer AW = 8,
     parameter integer W = 32,
+    parameter integer WA = 32,         // accumulator bits read (W, at most 32)
     parameter integer N = 1,           // elements per vector
     parameter integer CH = 1,          // output channels (columns)
     parameter integer SRC = 0,
@@ -22,7 +24,7 @@ module spin_requant #(
     input wire start,
     output reg done,
     output wire [AW-1:0] rd_addr,
-    input wire [W-1:0] rd_data,
+    input wire [WA-1:0] rd_data,
     output reg wr_en,
     output reg [AW-1:0] wr_addr,
     output reg [W-1:0] wr_data
@@ -32,7 +34,7 @@ module spin_requant #(
     localparam [1:0] IDLE = 2'd0, RUN = 2'd1, FINISH = 2'd2;
 
     localparam integer XB = (CH > 1) ? $clog2(CH) : 1;  // ROMs padded to 2**XB
-    reg [63:0] offsets [0:(1 << XB)-1];
+    reg [31:0] offsets [0:(1 << XB)-1];
     reg [31:0] multipliers [0:(1 << XB)-1];
     reg [7:0] shifts [0:(1 << XB)-1];
     initial begin
@@ -46,8 +48,9 @@ module spin_requant #(
     reg [HB-1:0] channel;
     assign rd_addr = AW'(SRC) + AW'(index);
 
-    wire signed [63:0] acc = 64'($signed(rd_data)) + $signed(offsets[XB'(channel)]);
-    wire signed [63:0] product = acc * $signed({32'd0, multipliers[XB'(channel)]});
+    wire signed [31:0] acc = 32'($signed(rd_data)) + $signed(offsets[XB'(channel)]);
+    wire signed [32:0] multiplier = $signed({1'b0, multipliers[XB'(channel)]});
+    wire signed [63:0] product = 64'(acc) * 64'(multiplier);
     wire [7:0] shift = shifts[XB'(channel)];
     wire signed [63:0] half = (shift == 8'd0) ? 64'sd0 : (64'sd1 <<< (shift - 8'd1));
     wire signed [63:0] rounded = (product + half) >>> shift;
