@@ -35,7 +35,7 @@ def _float_passes(module, pipeline: str | None, progress: Callable[[str], None] 
 
 def _as_input_list(data: Any, names: list[str]) -> list[np.ndarray]:
     if isinstance(data, (str, Path)):
-        from spintron_nn.tools.commands.inputs import load_arrays
+        from spintron_nn.array_files import load_arrays
 
         return load_arrays(data, names)
     if isinstance(data, dict):

@@ -51,7 +51,7 @@ def load_calibration_file(path: str | Path, names: Sequence[str]) -> list[np.nda
 
     The CLI's reader, so ``--calibration`` and ``calibrate{data=...}`` accept
     the same files (it lives in tools/ and refuses pickles)."""
-    from spintron_nn.tools.commands.inputs import load_arrays
+    from spintron_nn.array_files import load_arrays
 
     return load_arrays(path, list(names))
 

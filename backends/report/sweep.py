@@ -78,7 +78,7 @@ def evaluate_point(model: str, config: CompileConfig, calibration: str) -> dict[
     from spintron_nn.api import compile_model
     from spintron_nn.passes.estimate_energy import estimate_module
 
-    from spintron_nn.tools.commands.inputs import load_arrays
+    from spintron_nn.array_files import load_arrays
 
     design = compile_model(model, config, calibration)
     # the whole calibration set, not the 64 inputs the compile keeps for verify

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spintron_nn.tools.commands.inputs import load_arrays, save_outputs
+    from spintron_nn.array_files import load_arrays, save_outputs
 
     target = Path(args.target)
     if target.is_dir():

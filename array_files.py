@@ -1,4 +1,4 @@
-"""Reading user-supplied input arrays (``--input``, ``--calibration``).
+"""Reading and writing user array files (``--input``, ``--calibration``, ``--output``).
 
 ``.npy`` holds one array (the model's single input); ``.npz`` holds one array
 per model input, keyed by the ONNX input name.  Pickled object arrays are
