@@ -133,3 +133,23 @@ def test_models_are_bit_exact(name, simulator, tmp_path):
     }[name]
     design, inputs = verilog_models.compiled(model_class, shape, seed=3)
     assert_bit_exact(design.spin_module, [inputs], simulator, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_sklearn_mlp_labels_and_probabilities_are_bit_exact(simulator, tmp_path):
+    """skl2onnx MLPClassifier: argmax in RTL; softmax, class-label take on the host."""
+    import warnings
+
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(hidden_layer_sizes=(24,), max_iter=60, random_state=1).fit(x[:1200], y[:1200])
+    model = skl2onnx.to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset=17)
+    design = compile_model(model, CompileConfig(targets=("ir", "sim")), x[:64])
+    assert_bit_exact(design.spin_module, [x[1300:1306]], simulator, tmp_path)

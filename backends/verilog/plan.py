@@ -17,12 +17,13 @@ requant                   ``spin_requant`` (per-channel offset/multiplier/shift)
 im2col, gathers           ``spin_reduce`` sum of one entry (pads give the code)
 max/avg/global pools      ``spin_reduce`` max / avg over window tables
 argmax                    ``spin_reduce`` argmax
-add                       ``spin_add``
+add, mul                  ``spin_add`` (MUL = 0 / 1)
 clamp, rescale, lut       ``spin_map`` (256-entry table)
 ========================  =======================================================
 
 ``quantize`` and a final ``dequantize`` (and a final ``softmax``, which is
-float64 arithmetic) run on the host, exactly as ``run_spin`` does them.
+float64 arithmetic, and a final ``take`` of class labels) run on the host,
+with the simulator's own kernels.
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ class _Planner:
         target = self.produce(op, self.shapes[op.results[0]])
         self.reduce_stage(op.name, windows.reshape(-1, windows.shape[-1]), target, ARGMAX)
 
-    def op_add(self, op: spin.AddOp) -> None:
+    def op_binary(self, op: spin.AddOp | spin.MulOp) -> None:
         shape = self.shapes[op.results[0]]
         lhs = np.broadcast_to(self.addresses[op.lhs], shape).reshape(-1)
         rhs = np.broadcast_to(self.addresses[op.rhs], shape).reshape(-1)
@@ -269,8 +270,10 @@ class _Planner:
         self.stages.append(Stage(
             "spin_add", op.name,
             {"N": lhs.size, "DST": int(target.reshape(-1)[0]),
+             "MUL": int(isinstance(op, spin.MulOp)),
              "ZA": get_int(op, "lhs_zero_point"), "ZB": get_int(op, "rhs_zero_point"),
-             "MA": Const(32, get_int(op, "lhs_multiplier")), "MB": Const(32, get_int(op, "rhs_multiplier")),
+             "MA": Const(32, get_int(op, "multiplier" if isinstance(op, spin.MulOp) else "lhs_multiplier")),
+             "MB": Const(32, 0 if isinstance(op, spin.MulOp) else get_int(op, "rhs_multiplier")),
              "SHIFT": get_int(op, "shift"), "ZP": get_int(op, "zero_point"),
              "QMIN": get_int(op, "clamp_min"), "QMAX": get_int(op, "clamp_max")},
             roms={"LHS_FILE": Rom(lhs, ADDRESSES), "RHS_FILE": Rom(rhs, ADDRESSES)},
@@ -300,19 +303,19 @@ class _Planner:
     # -- host-side boundary --------------------------------------------------
 
     def host_only(self, op: Operation) -> None:
-        """softmax / dequantize: allowed only on the way to func.return."""
-        for use in op.results[0].uses:
-            user = use.operation
-            if isinstance(user, func.ReturnOp):
-                continue
-            if isinstance(op, spin.SoftmaxOp) and isinstance(user, spin.DequantizeOp):
-                continue
-            raise SpintronError(
-                f"the Verilog backend cannot implement '{op.name}' inside the network "
-                f"(it is float arithmetic); only a final {op.name} is supported (run on the host)"
-            )
+        """softmax / dequantize / take (class labels), and reshapes of their
+        results: host steps after the RTL, allowed only on the way to func.return."""
         self.host_steps[op.results[0]] = (op.operands[0], op)
         self.alias(op, self.addresses[op.operands[0]])
+
+    def check_not_on_host(self, op: Operation) -> None:
+        for value in op.operands:
+            if value in self.host_steps:
+                host_op = self.host_steps[value][1]
+                raise SpintronError(
+                    f"the Verilog backend cannot implement '{host_op.name}' inside the network; "
+                    f"only a final {host_op.name} is supported (it runs on the host, like dequantize)"
+                )
 
     def run(self) -> Plan:
         inputs = []
@@ -325,6 +328,11 @@ class _Planner:
         raise SpintronError("@main has no func.return")
 
     def visit(self, op: Operation, inputs: list[HostInput]) -> None:
+        if isinstance(op, (spin.SoftmaxOp, spin.DequantizeOp, spin.TakeOp)) or (
+            isinstance(op, spin.ReshapeOp) and op.input in self.host_steps
+        ):
+            return self.host_only(op)
+        self.check_not_on_host(op)
         if isinstance(op, spin.QuantizeOp):
             if op.input not in self.main.args or any(
                 isinstance(u.operation, spin.QuantizeOp) and u.operation is not op for u in op.input.uses
@@ -345,8 +353,8 @@ class _Planner:
             self.op_pool(op)
         elif isinstance(op, spin.ArgMaxOp):
             self.op_argmax(op)
-        elif isinstance(op, spin.AddOp):
-            self.op_add(op)
+        elif isinstance(op, (spin.AddOp, spin.MulOp)):
+            self.op_binary(op)
         elif isinstance(op, spin.ClampOp):
             self.op_map(op, np.clip(np.arange(256), get_int(op, "clamp_min"), get_int(op, "clamp_max")))
         elif isinstance(op, spin.RescaleOp):
@@ -363,8 +371,6 @@ class _Planner:
             self.alias(op, digital.rows_to_image(self.addresses[op.input], *shape_of(op.output)[2:]))
         elif isinstance(op, spin.ConcatOp):
             self.alias(op, np.concatenate([self.addresses[v] for v in op.inputs], axis=get_int(op, "axis")))
-        elif isinstance(op, (spin.SoftmaxOp, spin.DequantizeOp)):
-            self.host_only(op)
         elif isinstance(op, spin.CrossbarLayerOp):
             raise SpintronError(f"layer '{op.layer.data}' is not tiled: run tile-crossbars before emitting Verilog")
         else:
@@ -380,8 +386,7 @@ class _Planner:
             if not isinstance(value.owner, Operation) or value in self.main.args:
                 raise SpintronError("the Verilog backend cannot return a network input unchanged")
             dtype = str(ret.operands[len(outputs)].type.element_type)
-            outputs.append(HostOutput(self.addresses[value], steps, dtype,
-                                      shape_of(ret.operands[len(outputs)])[0] == DYNAMIC))
+            outputs.append(HostOutput(self.addresses[value], steps, dtype, shape_of(value)[0] == DYNAMIC))
         if not self.stages:
             raise SpintronError("the network has no operation for the Verilog backend to implement")
         depth = max(2, self.next_free)

@@ -1,11 +1,13 @@
-// Residual add engine (docs/semantics.md section 9), one output a cycle:
-//   q = clamp(ZP + round_half_up((a - ZA)*MA + (b - ZB)*MB, SHIFT), QMIN, QMAX)
+// Binary elementwise engine (docs/semantics.md section 9), one output a cycle:
+//   add (MUL = 0): q = clamp(ZP + round_half_up((a - ZA)*MA + (b - ZB)*MB, SHIFT), QMIN, QMAX)
+//   mul (MUL = 1): q = clamp(ZP + round_half_up((a - ZA)*(b - ZB)*MA, SHIFT), QMIN, QMAX)
 // The operands' addresses come from two ROMs, so broadcasting is a table.
 module spin_add #(
     parameter integer AW = 8,
     parameter integer W = 32,
     parameter integer N = 1,
     parameter integer DST = 0,
+    parameter integer MUL = 0,
     parameter integer ZA = 0,
     parameter integer ZB = 0,
     parameter [31:0] MA = 0,
@@ -48,7 +50,8 @@ module spin_add #(
 
     wire signed [63:0] a = $signed({56'd0, rd_data}) - 64'(ZA);
     wire signed [63:0] b = $signed({56'd0, rd1_data}) - 64'(ZB);
-    wire signed [63:0] total = a * $signed({32'd0, MA}) + b * $signed({32'd0, MB});
+    wire signed [63:0] total = (MUL != 0) ? a * b * $signed({32'd0, MA})
+                                          : a * $signed({32'd0, MA}) + b * $signed({32'd0, MB});
     wire signed [63:0] shifted = ((total + HALF) >>> SHIFT) + 64'(ZP);
     wire [W-1:0] clamped = W'((shifted < 64'(QMIN)) ? 64'(QMIN) : (shifted > 64'(QMAX)) ? 64'(QMAX) : shifted);
 
