@@ -87,6 +87,18 @@ def test_verilator_lint_is_clean(digits, tmp_path):
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
 
 
+def test_cycle_count_matches_the_documented_formula(digits, icarus_bench):
+    from spintron_nn.backends.verilog.cycles import cycles_per_vector
+    from spintron_nn.backends.verilog.plan import plan_design
+
+    folder, vectors = icarus_bench
+    log = runner.simulate(folder, "icarus", [f"+inputs={bundle.INPUTS}", "+no_backpressure"])
+    expected = cycles_per_vector(plan_design(digits[0].spin_module))
+    assert runner.cycles_per_vector(log) == [expected] * vectors
+    # hand count for this network: 64 inputs, tiles 64x48 and 48x10 (8 input bits), 10 outputs
+    assert expected == 63 + (64 + 16 + 48 + 3) + (48 + 3) + (48 + 16 + 10 + 3) + (10 + 3) + 10
+
+
 def test_vcd_dump(icarus_bench):
     folder, _ = icarus_bench
     runner.simulate(folder, "icarus", [f"+inputs={bundle.INPUTS}", "+vcd=trace.vcd"])

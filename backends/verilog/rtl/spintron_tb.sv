@@ -5,6 +5,7 @@
 //           +expected=FILE N_VEC*N_OUT expected words (optional; PASS/FAIL)
 //           +outputs=FILE  where the received words are written (hex)
 //           +vcd=FILE      dump a VCD trace
+//           +no_backpressure  keep out_ready high (cycle counts then match docs/verilog.md)
 // Inputs are driven on the falling edge, the DUT samples on the rising edge.
 // out_ready is withheld on pseudo-random cycles to exercise back-pressure.
 module spintron_tb;
@@ -42,6 +43,7 @@ module spintron_tb;
     integer cycle = 0;
     integer vector_start = 0;
     reg [15:0] lfsr = 16'hace1;       // back-pressure pattern
+    reg backpressure = 1'b1;
     string path;
 
     always @(posedge clk) cycle <= cycle + 1;
@@ -72,11 +74,12 @@ module spintron_tb;
     // Back-pressure: out_ready changes on falling edges only, 3 cycles in 4 on average.
     always @(negedge clk) begin
         lfsr <= {lfsr[14:0], lfsr[15] ^ lfsr[13] ^ lfsr[12] ^ lfsr[10]};
-        out_ready <= lfsr[1:0] != 2'b00;
+        out_ready <= !backpressure || lfsr[1:0] != 2'b00;
     end
 
     integer v, j;
     initial begin
+        if ($test$plusargs("no_backpressure")) backpressure = 1'b0;
         if (!$value$plusargs("inputs=%s", path)) path = "inputs.hex";
         $readmemh(path, inputs);
         if ($value$plusargs("expected=%s", path)) begin
