@@ -79,12 +79,15 @@ def test_testbench_checks_against_the_simulator_and_can_fail(icarus_bench):
     assert "vector 2: FAIL" in log and log.count(": PASS cycles=") == vectors - 1
 
 
-def test_verilator_lint_is_clean(digits, tmp_path):
-    design, inputs = digits
-    plan = bundle.write_rtl(design.spin_module, tmp_path)
-    sizes = bundle.sizes_of(plan, len(inputs))
-    result = subprocess.run(tools.lint_command(tmp_path, sizes), cwd=tmp_path, capture_output=True, text=True)
+def assert_lint_clean(module, folder):
+    plan = bundle.write_rtl(module, folder)
+    sizes = bundle.sizes_of(plan, 2)
+    result = subprocess.run(tools.lint_command(folder, sizes), cwd=folder, capture_output=True, text=True)
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
+
+
+def test_verilator_lint_is_clean(digits, tmp_path):
+    assert_lint_clean(digits[0].spin_module, tmp_path)
 
 
 def test_cycle_count_matches_the_documented_formula(digits, icarus_bench):
@@ -145,6 +148,8 @@ def test_models_are_bit_exact(name, simulator, tmp_path):
     }[name]
     design, inputs = verilog_models.compiled(model_class, shape, seed=3)
     assert_bit_exact(design.spin_module, [inputs], simulator, tmp_path)
+    if simulator == "verilator":
+        assert_lint_clean(design.spin_module, tmp_path / "lint")
 
 
 @pytest.mark.slow
