@@ -170,3 +170,44 @@ def test_sklearn_mlp_labels_and_probabilities_are_bit_exact(simulator, tmp_path)
     model = skl2onnx.to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset=17)
     design = compile_model(model, CompileConfig(targets=("ir", "sim")), x[:64])
     assert_bit_exact(design.spin_module, [x[1300:1306]], simulator, tmp_path)
+
+
+BROKEN_TOP = """module spintron_top #(
+    parameter integer W = 9
+) (
+    input wire clk,
+    input wire rst,
+    input wire in_valid,
+    output wire in_ready,
+    input wire [7:0] in_data,
+    output wire out_valid,
+    input wire out_ready,
+    output wire [W-1:0] out_data,
+    output wire out_last
+);
+    // Broken on purpose: withdraws its word every other cycle, taken or not.
+    reg phase = 1'b0;
+    always @(posedge clk) phase <= ~phase;
+    assign in_ready = !phase;
+    assign out_valid = phase;
+    assign out_data = {1'b0, in_data};
+    assign out_last = phase;
+    wire unused = &{rst, in_valid, out_ready};
+endmodule
+"""
+
+
+@pytest.mark.slow
+def test_handshake_assertions_catch_a_broken_design(tmp_path):
+    """The SVA bind file is compiled in with --assert and does fire."""
+    import shutil
+
+    for name in ("spintron_tb.sv", tools.SVA):
+        shutil.copyfile(bundle.LIBRARY / name, tmp_path / name)
+    (tmp_path / "spintron_top.v").write_text(BROKEN_TOP)
+    (tmp_path / bundle.INPUTS).write_text("01\n02\n03\n04\n")
+    runner.build(tmp_path, tools.Sizes(n_in=1, n_out=1, word_bits=9, n_vec=4), "verilator")
+    result = subprocess.run(tools.simulator_run_command("verilator", [f"+inputs={bundle.INPUTS}"]),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0  # a failed assertion stops the simulation
+    assert "out_valid dropped or out_data changed before out_ready" in result.stdout + result.stderr
