@@ -75,17 +75,22 @@ def calibration_set(data: dict) -> np.ndarray:
     return data["x_train"][:256]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="examples/output/wake_word")
+def keyword_run(parser: argparse.ArgumentParser, default_out: str) -> tuple[argparse.Namespace, Path, dict]:
+    """Parse the common options (``--out``, ``--data``), make the output folder, load the data."""
+    parser.add_argument("--out", default=default_out)
     parser.add_argument("--data", help="keyword dataset .npz (default: OUT/keywords.npz, made if missing)")
-    parser.add_argument("--save-weights", action="store_true", help="write models/weights/keyword_cnn.npz")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # small layers: one thread is fastest on a shared machine
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    return args, out, keyword_data.load_or_make(args.data or out / "keywords.npz")
+
+
+def main() -> None:
     started = time.time()
-    data = keyword_data.load_or_make(args.data or out / "keywords.npz")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--save-weights", action="store_true", help="write models/weights/keyword_cnn.npz")
+    args, out, data = keyword_run(parser, "examples/output/wake_word")
     x_test, y_test = data["x_test"], data["y_test"]
     print(f"data: {len(data['y_train'])} train / {len(y_test)} test clips (unseen voices), "
           f"keywords {', '.join(data['keywords'])}")

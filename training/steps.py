@@ -4,9 +4,11 @@ A step maps ``(x, Grid)`` to ``(y, Grid)``: ``x`` is a fake-quantized real
 tensor on the grid ``scale * (q - zero_point)`` and the forward value is
 bit-exact with the compiled design; gradients come from the float surrogate
 (training/ste.py).  Matrix layers (Linear, Conv2d + an optional fused ReLU /
-ReLU6) run the numpy reference of docs/semantics.md sections 1-7 (bit
-slices, bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the
-crossbar's rows and columns; pools use the exact integer pools of
+ReLU6) run ``reference.linear_reference`` (docs/semantics.md sections 1-7:
+bit slices, bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the
+crossbar's rows and columns, with the simulator's tile implementation
+(``dispatch.tile_matvec``: the C kernel when built, bit-identical to the numpy
+reference); pools use the exact integer pools of
 ``backends/sim/digital.py``.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spintron_nn.backends.sim import digital, quant_math, reference
+from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.ste import codes_of, with_exact_value
@@ -116,7 +118,7 @@ class MatrixStep:
             rows_per_tile=config.rows, cols_per_tile=config.cols, x_zero_point=grid_in.zero_point,
             bias=bias_int, multiplier=np.array([m for m, _ in requant]),
             shift=np.array([s for _, s in requant]), out_zero_point=grid_out.zero_point,
-            qmin=bounds[0], qmax=bounds[1], noise=noise)
+            qmin=bounds[0], qmax=bounds[1], noise=noise, tile_function=dispatch.tile_matvec)
 
     def crossbar_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int]:
         """``(rows K, columns N, input vectors per sample)`` of this layer's matrix."""

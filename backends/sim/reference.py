@@ -323,7 +323,8 @@ def tile_grid(rows: int, cols: int, rows_per_tile: int, cols_per_tile: int):
 
 def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits: int,
                       adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
-                      x_zero_point: int = 0, bias=None, noise: NoiseSpec | None = None):
+                      x_zero_point: int = 0, bias=None, noise: NoiseSpec | None = None,
+                      tile_function=None):
     """The int64 accumulator ``[B, N]`` of ``x_q @ w_int`` computed on crossbar tiles.
 
     x_q: [B, K] activation codes; w_int: [K, N] signed weights (rows = inputs).
@@ -331,7 +332,10 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     uses ``adc_shifts`` (an int, or ``[n_row_tiles, n_col_tiles]``) and, with
     noise, ``tile_id = noise.tile_id + t``.  Then the exact digital terms:
     ``acc = sum_tiles - x_zero_point * sum_k w_int[k, :] + bias``.
+    ``tile_function``: another implementation of the tile contract
+    (e.g. ``dispatch.tile_matvec``, the C kernel); default :func:`tile_matvec`.
     """
+    tile_function = tile_function or tile_matvec
     x_q = np.asarray(x_q, dtype=np.int64)
     w_int = np.asarray(w_int, dtype=np.int64)
     rows, cols = w_int.shape
@@ -345,7 +349,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
         tile_noise = None
         if noise is not None:
             tile_noise = dataclasses.replace(noise, tile_id=noise.tile_id + t)
-        acc[:, col_block] += tile_matvec(
+        acc[:, col_block] += tile_function(
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
             adc_shift=int(shifts[t // n_col_tiles, t % n_col_tiles]), noise=tile_noise)
@@ -359,7 +363,7 @@ def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits
                      adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
                      x_zero_point: int = 0, bias=None, multiplier, shift,
                      out_zero_point: int, qmin: int, qmax: int,
-                     noise: NoiseSpec | None = None) -> np.ndarray:
+                     noise: NoiseSpec | None = None, tile_function=None) -> np.ndarray:
     """A whole quantized matrix layer: :func:`linear_accumulate` then :func:`requantize`.
 
     ``multiplier``/``shift`` are per output channel (``[N]``) or scalars, from
@@ -369,5 +373,6 @@ def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits
     acc = linear_accumulate(
         x_q, w_int, weight_bits=weight_bits, cell_bits=cell_bits, input_bits=input_bits,
         adc_bits=adc_bits, adc_shifts=adc_shifts, rows_per_tile=rows_per_tile,
-        cols_per_tile=cols_per_tile, x_zero_point=x_zero_point, bias=bias, noise=noise)
+        cols_per_tile=cols_per_tile, x_zero_point=x_zero_point, bias=bias, noise=noise,
+        tile_function=tile_function)
     return requantize(acc, multiplier, shift, out_zero_point, qmin, qmax)
