@@ -429,7 +429,7 @@ def _conv_depthwise(windows: np.ndarray, w: np.ndarray) -> np.ndarray:
     rank = len(kernel)
     out_sizes = windows.shape[2 : 2 + rank]
     per_channel = w.reshape(c, m // c, *kernel)
-    out = np.zeros((n, c, m // c, *out_sizes), np.float32)
+    out = np.zeros((n, c, m // c, *out_sizes), np.result_type(windows, w))
     broadcast = (1, c, m // c) + (1,) * rank
     for tap in np.ndindex(*kernel):
         taps = windows[(Ellipsis, *tap)][:, :, None]

@@ -529,3 +529,67 @@ def test_mutated_graphs_fail_only_with_spintron_errors():
         except SpintronError:
             outcomes["refused"] += 1
     assert outcomes["imported"] > 0 and outcomes["refused"] > 0
+
+
+# --------------------------------------------------------------------------
+# element types other than float32
+# --------------------------------------------------------------------------
+
+
+def test_integer_graph_computes_in_its_own_type_like_onnxruntime():
+    """int32 data with an int32 initializer: Div truncates toward zero, Max
+    broadcasts, Less gives bool, Where picks, Cast back to float."""
+    g = Graph([2, 5], opset=17)
+    g.inputs = [helper.make_tensor_value_info("x", TensorProto.INT32, ["N", 5])]
+    d = g.node("Div", ["x", g.const("d", [3, -3, 2, -2, 7], np.int32)])
+    m = g.node("Max", [d, g.const("floor", [-4], np.int32)])
+    less = g.node("Less", [m, g.const("zero", 0, np.int32)])
+    w = g.node("Where", [less, g.const("minus", -1, np.int32), m])
+    y = g.node("Cast", [w], to=TensorProto.FLOAT)
+    model = g.model(y, less)
+    x = np.random.default_rng(SEED).integers(-20, 20, size=(4, 5)).astype(np.int32)
+    module = load_model(model)
+    got = run_float(module, {"x": x})
+    ref = onnxruntime_outputs(model, {"x": x})
+    assert [a.dtype for a in got] == [np.float32, np.bool_]
+    for g_out, r_out in zip(got, ref):
+        assert np.array_equal(g_out, r_out)
+
+
+def test_float16_graph_imports_runs_and_is_refused_by_quantize():
+    g = Graph([2, 4], opset=17)
+    g.inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["N", 4])]
+    y = g.node("Relu", [g.node("Add", ["x", g.weight("b", (4,), dtype=np.float16)])])
+    model = g.model(y)
+    module = load_model(model)
+    x = np.random.default_rng(SEED).standard_normal((3, 4)).astype(np.float16)
+    (got,) = run_float(module, {"x": x})
+    (ref,) = onnxruntime_outputs(model, {"x": x})
+    assert got.dtype == np.float16 and np.array_equal(got, ref)
+
+    from spintron_nn.passes.flows import quantize_and_lower
+
+    with pytest.raises(SpintronError, match="quantize: .* f16 tensors; only float32 graphs"):
+        quantize_and_lower(module, [x])
+
+
+def test_castlike_and_dropout_mask_import():
+    g = Graph([3, 3], opset=17, batch_symbolic=False)
+    target = g.const("like", [0], np.float16)
+    half = g.node("CastLike", ["x", target])
+    y, mask = g.node("Dropout", ["x"], outputs=["y", "mask"]), "mask"
+    model = g.model(half, y, mask)
+    module = load_model(model)
+    x = np.random.default_rng(SEED).standard_normal((3, 3)).astype(np.float32)
+    got = run_float(module, {"x": x})
+    ref = onnxruntime_outputs(model, {"x": x})
+    assert [a.dtype for a in got] == [np.float16, np.float32, np.bool_]
+    for g_out, r_out in zip(got, ref):
+        assert np.array_equal(g_out, r_out)
+
+
+def test_dropout_mask_of_a_dynamic_batch_is_refused():
+    g = Graph([2, 3], opset=17)
+    g.node("Dropout", ["x"], outputs=["y", "mask"])
+    with pytest.raises(SpintronError, match="mask output of a dynamic-batch Dropout"):
+        load_model(g.model("y", "mask"))
