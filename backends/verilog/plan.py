@@ -37,6 +37,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from spintron_nn.backends.sim import digital
+from spintron_nn.backends.verilog import buffer_layout
+from spintron_nn.backends.verilog.buffer_layout import FOREVER, Region
 from spintron_nn.backends.verilog.netlist import Const
 from spintron_nn.backends.verilog.vector_shapes import vector_shapes
 from spintron_nn.errors import SpintronError
@@ -69,6 +71,7 @@ class Stage:
     parameters: dict[str, int | Const]
     roms: dict[str, Rom] = field(default_factory=dict)
     read_width: int = 0  # bits of read port 0 the engine takes (0: the whole word)
+    reads: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # addresses it reads (PAD allowed)
     dual_read: bool = False
     macro_roms: dict[str, Rom] = field(default_factory=dict)
 
@@ -122,6 +125,7 @@ class _Planner:
         self.host_steps: dict[SSAValue, tuple[SSAValue, Operation]] = {}
         self.stages: list[Stage] = []
         self.next_free = 0
+        self.regions: list[Region] = []
         self.word_needs = [9]  # codes 0..255 as non-negative signed words
 
     # -- memory ------------------------------------------------------------
@@ -129,13 +133,19 @@ class _Planner:
     def allocate(self, shape: tuple[int, ...]) -> np.ndarray:
         size = math.prod(shape)
         region = self.next_free + np.arange(size, dtype=np.int64).reshape(shape)
+        self.regions.append(Region(self.next_free, size, written_by=len(self.stages)))
         self.next_free += size
         return region
+
+    def in_one_region(self, addresses: np.ndarray) -> bool:
+        starts = np.array([r.start for r in self.regions])
+        ends = buffer_layout.region_index(starts, addresses.reshape(-1)[[0, -1]])
+        return ends[0] == ends[1]
 
     def contiguous(self, value: SSAValue) -> int:
         """Base address of ``value`` laid out contiguously (gathering it if needed)."""
         addresses = self.addresses[value]
-        if not _contiguous(addresses):
+        if not (_contiguous(addresses) and self.in_one_region(addresses)):
             target = self.allocate(addresses.shape)
             self.reduce_stage("gather", addresses.reshape(-1, 1), target, SUM)
             self.addresses[value] = addresses = target
@@ -152,7 +162,7 @@ class _Planner:
             "spin_reduce", op,
             {"N_OUT": n_out, "K": k, "MODE": mode, "PAD_COUNTS": int(pad_counts),
              "PAD_VALUE": pad_value, "DST": int(target.reshape(-1)[0])},
-            roms={"ROM_FILE": Rom(windows.reshape(-1), WINDOW)},
+            roms={"ROM_FILE": Rom(windows.reshape(-1), WINDOW)}, reads=windows.reshape(-1),
         ))
 
     def produce(self, op: Operation, shape: tuple[int, ...]) -> np.ndarray:
@@ -180,7 +190,7 @@ class _Planner:
             {"R": rows, "C": cols, "S": slices, "CB": cell_bits, "IB": input_bits, "WI": current_bits,
              "ADC_BITS": adc_bits, "ADC_SHIFT": shift, "M": m, "K_IN": k_in, "SRC": src,
              "DST": int(target.reshape(-1)[0])},
-            read_width=input_bits,
+            read_width=input_bits, reads=np.array([src, src + (m - 1) * k_in + rows - 1]),
             macro_roms={
                 "POS_FILE": Rom(op.levels_pos.array.reshape(-1).astype(np.int64), cell_bits, False),
                 "NEG_FILE": Rom(op.levels_neg.array.reshape(-1).astype(np.int64), cell_bits, False),
@@ -215,7 +225,7 @@ class _Planner:
             {"N": math.prod(shape), "CH": shape[1], "SRC": src, "DST": int(target.reshape(-1)[0]),
              "ZP": get_int(op, "zero_point"), "QMIN": get_int(op, "clamp_min"), "QMAX": get_int(op, "clamp_max"),
              "WA": ACCUMULATOR_READ_BITS},
-            read_width=ACCUMULATOR_READ_BITS,
+            read_width=ACCUMULATOR_READ_BITS, reads=np.array([src, src + math.prod(shape) - 1]),
             roms={"OFFSET_FILE": Rom(offsets, 32),
                   "MULT_FILE": Rom(np.array(get_ints(op, "multiplier"), dtype=np.int64), 32),
                   "SHIFT_FILE": Rom(np.array(get_ints(op, "shift"), dtype=np.int64), 8)},
@@ -277,7 +287,7 @@ class _Planner:
              "SHIFT": get_int(op, "shift"), "ZP": get_int(op, "zero_point"),
              "QMIN": get_int(op, "clamp_min"), "QMAX": get_int(op, "clamp_max")},
             roms={"LHS_FILE": Rom(lhs, ADDRESSES), "RHS_FILE": Rom(rhs, ADDRESSES)},
-            read_width=8, dual_read=True,
+            read_width=8, dual_read=True, reads=np.concatenate([lhs, rhs]),
         ))
 
     def op_map(self, op: Operation, table: np.ndarray) -> None:
@@ -294,7 +304,7 @@ class _Planner:
             "spin_map", op.name,
             {"N": target.size, "SRC": src, "DST": int(target.reshape(-1)[0]), "CH": channels, "INNER": inner},
             roms={"TABLE_FILE": Rom(padded.reshape(-1), 8, False)},
-            read_width=8,
+            read_width=8, reads=np.array([src, src + target.size - 1]),
         ))
 
     def alias(self, op: Operation, addresses: np.ndarray) -> None:
@@ -321,6 +331,7 @@ class _Planner:
         inputs = []
         for arg in self.main.args:
             self.addresses[arg] = self.allocate(self.shapes[arg])
+            self.regions[-1].written_by = -1
         for op in self.main.body.block.ops:
             if isinstance(op, func.ReturnOp):
                 return self.finish(op, inputs)
@@ -389,9 +400,35 @@ class _Planner:
             outputs.append(HostOutput(self.addresses[value], steps, dtype, shape_of(value)[0] == DYNAMIC))
         if not self.stages:
             raise SpintronError("the network has no operation for the Verilog backend to implement")
-        depth = max(2, self.next_free)
+        depth = max(2, self.lay_out_buffer(outputs))
         n_in = sum(math.prod(self.shapes[a]) for a in self.main.args)
         return Plan(self.stages, depth, max(self.word_needs), inputs, outputs, n_in)
+
+    def lay_out_buffer(self, outputs: list[HostOutput]) -> int:
+        """Share buffer words between values that are never live together (buffer_layout)."""
+        starts = np.array([r.start for r in self.regions])
+
+        def regions_of(addresses: np.ndarray) -> np.ndarray:
+            addresses = np.asarray(addresses).reshape(-1)
+            return np.unique(buffer_layout.region_index(starts, addresses[addresses != PAD]))
+
+        for index, stage in enumerate(self.stages):
+            for r in regions_of(stage.reads):
+                self.regions[r].last_read = max(self.regions[r].last_read, index)
+        for output in outputs:
+            for r in regions_of(output.addresses):
+                self.regions[r].last_read = FOREVER
+        depth = buffer_layout.place(self.regions, fixed=len(self.main.args))
+        for stage in self.stages:
+            for key in ("SRC", "DST"):
+                if key in stage.parameters:
+                    stage.parameters[key] = int(buffer_layout.remap(self.regions, np.array([stage.parameters[key]]), PAD)[0])
+            for rom in stage.roms.values():
+                if rom.width in (WINDOW, ADDRESSES):
+                    rom.values = buffer_layout.remap(self.regions, rom.values, PAD)
+        for output in outputs:
+            output.addresses = buffer_layout.remap(self.regions, output.addresses, PAD)
+        return depth
 
 
 def plan_design(module: ModuleOp) -> Plan:
