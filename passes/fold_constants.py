@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -24,7 +24,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.transforms.dead_code_elimination import dce
 
 from spintron_nn.errors import SpintronError
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 from spintron_nn.passes.graph_utils import constant_array, insert_constant
 
 
@@ -37,9 +37,8 @@ def _static_size(typ: TensorType) -> int | None:
 
 def _matches_type(array: np.ndarray, typ: TensorType) -> bool:
     """The executor's result must have exactly the type the IR promised."""
-    element_is_float = typ.element_type == f32
     return tuple(array.shape) == tuple(typ.get_shape()) and (
-        (array.dtype.kind == "f") == element_is_float
+        array.dtype == dtypes.numpy_dtype(typ.element_type)
     )
 
 
@@ -68,8 +67,6 @@ class FoldConstantOp(RewritePattern):
         folded = []
         for index, (value, result) in enumerate(zip(values, op.results)):
             value = np.asarray(value)
-            if value.dtype.kind == "f":
-                value = value.astype(np.float32)
             if not _matches_type(value, result.type):
                 # A disagreement between the executor and the op's shape rule
                 # is a bug in one of them; folding would hide it.
@@ -80,7 +77,7 @@ class FoldConstantOp(RewritePattern):
             base = f"folded.{op.name.removeprefix('nn.')}"
             if len(op.results) > 1:
                 base += f".{index}"
-            folded.append(insert_constant(rewriter, op, base, value).output)
+            folded.append(insert_constant(rewriter, op, base, value, keep_dtype=True).output)
         rewriter.replace(op, (), folded)
 
 

@@ -49,17 +49,24 @@ def single_use_producer(
 
 
 def insert_constant(
-    rewriter: PatternRewriter, before: Operation, base_key: str, array: np.ndarray
+    rewriter: PatternRewriter,
+    before: Operation,
+    base_key: str,
+    array: np.ndarray,
+    *,
+    keep_dtype: bool = False,
 ) -> nn.ConstantOp:
     """A new ``nn.constant`` holding ``array`` under a key not yet used in the
     module, inserted before ``before``.
 
     It is inserted at once so that the next ``fresh_weight_key`` sees its key:
-    two constants made in one rewrite must not share a key."""
+    two constants made in one rewrite must not share a key.  Floats become
+    f32 unless ``keep_dtype`` (the array already has its result's type, as
+    fold-constants' do in f16/f64 graphs)."""
     root = before.get_toplevel_object()
     assert isinstance(root, Operation)
     key = fresh_weight_key(root, base_key)
-    if array.dtype.kind == "f":
+    if array.dtype.kind == "f" and not keep_dtype:
         array = array.astype(np.float32)
     constant = nn.ConstantOp(WeightBlob(key, array))
     rewriter.insert(constant, InsertPoint.before(before))

@@ -946,6 +946,40 @@ def test_cast_between_element_types(source, to, saturate) -> None:
     assert np.array_equal(ours.astype(np.float64), reference, equal_nan=True)
 
 
+@pytest.mark.parametrize("element", ["f16", "f64", "i32", "ui8", "i1", "bf16"])
+def test_fold_constants_keeps_the_element_type(element) -> None:
+    """evaluate_op returns the declared dtype, so fold-constants folds ops of
+    every element type into constants of that type."""
+    from spintron_nn.ir.io import parse_module, print_module
+    from spintron_nn.passes.pipeline import run_pipeline
+
+    t = f"tensor<2x{element}>"
+    text = f"""builtin.module {{
+      func.func @main(%x: {t}) -> {t} {{
+        %a = "nn.constant"() <{{value = #nn.weight<"a">}}> : () -> {t}
+        %m = "nn.max"(%a, %a) : ({t}, {t}) -> {t}
+        %y = "nn.min"(%x, %m) : ({t}, {t}) -> {t}
+        func.return %y : {t}
+      }}
+    }}"""
+    dtype = dtypes.numpy_dtype(_parse_element(element))
+    a = np.array([1, 0]).astype(dtype)
+    module = parse_module(text, {"a": a})
+    run_pipeline(module, "fold-constants")
+    assert "nn.max" not in print_module(module)
+    x = np.array([0, 1]).astype(dtype)
+    (out,) = run_float(module, [x])
+    assert out.dtype == dtype and out.tolist() == np.minimum(x, a).tolist()
+
+
+def _parse_element(text: str):
+    from xdsl.parser import Parser
+
+    from spintron_nn.ir.context import make_context
+
+    return Parser(make_context(), text).parse_type()
+
+
 def cast_reference(x: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
     """onnxruntime's Cast, read back through a second Cast to double (exact
     for every target; onnxruntime returns no bfloat16 or float8 arrays)."""
