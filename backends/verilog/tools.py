@@ -47,7 +47,8 @@ def verilator_command(folder: Path, sizes: Sizes) -> list[str]:
     # Small unroll limits keep the crossbar loops as C++ loops: a few hundred kB
     # of C++ instead of megabytes, about 5x faster to build, same behaviour.
     return ["verilator", "--binary", "--timing", "--assert", "-j", "2", "--unroll-count", "4",
-            "--unroll-stmts", "64", "--top-module", TB,
+            "--unroll-stmts", "64", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-CFLAGS", "-O2",
+            "--top-module", TB,
             "--Mdir", VERILATOR_DIR, "-o", VERILATOR_BINARY,
             *[f"-G{k}={v}" for k, v in sizes.pairs()], f"{TB}.sv", SVA, *rtl_sources(folder)]
 

@@ -22,7 +22,7 @@ module spin_add #(
     input wire clk,
     input wire rst,
     input wire start,
-    output reg done,
+    output wire done,
     output wire [AW-1:0] rd_addr,
     input wire [7:0] rd_data,
     output wire [AW-1:0] rd1_addr,
@@ -32,7 +32,6 @@ module spin_add #(
     output reg [W-1:0] wr_data
 );
     localparam integer NB = $clog2(N + 1);
-    localparam [1:0] IDLE = 2'd0, RUN = 2'd1, FINISH = 2'd2;
     localparam signed [63:0] HALF = (SHIFT > 0) ? (64'sd1 <<< (SHIFT - 1)) : 64'sd0;
 
     localparam integer XB = (N > 1) ? $clog2(N) : 1;    // ROMs padded to 2**XB
@@ -43,8 +42,11 @@ module spin_add #(
         $readmemh(RHS_FILE, rhs);
     end
 
-    reg [1:0] state;
-    reg [NB-1:0] index;
+    wire active;
+    wire [NB-1:0] index;
+    spin_element_loop #(.N(N), .NB(NB)) loop (
+        .clk(clk), .rst(rst), .start(start), .active(active), .index(index), .done(done)
+    );
     assign rd_addr = lhs[XB'(index)];
     assign rd1_addr = rhs[XB'(index)];
 
@@ -56,29 +58,8 @@ module spin_add #(
     wire [W-1:0] clamped = W'((shifted < 64'(QMIN)) ? 64'(QMIN) : (shifted > 64'(QMAX)) ? 64'(QMAX) : shifted);
 
     always @(posedge clk) begin
-        done <= 1'b0;
-        wr_en <= 1'b0;
-        if (rst) begin
-            state <= IDLE;
-        end else begin
-            case (state)
-                IDLE: if (start) begin
-                    index <= {NB{1'b0}};
-                    state <= RUN;
-                end
-                RUN: begin
-                    wr_en <= 1'b1;
-                    wr_addr <= AW'(DST) + AW'(index);
-                    wr_data <= clamped;
-                    index <= index + 1'b1;
-                    if (index == NB'(N - 1)) state <= FINISH;
-                end
-                FINISH: begin
-                    done <= 1'b1;
-                    state <= IDLE;
-                end
-                default: state <= IDLE;
-            endcase
-        end
+        wr_en <= active;
+        wr_addr <= AW'(DST) + AW'(index);
+        wr_data <= clamped;
     end
 endmodule

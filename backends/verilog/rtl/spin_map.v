@@ -16,7 +16,7 @@ module spin_map #(
     input wire clk,
     input wire rst,
     input wire start,
-    output reg done,
+    output wire done,
     output wire [AW-1:0] rd_addr,
     input wire [7:0] rd_data,
     output reg wr_en,
@@ -24,51 +24,33 @@ module spin_map #(
     output reg [W-1:0] wr_data
 );
     localparam integer NB = $clog2(N + 1);
-    localparam [1:0] IDLE = 2'd0, RUN = 2'd1, FINISH = 2'd2;
 
     localparam integer HB = (CH > 1) ? $clog2(CH) : 1;  // ROM padded to 2**HB tables
     localparam integer IB = $clog2(INNER + 1);
     reg [7:0] table_rom [0:(256 << HB)-1];
     initial $readmemh(TABLE_FILE, table_rom);
 
-    reg [1:0] state;
-    reg [NB-1:0] index;
+    wire active;
+    wire [NB-1:0] index;
+    spin_element_loop #(.N(N), .NB(NB)) loop (
+        .clk(clk), .rst(rst), .start(start), .active(active), .index(index), .done(done)
+    );
     reg [HB-1:0] channel;
     reg [IB-1:0] inner;
     assign rd_addr = AW'(SRC) + AW'(index);
 
     always @(posedge clk) begin
-        done <= 1'b0;
-        wr_en <= 1'b0;
-        if (rst) begin
-            state <= IDLE;
+        wr_en <= active;
+        wr_addr <= AW'(DST) + AW'(index);
+        wr_data <= W'(table_rom[{channel, rd_data}]);
+        if (!active) begin
+            channel <= {HB{1'b0}};
+            inner <= {IB{1'b0}};
+        end else if (inner == IB'(INNER - 1)) begin
+            inner <= {IB{1'b0}};
+            channel <= (channel == HB'(CH - 1)) ? {HB{1'b0}} : channel + 1'b1;
         end else begin
-            case (state)
-                IDLE: if (start) begin
-                    index <= {NB{1'b0}};
-                    channel <= {HB{1'b0}};
-                    inner <= {IB{1'b0}};
-                    state <= RUN;
-                end
-                RUN: begin
-                    wr_en <= 1'b1;
-                    wr_addr <= AW'(DST) + AW'(index);
-                    wr_data <= W'(table_rom[{channel, rd_data}]);
-                    index <= index + 1'b1;
-                    if (inner == IB'(INNER - 1)) begin
-                        inner <= {IB{1'b0}};
-                        channel <= (channel == HB'(CH - 1)) ? {HB{1'b0}} : channel + 1'b1;
-                    end else begin
-                        inner <= inner + 1'b1;
-                    end
-                    if (index == NB'(N - 1)) state <= FINISH;
-                end
-                FINISH: begin
-                    done <= 1'b1;
-                    state <= IDLE;
-                end
-                default: state <= IDLE;
-            endcase
+            inner <= inner + 1'b1;
         end
     end
 endmodule

@@ -22,7 +22,7 @@ module spin_requant #(
     input wire clk,
     input wire rst,
     input wire start,
-    output reg done,
+    output wire done,
     output wire [AW-1:0] rd_addr,
     input wire [WA-1:0] rd_data,
     output reg wr_en,
@@ -31,7 +31,6 @@ module spin_requant #(
 );
     localparam integer NB = $clog2(N + 1);
     localparam integer HB = $clog2(CH + 1);
-    localparam [1:0] IDLE = 2'd0, RUN = 2'd1, FINISH = 2'd2;
 
     localparam integer XB = (CH > 1) ? $clog2(CH) : 1;  // ROMs padded to 2**XB
     reg [31:0] offsets [0:(1 << XB)-1];
@@ -43,8 +42,11 @@ module spin_requant #(
         $readmemh(SHIFT_FILE, shifts);
     end
 
-    reg [1:0] state;
-    reg [NB-1:0] index;
+    wire active;
+    wire [NB-1:0] index;
+    spin_element_loop #(.N(N), .NB(NB)) loop (
+        .clk(clk), .rst(rst), .start(start), .active(active), .index(index), .done(done)
+    );
     reg [HB-1:0] channel;
     assign rd_addr = AW'(SRC) + AW'(index);
 
@@ -58,31 +60,10 @@ module spin_requant #(
     wire [W-1:0] clamped = W'((shifted < 64'(QMIN)) ? 64'(QMIN) : (shifted > 64'(QMAX)) ? 64'(QMAX) : shifted);
 
     always @(posedge clk) begin
-        done <= 1'b0;
-        wr_en <= 1'b0;
-        if (rst) begin
-            state <= IDLE;
-        end else begin
-            case (state)
-                IDLE: if (start) begin
-                    index <= {NB{1'b0}};
-                    channel <= {HB{1'b0}};
-                    state <= RUN;
-                end
-                RUN: begin
-                    wr_en <= 1'b1;
-                    wr_addr <= AW'(DST) + AW'(index);
-                    wr_data <= clamped;
-                    index <= index + 1'b1;
-                    channel <= (channel == HB'(CH - 1)) ? {HB{1'b0}} : channel + 1'b1;
-                    if (index == NB'(N - 1)) state <= FINISH;
-                end
-                FINISH: begin
-                    done <= 1'b1;
-                    state <= IDLE;
-                end
-                default: state <= IDLE;
-            endcase
-        end
+        wr_en <= active;
+        wr_addr <= AW'(DST) + AW'(index);
+        wr_data <= clamped;
+        if (!active) channel <= {HB{1'b0}};
+        else channel <= (channel == HB'(CH - 1)) ? {HB{1'b0}} : channel + 1'b1;
     end
 endmodule
