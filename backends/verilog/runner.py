@@ -47,8 +47,9 @@ def cycles_per_vector(log: str) -> list[int]:
 
 
 def run_rtl(module, inputs: list[np.ndarray], *, simulator: str | None = None,
-            folder: Path | None = None) -> tuple[list[np.ndarray], str]:
-    """Outputs of the RTL on ``inputs`` and the simulator's log."""
+            folder: Path | None = None, vcd: str | Path | None = None) -> tuple[list[np.ndarray], str]:
+    """Outputs of the RTL on ``inputs`` and the simulator's log; ``vcd``: a
+    waveform file to write."""
     simulator = choose_simulator(simulator)
     with tempfile.TemporaryDirectory(prefix="spintron_rtl_") as scratch:
         work = Path(folder) if folder is not None else Path(scratch)
@@ -59,7 +60,10 @@ def run_rtl(module, inputs: list[np.ndarray], *, simulator: str | None = None,
         vectors.write_hex(work / bundle.INPUTS, codes, 8)
         sizes = bundle.sizes_of(plan, codes.shape[0])
         build(work, sizes, simulator)
-        log = simulate(work, simulator, [f"+inputs={bundle.INPUTS}", f"+outputs={OUTPUTS}"])
+        plusargs = [f"+inputs={bundle.INPUTS}", f"+outputs={OUTPUTS}"]
+        if vcd is not None:
+            plusargs.append(f"+vcd={Path(vcd).resolve()}")
+        log = simulate(work, simulator, plusargs)
         words = vectors.read_hex(work / OUTPUTS, plan.word_bits)
         if words.size != codes.shape[0] * sizes.n_out:
             raise SpintronError(f"the RTL produced {words.size} words, expected {codes.shape[0] * sizes.n_out}")
@@ -67,10 +71,10 @@ def run_rtl(module, inputs: list[np.ndarray], *, simulator: str | None = None,
 
 
 def run_design(design: Any, inputs: list[np.ndarray], *, noise: Any = None, seed: int = 0,
-               simulator: str | None = None, **options: Any) -> list[np.ndarray]:
+               simulator: str | None = None, vcd: str | Path | None = None, **options: Any) -> list[np.ndarray]:
     if options:
         raise SpintronError(f"the rtl backend takes no option(s) {', '.join(options)}")
     if noise is not None and not getattr(noise, "is_off", False):
         raise SpintronError("the rtl backend implements the exact integer crossbar; non-idealities are sim-only")
-    outputs, _ = run_rtl(design.spin_module, inputs, simulator=simulator)
+    outputs, _ = run_rtl(design.spin_module, inputs, simulator=simulator, vcd=vcd)
     return outputs
