@@ -160,7 +160,7 @@ class Design:
         from spintron_nn.tools.atomic import atomic_output_dir
 
         path = Path(path)
-        with atomic_output_dir(path) as tmp:
+        with atomic_output_dir(path, marker=MANIFEST) as tmp:
             ir_io.save_ir(self.float_module, tmp / FLOAT_IR)
             if self.design_module is not None:
                 ir_io.save_ir(self.design_module, tmp / DESIGN_IR)

@@ -81,6 +81,8 @@ def _writers(targets: tuple[str, ...]) -> list:
 
 def run(args: argparse.Namespace) -> int:
     from spintron_nn.api import compile_model
+    from spintron_nn.design import MANIFEST
+    from spintron_nn.tools.atomic import check_output_dir
     from spintron_nn.tools.commands.summary import print_summary
 
     config = _config(args)
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         check_tile_selection(config.spice_tiles)
     if args.calibration is not None and not Path(args.calibration).is_file():
         raise SpintronError("no such file", path=args.calibration)
+    check_output_dir(Path(args.output), MANIFEST)  # refuse before the work, not after
     start = time.perf_counter()
     # Progress goes to a terminal; piped stderr keeps the one-line error contract.
     show_progress = not args.quiet and (args.progress or sys.stderr.isatty())

@@ -73,10 +73,11 @@ def _validated(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from spintron_nn.backends.report.sweep import run_sweep, write_sweep
-    from spintron_nn.tools.atomic import atomic_output_dir
+    from spintron_nn.backends.report.sweep import SWEEP_JSON, run_sweep, write_sweep
+    from spintron_nn.tools.atomic import atomic_output_dir, check_output_dir
 
     grid, configs = _validated(args)
+    check_output_dir(Path(args.output), SWEEP_JSON)  # before the workers, not after
     progress = ProgressBar(not args.quiet and (args.progress or sys.stderr.isatty()))
     # The folder appears only when every point succeeded (one-line error otherwise).
     points = run_sweep(str(args.model), configs, str(args.calibration), jobs=args.jobs, on_done=progress.update)
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                   "mtj_config": args.mtj_config},
         "accuracy": "top-1 agreement of the bit-exact simulation with the float graph on the calibration inputs",
     }
-    with atomic_output_dir(Path(args.output)) as folder:
+    with atomic_output_dir(Path(args.output), marker=SWEEP_JSON) as folder:
         write_sweep(folder, points, meta)
     if not args.quiet:
         from spintron_nn.backends.report.formatting import percent, si
