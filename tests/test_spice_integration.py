@@ -206,9 +206,10 @@ def test_compile_writes_decks_script_expected_currents_and_analysis(bundle):
     folder = bundle / "spice"
     decks = sorted(p.name for p in folder.glob("*.cir"))
     assert [d for d in decks if "_" not in d.removeprefix("tile_")] == sorted(f"tile_{t}.cir" for t in range(15))
-    assert {"tile_0_corner_tt.cir", "tile_0_corner_ff.cir", "tile_0_corner_ss.cir",
-            "tile_0_mc_1.cir", "tile_0_mc_2.cir"} <= set(decks)
-    assert len(decks) == 20                                     # corners and Monte Carlo: first tile only
+    # corners and Monte Carlo for the smallest tile only: the first of the 16x10 tiles of layer 2
+    assert {"tile_12_corner_tt.cir", "tile_12_corner_ff.cir", "tile_12_corner_ss.cir",
+            "tile_12_mc_1.cir", "tile_12_mc_2.cir"} <= set(decks)
+    assert len(decks) == 20
     expected = json.loads((folder / "expected.json").read_text())
     assert sorted(f"{name}.cir" for name in expected) == decks
     assert os.access(folder / "run_all.sh", os.X_OK)
@@ -238,7 +239,7 @@ def test_tran_deck_holds_the_tiles_bit_serial_input(bundle):
 @pytest.mark.skipif(not ngspice_available(), reason="ngspice is not installed")
 def test_smallest_deck_through_ngspice_matches_expected_json(bundle):
     folder = bundle / "spice"
-    stem = "tile_0_corner_ss"
+    stem = "tile_12_corner_ss"
     expected = json.loads((folder / "expected.json").read_text())[stem]
     vectors = run_ngspice((folder / f"{stem}.cir").read_text())
     for name, values in expected["currents"].items():

@@ -6,9 +6,9 @@ analysis.
                                   vector (one period per input bit, LSB first)
     tile_<id>_corner_<c>.cir      .op at corners tt/ff/ss of the input bit with
                                   the most active rows (the largest IR drop),
-                                  first selected tile only
+                                  smallest selected tile only
     tile_<id>_mc_<seed>.cir       .op with seeded device-to-device variation,
-                                  first selected tile only
+                                  smallest selected tile only
     expected.json                 nodal solver's column currents for every deck
     analysis.json                 IR-drop error per tile, accuracy loss (analysis.py)
     run_all.sh                    runs every deck with ngspice in batch mode
@@ -49,7 +49,7 @@ MONTE_CARLO_SEEDS = (1, 2)
 # Default selection: every tile while the decks stay this small in cells
 # (~300 bytes of deck per cell), else the first tile of each layer within
 # the same budget (at least one tile).  Corner and Monte Carlo decks are
-# written for the first selected tile only.
+# written for the smallest selected tile only (small decks, quick ngspice runs).
 DEFAULT_CELL_BUDGET = 30_000
 TILE_SELECTION_HELP = ("all | first (first tile of each layer) | comma-separated tile ids "
                        f"(default: all tiles up to {DEFAULT_CELL_BUDGET} cells, else the first of each layer)")
@@ -209,7 +209,7 @@ def _readme(selection_note: str, input_note: str, params: CrossbarParams, writte
         f"{params.r_wordline:g} ohm per word-line segment, {params.r_bitline:g} ohm per bit-line segment, "
         f"access transistor {'on' if params.access_device else 'off'}, corner {params.corner.name}",
         f"corner decks ({', '.join(CORNERS)}) and Monte Carlo decks (seeds "
-        f"{', '.join(map(str, MONTE_CARLO_SEEDS))}) of the first tile above",
+        f"{', '.join(map(str, MONTE_CARLO_SEEDS))}) of the smallest tile above",
         "",
         "run:  sh run_all.sh        (ngspice -b per deck; any warning or error fails)",
         "expected.json: the nodal solver's sense-source currents (A) per deck,",
@@ -234,9 +234,10 @@ def write_target(design: Any, folder: Path) -> None:
     out = Path(folder) / FOLDER
     out.mkdir(parents=True, exist_ok=True)
     expected: dict = {}
-    for index, op in enumerate(chosen):
+    smallest = min(chosen, key=_cells)
+    for op in chosen:
         expected.update(write_tile(out, op, codes[get_int(op, "tile_id")], params,
-                                   variants if index == 0 else []))
+                                   variants if op is smallest else []))
     (out / "expected.json").write_text(json.dumps(expected, sort_keys=True) + "\n")
     run_all = out / "run_all.sh"
     run_all.write_text(RUN_ALL)
