@@ -465,6 +465,18 @@ def common_element(what: str, operand_elements: Sequence[Attribute]) -> Attribut
     return first
 
 
+class SameElementOperands:
+    """Ops whose operands all have ONNX's one type ``T`` (Conv's X, W and B;
+    Gemm's A, B, C; MatMul; Concat): a mixed-type op is a verify error, not
+    a silent conversion."""
+
+    @classmethod
+    def element_rule(
+        cls, operand_elements: Sequence[Attribute], **attrs: Any
+    ) -> list[Attribute]:
+        return [common_element(cls.name, operand_elements)]  # type: ignore[attr-defined]
+
+
 class BinaryBroadcastOp(NNOperation, abc.ABC):
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
@@ -824,7 +836,7 @@ class BatchNormalizationOp(NNOperation):
 
 
 @irdl_op_definition
-class GemmOp(OutputClampMixin, NNOperation):
+class GemmOp(SameElementOperands, OutputClampMixin, NNOperation):
     """ONNX Gemm: ``alpha * A' @ B' + beta * C`` with optional transposes."""
 
     name = "nn.gemm"
@@ -920,7 +932,7 @@ def matmul_shape(a: Shape, b: Shape) -> Shape:
 
 
 @irdl_op_definition
-class MatMulOp(OutputClampMixin, NNOperation):
+class MatMulOp(SameElementOperands, OutputClampMixin, NNOperation):
     """ONNX MatMul (numpy.matmul semantics)."""
 
     name = "nn.matmul"
@@ -955,7 +967,7 @@ class MatMulOp(OutputClampMixin, NNOperation):
 
 
 @irdl_op_definition
-class ConvOp(OutputClampMixin, NNOperation):
+class ConvOp(SameElementOperands, OutputClampMixin, NNOperation):
     """ONNX Conv over any number of spatial axes; ``pads`` are explicit
     ``[begin..., end...]``, ``group`` covers grouped and depthwise convolution."""
 
@@ -1280,7 +1292,7 @@ class TransposeOp(ShapeOnlyOp, UnaryElementwiseOp):
 
 
 @irdl_op_definition
-class ConcatOp(ShapeOnlyOp):
+class ConcatOp(SameElementOperands, ShapeOnlyOp):
     name = "nn.concat"
     inputs = var_operand_def(TensorType)
     output = result_def(TensorType)

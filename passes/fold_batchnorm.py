@@ -39,7 +39,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.transforms.dead_code_elimination import dce
 
-from spintron_nn.ir import nn
+from spintron_nn.ir import dtypes, nn
 from spintron_nn.passes.graph_utils import (
     constant_array,
     constant_key,
@@ -64,6 +64,12 @@ class ChannelAffine:
         gamma, beta, mean, var = (a.astype(np.float64) for a in arrays)
         scale = gamma / np.sqrt(var + nn.read_float(bn.epsilon))
         return ChannelAffine(scale, beta - mean * scale)
+
+
+def _in_type_of(value: SSAValue, array: np.ndarray) -> np.ndarray:
+    """``array`` (computed in float64) in ``value``'s element type: f32 for
+    networks, f16/f64 graphs keep theirs (nn ops take operands of one type)."""
+    return array.astype(dtypes.numpy_dtype(nn.element_of(value)))
 
 
 def _folded_key(value: SSAValue, suffix: str) -> str:
@@ -105,10 +111,12 @@ class FoldIntoLinear(RewritePattern, abc.ABC):
         if folded is None:
             return
         weight = insert_constant(
-            rewriter, producer, _folded_key(folded.weight_of, "bn_folded"), folded.weight
+            rewriter, producer, _folded_key(folded.weight_of, "bn_folded"),
+            _in_type_of(bn.input, folded.weight), keep_dtype=True,
         )
         bias = insert_constant(
-            rewriter, producer, _folded_key(folded.bias_of, "bn_bias"), folded.bias
+            rewriter, producer, _folded_key(folded.bias_of, "bn_bias"),
+            _in_type_of(bn.input, folded.bias), keep_dtype=True,
         )
         rewriter.replace(bn, self.rebuild(producer, weight.output, bias.output))
         rewriter.erase(producer)
@@ -192,11 +200,11 @@ class StandaloneToMulAdd(RewritePattern):
         trailing = [1] * (len(nn.shape_of(bn.input)) - 2)
         scale = insert_constant(
             rewriter, bn, _folded_key(bn.scale, "affine_scale"),
-            affine.scale.reshape(-1, *trailing),
+            _in_type_of(bn.input, affine.scale.reshape(-1, *trailing)), keep_dtype=True,
         )
         shift = insert_constant(
             rewriter, bn, _folded_key(bn.bias, "affine_shift"),
-            affine.shift.reshape(-1, *trailing),
+            _in_type_of(bn.input, affine.shift.reshape(-1, *trailing)), keep_dtype=True,
         )
         mul = nn.MulOp(bn.input, scale.output)
         add = nn.AddOp(mul.output, shift.output)

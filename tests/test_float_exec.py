@@ -972,6 +972,36 @@ def test_fold_constants_keeps_the_element_type(element) -> None:
     assert out.dtype == dtype and out.tolist() == np.minimum(x, a).tolist()
 
 
+def test_fold_batchnorm_in_a_float16_graph_keeps_float16() -> None:
+    """Folded weights take the graph's type (nn.conv refuses mixed operands)."""
+    from spintron_nn.frontend import load_model
+    from spintron_nn.passes.pipeline import run_pipeline
+
+    rng = np.random.default_rng(71)
+    half = lambda *shape, low=0.0: (np.abs(rng.standard_normal(shape)) + low).astype(np.float16)  # noqa: E731
+    inits = [numpy_helper.from_array(half(4, 3, 3, 3) - 0.7, "w"), numpy_helper.from_array(half(4), "b")]
+    inits += [numpy_helper.from_array(half(4, low=0.5), n) for n in ("s", "bb", "m", "v")]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "s", "bb", "m", "v"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["N", 3, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, None)], inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    module = load_model(model)
+    run_pipeline(module, "fold-batchnorm")
+    assert not any(isinstance(op, nn.BatchNormalizationOp) for op in module.walk())
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float16)
+    (ours,) = run_float(module, [x])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (reference,) = session.run(None, {"x": x})
+    assert ours.dtype == np.float16
+    # float16 keeps ~3 decimal digits: the folded weights round differently
+    assert np.allclose(ours, reference, rtol=1e-2, atol=1e-2)
+
+
 def _parse_element(text: str):
     from xdsl.parser import Parser
 
