@@ -219,7 +219,7 @@ def test_compile_writes_decks_script_expected_currents_and_analysis(bundle):
     assert len(analysis["tiles"]) == 15 and analysis["evaluated_on"] == 32
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert "spice/tile_0.cir" in manifest["files"]
-    assert "max IR-drop error" in manifest["summary"]["spice analysis"]
+    assert "max analog column-current error" in manifest["summary"]["spice analysis"]
 
 
 def test_tran_deck_holds_the_tiles_bit_serial_input(bundle):

@@ -164,5 +164,5 @@ def one_line(analysis: dict) -> str:
     agreement = accuracy["top1_agreement_with_sim"]
     shown = f"top-1 agreement with sim {100 * agreement:.1f} %" if agreement is not None else (
         f"{100 * accuracy['outputs_equal_to_sim']:.1f} % of outputs equal to sim")
-    return (f"max IR-drop error {worst:.3g} LSB, up to {100 * mismatch:.1f} % of ADC codes changed; "
+    return (f"max analog column-current error {worst:.3g} LSB, up to {100 * mismatch:.1f} % of ADC codes changed; "
             f"{shown} on {analysis['evaluated_on']} inputs")
