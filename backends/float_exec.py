@@ -129,7 +129,13 @@ def _checked_input(index: int, arg: SSAValue, array: np.ndarray) -> np.ndarray:
             f"input #{index} has shape {list(array.shape)}, the model expects "
             f"{nn.shape_text(expected)}"
         )
-    return array.astype(numpy_dtype(typ.element_type), copy=False)
+    target = numpy_dtype(typ.element_type)
+    if not dtypes.is_integer_dtype(array.dtype) and dtypes.is_integer_dtype(target):
+        # float -> int would silently truncate the user's data
+        raise SpintronError(
+            f"input #{index} holds {array.dtype} values, the model expects {typ.element_type}"
+        )
+    return array.astype(target, copy=False)
 
 
 def run_float(

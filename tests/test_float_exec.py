@@ -946,6 +946,14 @@ def test_cast_between_element_types(source, to, saturate) -> None:
     assert np.array_equal(ours.astype(np.float64), reference, equal_nan=True)
 
 
+def test_float_data_for_an_integer_input_is_a_spintron_error() -> None:
+    module, _, _ = build_module(Case("Relu", nn.ReluOp, [np.zeros((2, 3), np.int32)]))
+    with pytest.raises(SpintronError, match="input #0 holds float32 values, the model expects i32"):
+        run_float(module, [np.full((2, 3), 1.5, np.float32)])
+    (out,) = run_float(module, [np.full((2, 3), -4, np.int64)])  # ints convert
+    assert out.dtype == np.int32 and out.tolist() == [[0] * 3] * 2
+
+
 @pytest.mark.parametrize("element", ["f16", "f64", "i32", "ui8", "i1", "bf16"])
 def test_fold_constants_keeps_the_element_type(element) -> None:
     """evaluate_op returns the declared dtype, so fold-constants folds ops of
