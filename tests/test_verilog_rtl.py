@@ -218,3 +218,17 @@ def test_handshake_assertions_catch_a_broken_design(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0  # a failed assertion stops the simulation
     assert "out_valid dropped or out_data changed before out_ready" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("adc_bits, cell_bits, weight_bits", [(4, 2, 8), (1, 1, 4), (3, 4, 6)])
+def test_adc_rounding_saturation_and_cell_widths_are_bit_exact(adc_bits, cell_bits, weight_bits):
+    """Narrow ADCs force shifts > 0 (round half up) and saturation; 1-, 2- and 4-bit cells."""
+    calibration = np.load(ROOT / "examples" / "digits_calibration.npy")
+    config = CompileConfig(targets=("ir", "sim"), adc_bits=adc_bits, cell_bits=cell_bits,
+                           weight_bits=weight_bits, activation_bits=6)
+    design = compile_model(ROOT / "examples" / "digits_mlp.onnx", config, calibration)
+    shifts = [op.properties["adc_shift"].value.data for op in design.spin_module.walk()
+              if op.name == "spin.crossbar_tile"]
+    assert max(shifts) > 0  # the rounding path is exercised
+    inputs = np.random.default_rng(adc_bits).uniform(0, 1, size=(4, 64)).astype(np.float32)
+    assert_bit_exact(design.spin_module, [inputs], "icarus")
