@@ -4,9 +4,10 @@
 
 On the keyword task of ``wake_word.py`` (W4A4, 2-bit cells, 6-bit ADC): one
 float model, then for each of ``--seeds`` training seeds a plain QAT and a
-variation-aware QAT fine-tune (10 % conductance variation and 0.5 % stuck-at-0
-cells injected per batch).  Each model is evaluated at conductance variation
-0, 5, 10, 15, 20 % with device seed ``1000 + training seed``, through
+variation-aware QAT fine-tune (``wake_word.TRAINING_VARIATION``: 15 %
+conductance variation injected per batch), ``--epochs`` epochs each.  Each model is evaluated at conductance variation
+0, 5, 10, 15, 20 % on ``--device-seeds`` device draws (seeds ``1000 * (training
+seed + 1) + d``), through
 ``FakeQuantNetwork`` with the simulator's noise model (tests/test_training_fake_quant.py
 checks that this equals ``Design.run(noise=...)`` bit for bit).  Mean and
 standard deviation over the seeds; the plot goes to ``--plot``.
@@ -29,8 +30,10 @@ from spintron_nn.backends.sim.noise import NoiseSpec  # noqa: E402
 SIGMAS = (0.0, 0.05, 0.10, 0.15, 0.20)
 
 
-def sweep(trainer, x, y, seed: int) -> list[float]:
-    return [trainer.accuracy(x, y, noise=NoiseSpec(seed=1000 + seed, conductance_variation=s) if s else None)
+def sweep(trainer, x, y, seed: int, device_seeds: int) -> list[float]:
+    """Accuracy per sigma, averaged over ``device_seeds`` device draws."""
+    return [float(np.mean([trainer.accuracy(x, y, noise=NoiseSpec(seed=1000 * (seed + 1) + d, conductance_variation=s))
+                           for d in range(device_seeds)])) if s else trainer.accuracy(x, y)
             for s in SIGMAS]
 
 
@@ -59,7 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plot", default="docs/variation_study.png")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs per model")
+    parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs per model")
+    parser.add_argument("--device-seeds", type=int, default=3, help="device draws per model and sigma")
     args, out, data = wake_word.keyword_run(parser, "examples/output/variation_study")
     x, y = data["x_test"], data["y_test"]
     float_model = wake_word.train_float_model(data)
@@ -67,14 +71,15 @@ def main() -> None:
     for seed in range(args.seeds):
         for label, variation in (("plain QAT", None), ("variation-aware QAT", wake_word.TRAINING_VARIATION)):
             trainer = wake_word.fine_tune(float_model, data, variation=variation, seed=seed, epochs=args.epochs)
-            curves[label].append(sweep(trainer, x, y, seed))
+            curves[label].append(sweep(trainer, x, y, seed, args.device_seeds))
             print(f"seed {seed} {label:<20} " + " ".join(f"{a:.3f}" for a in curves[label][-1]), flush=True)
     arrays = {k: np.array(v) for k, v in curves.items()}
     plot(Path(args.plot), arrays, args.seeds)
     at10 = SIGMAS.index(0.10)
     gain = arrays["variation-aware QAT"][:, at10] - arrays["plain QAT"][:, at10]
     summary = {
-        "sigmas": SIGMAS, "seeds": args.seeds, "epochs": args.epochs, "test_clips": int(len(y)),
+        "sigmas": SIGMAS, "seeds": args.seeds, "epochs": args.epochs, "device_seeds": args.device_seeds,
+        "training_variation": vars(wake_word.TRAINING_VARIATION), "test_clips": int(len(y)),
         "mean": {k: a.mean(axis=0).tolist() for k, a in arrays.items()},
         "std": {k: a.std(axis=0).tolist() for k, a in arrays.items()},
         "per_seed": {k: a.tolist() for k, a in arrays.items()},
