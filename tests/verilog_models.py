@@ -55,3 +55,16 @@ def compiled(model_class, input_shape, *, seed=0, crossbar=(32, 32), targets=("i
     config = CompileConfig(rows=crossbar[0], cols=crossbar[1], targets=targets)
     design = compile_model(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
     return design, held_out
+
+
+class LutSoftmax(nn.Module):
+    """Sigmoid and tanh (LUTs), an unfused clip, a final softmax (host side)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(12, 16)
+        self.fc2 = nn.Linear(16, 6)
+
+    def forward(self, x):
+        h = torch.clamp(torch.tanh(self.fc1(x)) + torch.sigmoid(self.fc1(x)), -0.5, 1.5)
+        return torch.softmax(self.fc2(h), dim=1)
