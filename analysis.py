@@ -44,33 +44,57 @@ def ideal_adc_variant(spin_module: ModuleOp) -> ModuleOp:
     return clone
 
 
-def _agreement(reference: np.ndarray, actual: np.ndarray) -> float | None:
-    if reference.ndim == 2 and reference.shape[1] > 1 and reference.dtype.kind == "f":
-        return float(np.mean(np.argmax(reference, 1) == np.argmax(actual, 1)))
-    return None
+def is_classifier_output(y: np.ndarray) -> bool:
+    """Class scores: 2-D float, more than one column (docs/cli.md, verify)."""
+    return y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind == "f"
 
 
-def _relative_rms(reference: np.ndarray, actual: np.ndarray) -> float:
+def top1_agreement(reference: np.ndarray, actual: np.ndarray) -> float:
+    return float(np.mean(np.argmax(reference, 1) == np.argmax(actual, 1)))
+
+
+def relative_rms(reference: np.ndarray, actual: np.ndarray) -> float:
+    """RMS of the difference over the RMS of the reference (1 if that is 0)."""
     reference = reference.astype(np.float64)
     scale = float(np.sqrt(np.mean(reference**2))) or 1.0
     return float(np.sqrt(np.mean((actual.astype(np.float64) - reference) ** 2))) / scale
+
+
+def _agreement(reference: np.ndarray, actual: np.ndarray) -> float | None:
+    """Top-1 agreement, or None when ``reference`` is not class scores
+    (backends/spice/analysis.py imports this name)."""
+    return top1_agreement(reference, actual) if is_classifier_output(reference) else None
+
+
+_relative_rms = relative_rms  # the name backends/spice/analysis.py imports
+
+
+def primary_output(outputs: Sequence[np.ndarray]) -> int:
+    """The output the summary speaks of: the first float one (an sklearn
+    classifier's first output is its integer label, its second the scores)."""
+    return next((i for i, y in enumerate(outputs) if np.asarray(y).dtype.kind == "f"), 0)
 
 
 def accuracy_summary(float_module: ModuleOp, spin_module: ModuleOp, inputs: Sequence[np.ndarray]) -> dict:
     """Sim vs float on ``inputs``, with the real ADC and with an ideal one."""
     from spintron_nn.backends.float_exec import run_float
     from spintron_nn.backends.sim.executor import run_spin
+    from spintron_nn.ir.module_info import output_names
 
-    reference = run_float(float_module, list(inputs))[0]
-    real = run_spin(spin_module, list(inputs))[0]
-    ideal = run_spin(ideal_adc_variant(spin_module), list(inputs))[0]
+    expected = run_float(float_module, list(inputs))
+    index = primary_output(expected)
+    reference = expected[index]
+    real = run_spin(spin_module, list(inputs))[index]
+    ideal = run_spin(ideal_adc_variant(spin_module), list(inputs))[index]
     summary = {
         "evaluated on": f"{len(inputs[0])} calibration inputs",
-        "relative RMS error vs float": round(_relative_rms(reference, real), 6),
-        "relative RMS error vs float, ideal ADC": round(_relative_rms(reference, ideal), 6),
+        "relative RMS error vs float": round(relative_rms(reference, real), 6),
+        "relative RMS error vs float, ideal ADC": round(relative_rms(reference, ideal), 6),
     }
-    agree_real, agree_ideal = _agreement(reference, real), _agreement(reference, ideal)
-    if agree_real is not None and agree_ideal is not None:
+    if len(expected) > 1:
+        summary["evaluated output"] = output_names(float_module)[index]
+    if is_classifier_output(reference):
+        agree_real, agree_ideal = top1_agreement(reference, real), top1_agreement(reference, ideal)
         summary["top-1 agreement with float"] = round(agree_real, 4)
         summary["top-1 agreement with float, ideal ADC"] = round(agree_ideal, 4)
         summary["ADC cost (agreement points)"] = round(100 * (agree_ideal - agree_real), 2)

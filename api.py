@@ -16,6 +16,7 @@ from spintron_nn.analysis import accuracy_summary, tile_statistics
 from spintron_nn.config import CompileConfig
 from spintron_nn.design import Design
 from spintron_nn.errors import SpintronError
+from spintron_nn.ir.module_info import input_names
 
 def _clone(module):
     return module.clone()
@@ -33,16 +34,41 @@ def _float_passes(module, pipeline: str | None, progress: Callable[[str], None] 
     return module
 
 
-def _as_input_list(data: Any, names: list[str]) -> list[np.ndarray]:
-    if isinstance(data, (str, Path)):
-        from spintron_nn.array_files import load_arrays
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
-        return load_arrays(data, names)
-    if isinstance(data, dict):
-        return [np.asarray(data[n], dtype=np.float32) for n in names]
-    if isinstance(data, np.ndarray):
-        return [data.astype(np.float32, copy=False)]
-    return [np.asarray(a, dtype=np.float32) for a in data]
+
+def check_architecture_option(model: Any, architecture: str | Path | None) -> None:
+    """``architecture`` only means something for a state_dict checkpoint; given
+    with anything else it would be silently ignored, hiding a mistake."""
+    if architecture is None:
+        return
+    if not (isinstance(model, (str, Path)) and Path(model).suffix.lower() in CHECKPOINT_SUFFIXES):
+        raise SpintronError(
+            "--architecture applies to .pt/.pth state_dict checkpoints only", path=str(model)
+        )
+    if not Path(architecture).is_file():
+        raise SpintronError("no such file (--architecture)", path=str(architecture))
+
+
+def _calibration_inputs(data: Any, module) -> list[np.ndarray]:
+    """``calibration`` (arrays, a dict by input name, or an .npy/.npz path)
+    checked against the model's inputs."""
+    from spintron_nn.array_files import checked_inputs, load_arrays
+
+    names = input_names(module)
+    path = None
+    if isinstance(data, (str, Path)):
+        path, arrays = data, load_arrays(data, names)
+    elif isinstance(data, dict):
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise SpintronError(f"calibration is missing input(s) {', '.join(missing)}")
+        arrays = [data[n] for n in names]
+    elif isinstance(data, np.ndarray):
+        arrays = [data]
+    else:
+        arrays = list(data)
+    return checked_inputs(module, arrays, path=path, what="calibration input")
 
 
 def compile_model(
@@ -61,6 +87,7 @@ def compile_model(
     from spintron_nn.frontend import load_model
 
     config = config or CompileConfig()
+    check_architecture_option(model, architecture)
     if progress:
         progress("import")
     float_module = load_model(model, example_input=example_input, architecture=architecture)
@@ -72,7 +99,7 @@ def compile_model(
         source=str(model) if isinstance(model, (str, Path)) else type(model).__name__,
     )
     calibration_inputs = (
-        _as_input_list(calibration, design.input_names) if calibration is not None else None
+        _calibration_inputs(calibration, float_module) if calibration is not None else None
     )
     needs_crossbars = any(t != "ir" for t in config.targets)
     if needs_crossbars:

@@ -50,16 +50,80 @@ def load_arrays(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=np.float32) if a.dtype.kind == "f" else a for a in arrays]
 
 
+def checked_inputs(
+    module, arrays: list[np.ndarray], *, path: str | Path | None = None, what: str = "input"
+) -> list[np.ndarray]:
+    """``arrays`` checked against @main's arguments before any work, so bad
+    data is a one-line error naming ``path`` instead of a crash deep in a pass
+    or a silently meaningless result: float arguments take floating arrays
+    (cast to float32; integers or bools are refused, they are usually labels
+    or indices given by mistake), shapes must fit, the batch must not be
+    empty, and values must be finite (NaN/inf would poison calibration ranges
+    and every downstream integer)."""
+    from xdsl.dialects.builtin import TensorType
+
+    from spintron_nn.ir import nn
+    from spintron_nn.ir.dtypes import numpy_dtype
+    from spintron_nn.ir.module_info import input_names, main_function
+
+    where = str(path) if path is not None else None
+    names = input_names(module)
+    types = main_function(module).function_type.inputs.data
+    if len(arrays) != len(types):
+        raise SpintronError(f"the model takes {len(types)} {what}(s), got {len(arrays)}", path=where)
+    checked = []
+    for name, array, typ in zip(names, arrays, types, strict=True):
+        array = np.asarray(array)
+        assert isinstance(typ, TensorType)
+        wanted = numpy_dtype(typ.element_type)
+        if wanted.kind == "f" and array.dtype.kind != "f":
+            raise SpintronError(
+                f"{what} '{name}' is {array.dtype}, the model takes {wanted} (convert it with .astype(np.float32))",
+                path=where,
+            )
+        expected = typ.get_shape()
+        if len(array.shape) != len(expected) or any(
+            d != nn.DYNAMIC and d != a for a, d in zip(array.shape, expected)
+        ):
+            raise SpintronError(
+                f"{what} '{name}' has shape {list(array.shape)}, the model expects {nn.shape_text(expected)}",
+                path=where,
+            )
+        if array.size == 0:
+            raise SpintronError(f"{what} '{name}' is empty (shape {list(array.shape)})", path=where)
+        if array.dtype.kind == "f":
+            if wanted.kind == "f":
+                array = np.ascontiguousarray(array, dtype=wanted)
+            if not np.all(np.isfinite(array)):
+                raise SpintronError(f"{what} '{name}' contains NaN or infinite values", path=where)
+        checked.append(array)
+    return checked
+
+
+def check_output_name(path: str | Path, names: list[str]) -> None:
+    """``.npy`` for a single output, ``.npz`` for any number (docs/cli.md);
+    checked before the run so a long simulation does not end in a refusal."""
+    path = Path(path)
+    if path.suffix not in (".npy", ".npz"):
+        raise SpintronError("an output file name must end in .npy (one output) or .npz", path=str(path))
+    if path.suffix == ".npy" and len(names) != 1:
+        raise SpintronError(
+            f"the model has {len(names)} outputs ({', '.join(names)}); write them to an .npz",
+            path=str(path),
+        )
+    if not path.parent.is_dir():
+        raise SpintronError("output folder does not exist", path=str(path.parent))
+
+
 def save_outputs(path: str | Path, names: list[str], arrays: list[np.ndarray]) -> None:
     """One output -> .npy; several -> .npz keyed by output name (atomically)."""
     from spintron_nn.tools.atomic import atomic_output_file
 
     path = Path(path)
-    if not path.parent.exists():
-        raise SpintronError("output folder does not exist", path=str(path.parent))
+    check_output_name(path, names)
     with atomic_output_file(path) as tmp:
         with open(tmp, "wb") as handle:
-            if len(arrays) == 1 and path.suffix != ".npz":
+            if path.suffix == ".npy":
                 np.save(handle, arrays[0])
             else:
                 np.savez(handle, **dict(zip(names, arrays)))

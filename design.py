@@ -121,7 +121,9 @@ class Design:
     ) -> list[np.ndarray]:
         """Run the design on a batch; returns one array per model output.
         ``backend_options`` go to the backend (e.g. ``simulator="icarus"`` for rtl)."""
-        arrays = self._as_list(inputs)
+        from spintron_nn.array_files import checked_inputs
+
+        arrays = checked_inputs(self.float_module, self._as_list(inputs))
         if backend == "float":
             from spintron_nn.backends.float_exec import run_float
 
@@ -197,22 +199,7 @@ class Design:
     @classmethod
     def load(cls, path: str | Path, *, check_hashes: bool = True) -> Design:
         path = Path(path)
-        manifest_path = path / MANIFEST
-        if not manifest_path.is_file():
-            raise SpintronError("not a design bundle (no manifest.json)", path=str(path))
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SpintronError(f"unreadable manifest.json ({exc})", path=str(path)) from None
-        if manifest.get("format") != BUNDLE_FORMAT:
-            raise SpintronError(
-                f"bundle format {manifest.get('format')!r} is not {BUNDLE_FORMAT}", path=str(path)
-            )
-        if check_hashes:
-            for name, digest in manifest.get("files", {}).items():
-                file = path / name
-                if not file.is_file() or _sha256(file) != digest:
-                    raise SpintronError(f"{name} is missing or changed since compile", path=str(path))
+        manifest = read_manifest(path, check_hashes=check_hashes)
         float_module = ir_io.load_ir(path / FLOAT_IR)
         design_module = ir_io.load_ir(path / DESIGN_IR) if (path / DESIGN_IR).exists() else None
         reference_inputs = None
@@ -227,6 +214,27 @@ class Design:
             source=manifest.get("source"),
             summary=manifest.get("summary", {}),
         )
+
+
+def read_manifest(path: Path, *, check_hashes: bool = True) -> dict:
+    """A bundle's manifest, refusing a folder that is not a bundle of this
+    format or whose files changed since compile."""
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise SpintronError("not a design bundle (no manifest.json)", path=str(path))
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SpintronError(f"unreadable manifest.json ({exc})", path=str(path)) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise SpintronError(f"bundle format {found!r} is not {BUNDLE_FORMAT}", path=str(path))
+    if check_hashes:
+        for name, digest in manifest.get("files", {}).items():
+            file = path / name
+            if not file.is_file() or _sha256(file) != digest:
+                raise SpintronError(f"{name} is missing or changed since compile", path=str(path))
+    return manifest
 
 
 def is_spin_design(module: ModuleOp) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spintron_nn.analysis import is_classifier_output, relative_rms, top1_agreement
 from spintron_nn.design import Design
 
 
@@ -46,10 +47,6 @@ def default_bounds(design: Design) -> tuple[float, float]:
     return agreement, rms
 
 
-def _is_classifier(y: np.ndarray) -> bool:
-    return y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind == "f"
-
-
 def sim_vs_float(design: Design, min_agreement: float | None = None) -> list[CheckResult]:
     agreement_bound, rms_bound = default_bounds(design)
     if min_agreement is not None:
@@ -62,11 +59,10 @@ def sim_vs_float(design: Design, min_agreement: float | None = None) -> list[Che
         ref = np.asarray(ref)
         got = np.asarray(got)
         if ref.dtype.kind == "f":
-            scale = float(np.sqrt(np.mean(ref.astype(np.float64) ** 2))) or 1.0
-            rms = float(np.sqrt(np.mean((got.astype(np.float64) - ref) ** 2))) / scale
+            rms = relative_rms(ref, got)
             results.append(CheckResult(f"sim vs float '{name}' relative RMS error", rms <= rms_bound, rms, rms_bound, "<="))
-        if _is_classifier(ref):
-            agree = float(np.mean(np.argmax(ref, 1) == np.argmax(got, 1)))
+        if is_classifier_output(ref):
+            agree = top1_agreement(ref, got)
             results.append(CheckResult(f"sim vs float '{name}' top-1 agreement", agree >= agreement_bound, agree, agreement_bound, ">="))
         elif ref.dtype.kind in "iu":
             agree = float(np.mean(ref == got))

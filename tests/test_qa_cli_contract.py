@@ -54,7 +54,10 @@ def expect_usage_error(capsys, main, argv, folder: Path, *words: str) -> str:
     that ``folder`` is byte-for-byte as before."""
     capsys.readouterr()
     before = listing(folder)
-    status = main(argv)
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse's usage errors exit from inside
+        status = exc.code
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert status == 2, captured.err
@@ -134,3 +137,147 @@ def test_sweep_refuses_a_foreign_folder_before_any_work(capsys, work, tmp_path):
     expect_usage_error(capsys, spintronc.main, ["sweep", str(work / "model.onnx"), "--calibration",
                                                 str(work / "calib.npy"), "-o", str(tmp_path), "-q"],
                        tmp_path, "refusing")
+
+
+# -------------------------------------------------------------- inputs
+
+
+def _bad_arrays() -> dict[str, tuple[np.ndarray, str]]:
+    good = RNG.standard_normal((4, 4)).astype(np.float32)
+    nan, inf = good.copy(), good.copy()
+    nan[1, 2], inf[0, 0] = np.nan, -np.inf
+    return {
+        "int": (np.ones((4, 4), np.int64), "int64"),
+        "bool": (np.ones((4, 4), bool), "bool"),
+        "features": (np.ones((4, 5), np.float32), "[4, 5]"),
+        "rank": (np.ones((4,), np.float32), "[4]"),
+        "batch0": (np.ones((0, 4), np.float32), "empty"),
+        "nan": (nan, "NaN"),
+        "inf": (inf, "infinite"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_bad_arrays()))
+def test_bad_calibration_is_refused_before_any_output(capsys, work, tmp_path, case):
+    array, words = _bad_arrays()[case]
+    np.save(tmp_path / "calib.npy", array)
+    argv = ["compile", str(work / "model.onnx"), "-o", str(tmp_path / "b"),
+            "--calibration", str(tmp_path / "calib.npy"), "-q"]
+    expect_usage_error(capsys, spintronc.main, argv, tmp_path, str(tmp_path / "calib.npy"), words)
+
+
+@pytest.mark.parametrize("backend", ["sim", "float"])
+@pytest.mark.parametrize("case", sorted(_bad_arrays()))
+def test_bad_run_input_is_refused(capsys, work, tmp_path, case, backend):
+    array, words = _bad_arrays()[case]
+    np.save(tmp_path / "x.npy", array)
+    argv = ["run", str(work / "bundle"), "--input", str(tmp_path / "x.npy"),
+            "--output", str(tmp_path / "y.npy"), "--backend", backend]
+    expect_usage_error(capsys, spintronc.main, argv, tmp_path, str(tmp_path / "x.npy"), words)
+
+
+def test_float64_inputs_are_cast_not_refused(work, tmp_path):
+    """numpy's default dtype: accepted and computed in float32 (docs/cli.md)."""
+    x = RNG.standard_normal((3, 4))
+    np.save(tmp_path / "x64.npy", x)
+    np.save(tmp_path / "x32.npy", x.astype(np.float32))
+    for name in ("x64", "x32"):
+        assert spintronc.main(["run", str(work / "bundle"), "--input", str(tmp_path / f"{name}.npy"),
+                               "--output", str(tmp_path / f"y_{name}.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y_x64.npy"), np.load(tmp_path / "y_x32.npy"))
+
+
+def test_python_api_checks_calibration_arrays(work):
+    import spintron_nn as sn
+    from spintron_nn.errors import SpintronError
+
+    with pytest.raises(SpintronError, match="NaN"):
+        sn.compile(str(work / "model.onnx"), calibration=_bad_arrays()["nan"][0])
+    design = sn.load(work / "bundle")
+    with pytest.raises(SpintronError, match="empty"):
+        design.run(_bad_arrays()["batch0"][0])
+
+
+# ---------------------------------------------------------- usage, docs
+
+
+def test_no_command_is_one_error_line(capsys, tmp_path):
+    line = expect_usage_error(capsys, spintronc.main, [], tmp_path, "command")
+    assert "compile" in line
+
+
+def test_warnings_are_one_line_not_python_source(capsys, work, tmp_path):
+    """No --calibration: calibrate warns; the user sees one line, not
+    ``/path/flows.py:63: UserWarning`` followed by a source line."""
+    import subprocess
+    import sys
+
+    # A real process: in-process, pytest records warnings instead of printing them.
+    argv = ["compile", str(work / "model.onnx"), "-o", str(tmp_path / "b"), "-q"]
+    done = subprocess.run([sys.executable, "-m", "spintron_nn.tools.spintronc", *argv],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines and all(line.startswith("spintronc: warning: ") for line in lines), lines
+    assert any("calibration" in line for line in lines)
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "nan"])
+def test_min_agreement_outside_0_1_is_a_usage_error(capsys, work, value):
+    expect_usage_error(capsys, spintronc.main, ["verify", str(work / "bundle"), "--min-agreement", value],
+                       work, "--min-agreement")
+
+
+def test_run_on_a_missing_target_says_so(capsys, work, tmp_path):
+    expect_usage_error(capsys, spintronc.main, ["run", str(tmp_path / "nothing"), "--input",
+                                                str(work / "calib.npy"), "--output", str(tmp_path / "y.npy")],
+                       tmp_path, "no such")
+
+
+@pytest.mark.parametrize("name", ["y.txt", "y"])
+def test_run_output_must_be_npy_or_npz(capsys, work, tmp_path, name):
+    expect_usage_error(capsys, spintronc.main, ["run", str(work / "bundle"), "--input", str(work / "calib.npy"),
+                                                "--output", str(tmp_path / name)], tmp_path, ".npy")
+
+
+def test_report_on_a_model_file_or_a_changed_bundle(capsys, work, tmp_path):
+    expect_usage_error(capsys, spintronc.main, ["report", str(work / "model.onnx")], work, "not a design bundle")
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for file in (work / "bundle").iterdir():
+        (changed / file.name).write_bytes(file.read_bytes())
+    with open(changed / "report.json", "a") as handle:
+        handle.write(" ")
+    expect_usage_error(capsys, spintronc.main, ["report", str(changed)], tmp_path, "changed since compile")
+
+
+def test_architecture_with_an_onnx_model_is_not_silently_ignored(capsys, work, tmp_path):
+    argv = compile_argv(work, tmp_path / "b", "--architecture", str(work / "model.onnx"))
+    expect_usage_error(capsys, spintronc.main, argv, tmp_path, "--architecture")
+
+
+def test_summary_speaks_of_the_class_scores_when_the_label_comes_first(tmp_path):
+    """skl2onnx classifiers output (label int64, probabilities): the compile
+    summary and the report must measure the scores, not the integer labels."""
+    import spintron_nn as sn
+
+    weight = numpy_helper.from_array(RNG.standard_normal((3, 4)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["scores"], transB=1),
+         helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+         helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 3])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    calibration = RNG.standard_normal((32, 4)).astype(np.float32)
+    design = sn.compile(model, calibration=calibration)
+    expected = design.run(calibration, backend="float")[1].astype(np.float64)
+    actual = design.run(calibration, backend="sim")[1].astype(np.float64)
+    rms = np.linalg.norm(actual - expected) / np.linalg.norm(expected)
+    agreement = np.mean(expected.argmax(1) == actual.argmax(1))
+    assert design.summary["evaluated output"] == "scores"
+    assert design.summary["relative RMS error vs float"] == pytest.approx(rms, abs=1e-6)
+    assert design.summary["top-1 agreement with float"] == pytest.approx(agreement, abs=1e-4)

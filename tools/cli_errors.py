@@ -8,6 +8,7 @@ and keeps its traceback, because hiding it would hide the bug.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 
 from spintron_nn.errors import SpintronError, VerificationMismatch
@@ -23,6 +24,19 @@ def run_with_error_handling(
     """``one_line=False`` keeps multi-line diagnostics (spintron-opt prints
     parser carets the way mlir-opt does)."""
     tidy = _one_line if one_line else str
+    original_format = warnings.formatwarning
+    if not debug:
+        # Python's format (file:line, then the source line) reads like a
+        # crash; a user gets one line saying what to look at.  Only the
+        # format changes, so recorders (pytest.warns) still see warnings.
+        warnings.formatwarning = lambda message, *_args, **_kw: f"{prog}: warning: {tidy(str(message))}\n"
+    try:
+        return _run(prog, body, debug, tidy)
+    finally:
+        warnings.formatwarning = original_format
+
+
+def _run(prog: str, body: Callable[[], int], debug: bool, tidy: Callable[[str], str]) -> int:
     try:
         return body()
     except SpintronError as exc:

@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_version_text())
         return 0
     if args.command is None:
-        parser.print_help()
+        # The one-line usage contract (docs/cli.md); --help shows the rest.
+        print(f"spintronc: error: a command is required ({', '.join(SUBCOMMANDS)}); see spintronc --help",
+              file=sys.stderr)
         return 2
     command = importlib.import_module(f"spintron_nn.tools.commands.{args.command}")
     return run_with_error_handling("spintronc", lambda: command.run(args), debug=args.debug)

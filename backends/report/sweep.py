@@ -85,7 +85,7 @@ def evaluate_point(model: str, config: CompileConfig, calibration: str) -> dict[
     accuracy = accuracy_summary(design.float_module, design.spin_module,
                                 load_arrays(calibration, design.input_names))
     if "top-1 agreement with float" not in accuracy:
-        raise SpintronError("the model's first output is not a vector of class scores, so there is no top-1 "
+        raise SpintronError("the model's (first float) output is not a vector of class scores, so there is no top-1 "
                             "agreement to sweep (sweeps need a classifier)")
     estimate = estimate_module(design.spin_module, config.parameters())
     spin, cmos = estimate["spintronic"]["total"], estimate["cmos"]["total"]

@@ -17,18 +17,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report.json content instead of the table")
 
 
-def load_report(path: Path) -> dict:
-    from spintron_nn.backends.report.schema import REPORT_JSON, check_report
+def _read_report(file: Path) -> dict:
+    try:
+        return json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SpintronError(f"unreadable report ({exc})", path=str(file)) from None
 
-    file = path if path.is_file() else path / REPORT_JSON
-    if file.is_file():
-        try:
-            report = json.loads(file.read_text())
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise SpintronError(f"unreadable report ({exc})", path=str(file)) from None
-        return check_report(report)
+
+def load_report(path: Path) -> dict:
+    """A report.json given directly, a bundle's report.json (the bundle's
+    hashes checked, like every other command does), or one computed from the
+    bundle's design."""
+    from spintron_nn.backends.report.schema import REPORT_JSON, check_report
+    from spintron_nn.design import read_manifest
+
+    if path.is_file():
+        if path.suffix != ".json":
+            raise SpintronError(f"not a design bundle folder or a {REPORT_JSON}", path=str(path))
+        return check_report(_read_report(path))
     if not path.is_dir():
         raise SpintronError("no such bundle", path=str(path))
+    file = path / REPORT_JSON
+    # A report that does not parse or fit the schema is named as such before
+    # the hash check would call it merely "changed".
+    report = check_report(_read_report(file)) if file.is_file() else None
+    read_manifest(path)
+    if report is not None:
+        return report
     from spintron_nn.backends.report.build import build_report
     from spintron_nn.design import Design
 

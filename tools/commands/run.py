@@ -25,14 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spintron_nn.array_files import load_arrays, save_outputs
+    from spintron_nn.array_files import check_output_name, checked_inputs, load_arrays, save_outputs
 
     target = Path(args.target)
+    if not target.exists():
+        raise SpintronError("no such bundle or model file", path=args.target)
     if target.is_dir():
         from spintron_nn.design import Design
 
+        if args.architecture:
+            raise SpintronError("--architecture applies to model files, not to a bundle", path=args.target)
         design = Design.load(target)
-        inputs = load_arrays(args.input, design.input_names)
+        check_output_name(args.output, design.output_names)
+        inputs = checked_inputs(design.float_module, load_arrays(args.input, design.input_names), path=args.input)
         options = {"simulator": args.simulator} if args.simulator else {}
         if options and args.backend != "rtl":
             raise SpintronError("--simulator applies to --backend rtl only")
@@ -44,12 +49,15 @@ def run(args: argparse.Namespace) -> int:
                 f"backend '{args.backend}' needs a compiled bundle (spintronc compile {args.target} -o OUT)",
                 path=args.target,
             )
+        from spintron_nn.api import check_architecture_option
         from spintron_nn.backends.float_exec import run_float
         from spintron_nn.frontend import load_model
         from spintron_nn.ir.module_info import input_names, output_names
 
+        check_architecture_option(args.target, args.architecture)
         module = load_model(args.target, architecture=args.architecture)
-        inputs = load_arrays(args.input, input_names(module))
+        check_output_name(args.output, output_names(module))
+        inputs = checked_inputs(module, load_arrays(args.input, input_names(module)), path=args.input)
         outputs = run_float(module, inputs)
         names = output_names(module)
     save_outputs(args.output, names, outputs)

@@ -11,11 +11,22 @@ import argparse
 from spintron_nn.errors import SpintronError, VerificationMismatch
 
 
+def _fraction(text: str) -> float:
+    """A share in 0..1 (argparse turns the ValueError into a usage error)."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise ValueError(text)
+    return value
+
+
+_fraction.__name__ = "fraction in 0..1"  # argparse names the type in its message
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", help="design bundle folder")
     parser.add_argument(
         "--min-agreement",
-        type=float,
+        type=_fraction,
         default=None,
         help="required top-1 agreement of sim with float for classifier outputs "
         "(default: from the bundle's bit widths, see docs/cli.md)",
