@@ -281,3 +281,28 @@ def test_summary_speaks_of_the_class_scores_when_the_label_comes_first(tmp_path)
     assert design.summary["evaluated output"] == "scores"
     assert design.summary["relative RMS error vs float"] == pytest.approx(rms, abs=1e-6)
     assert design.summary["top-1 agreement with float"] == pytest.approx(agreement, abs=1e-4)
+
+
+def test_verify_of_an_ir_only_bundle_names_the_bundle(capsys, work, tmp_path):
+    argv = compile_argv(work, tmp_path / "ir", "--targets", "ir")
+    assert spintronc.main(argv) == 0
+    expect_usage_error(capsys, spintronc.main, ["verify", str(tmp_path / "ir")], tmp_path,
+                       str(tmp_path / "ir"), "--targets ir")
+
+
+# --------------------------------------------------------- spintron-opt
+
+
+def test_spintron_opt_on_a_binary_file(capsys, work):
+    expect_usage_error(capsys, spintron_opt.main, [str(work / "calib.npy")], work,
+                       str(work / "calib.npy"), "binary")
+
+
+def test_spintron_opt_with_a_missing_weights_file(capsys, work, tmp_path):
+    expect_usage_error(capsys, spintron_opt.main,
+                       [str(work / "bundle" / "float.mlir"), "--weights", str(tmp_path / "w.npz")], tmp_path,
+                       str(tmp_path / "w.npz"), "no such file")
+
+
+def test_spintron_opt_usage_error_is_one_line(capsys, work):
+    expect_usage_error(capsys, spintron_opt.main, ["--no-such-option"], work, "--no-such-option")

@@ -7,11 +7,23 @@ and keeps its traceback, because hiding it would hide the bug.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from collections.abc import Callable
 
 from spintron_nn.errors import SpintronError, VerificationMismatch
+
+
+def one_line_usage_parser(prog: str) -> type[argparse.ArgumentParser]:
+    """An ArgumentParser class whose usage errors are one line ``<prog>:
+    error: ...`` (exit 2), without argparse's usage block before it."""
+
+    class OneLineParser(argparse.ArgumentParser):
+        def error(self, message: str):  # type: ignore[override]
+            self.exit(2, f"{prog}: error: {message}\n")
+
+    return OneLineParser
 
 
 def _one_line(message: str) -> str:

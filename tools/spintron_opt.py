@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from spintron_nn.errors import SpintronError
-from spintron_nn.tools.cli_errors import run_with_error_handling
+from spintron_nn.tools.cli_errors import one_line_usage_parser, run_with_error_handling
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = one_line_usage_parser("spintron-opt")(
         prog="spintron-opt",
         description="Run SpinTron-NN-Kit passes over .mlir files (weights in the .npz beside them).",
     )
@@ -52,10 +52,18 @@ def _main(args: argparse.Namespace) -> int:
         path = Path(args.input)
         try:
             text = path.read_text()
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise SpintronError(f"cannot read: {exc.strerror or exc}", path=args.input) from None
+        except UnicodeDecodeError:
+            raise SpintronError("not a text .mlir file (it is binary)", path=args.input) from None
+        if "\0" in text:
+            raise SpintronError("not a text .mlir file (it is binary)", path=args.input)
         name = args.input
         weights_path = args.weights or ir_io.weights_path_for(path)
+    if args.weights is not None and not Path(args.weights).is_file():
+        # load_weights treats a missing file as "no weights" (IR without
+        # constants); an explicit --weights that is not there is a mistake.
+        raise SpintronError("no such file (--weights)", path=args.weights)
     weights = ir_io.load_weights(Path(weights_path)) if weights_path else {}
     module = ir_io.parse_module(text, weights, name=name)
     if passes:

@@ -13,7 +13,7 @@ import importlib.util
 import sys
 
 from spintron_nn import __version__
-from spintron_nn.tools.cli_errors import run_with_error_handling
+from spintron_nn.tools.cli_errors import one_line_usage_parser, run_with_error_handling
 
 # name -> one-line help; the module of the same name implements it.
 SUBCOMMANDS = {
@@ -25,11 +25,8 @@ SUBCOMMANDS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors follow the one-line contract (exit 2)."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"spintronc: error: {message}\n")
+# argparse, but usage errors follow the one-line contract (exit 2).
+_Parser = one_line_usage_parser("spintronc")
 
 
 def _version_text() -> str:

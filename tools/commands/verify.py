@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from spintron_nn.verification import run_checks
 
     design = Design.load(args.bundle)
+    if design.spin_module is None:
+        raise SpintronError(
+            "the bundle has no crossbar design to verify (compiled with --targets ir)", path=args.bundle
+        )
     if design.reference_inputs is None:
         raise SpintronError(
             "the bundle stores no reference inputs (compile it with --calibration)",
