@@ -5,10 +5,11 @@
 1. makes (or reuses) the keyword dataset of ``examples/keyword_data.py``
    (espeak-ng voices, noise, time shifts, numpy MFCCs; test voices unseen);
 2. trains the zoo's ``keyword_cnn`` in float;
-3. fine-tunes it twice at W4A4 (2-bit cells, 6-bit ADC, 128x128 crossbars):
+3. fine-tunes it at W4A4 (2-bit cells, 6-bit ADC, 128x128 crossbars):
    plain QAT, and variation-aware QAT (15 % conductance variation drawn by
-   the simulator's device model, a new seed per batch);
-4. compiles both with ``spintronc compile`` and runs the test set with
+   the simulator's device model, a new seed per batch); and a third,
+   energy-aware QAT (``ENERGY_WEIGHT`` times the bit-serial energy regulariser);
+4. compiles each with ``spintronc compile`` and runs the test set with
    ``spintronc run --backend sim`` (compiled accuracy vs fake-quantized);
 5. measures the compiled designs under device variation (``Design.run`` with
    a ``NoiseSpec``: 10 % conductance variation, 5 device seeds);
@@ -47,6 +48,7 @@ CONFIG = CompileConfig(weight_bits=4, activation_bits=4, cell_bits=2, adc_bits=6
 TRAINING_VARIATION = Variation(conductance_variation=0.15)
 TEST_VARIATION = 0.10
 DEVICE_SEEDS = 5
+ENERGY_WEIGHT = 10.0
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -62,11 +64,12 @@ def train_float_model(data: dict, seed: int = 0, epochs: int = 20) -> torch.nn.M
 
 
 def fine_tune(float_model: torch.nn.Module, data: dict, *, variation: Variation | None, seed: int = 0,
-              epochs: int = 2) -> QuantizationAwareTrainer:
-    """QAT (``variation=None``) or variation-aware QAT from a copy of ``float_model``."""
+              epochs: int = 2, energy_weight: float = 0.0) -> QuantizationAwareTrainer:
+    """QAT (``variation=None``), variation-aware or energy-aware QAT from a copy of ``float_model``."""
     trainer = QuantizationAwareTrainer(
         copy.deepcopy(float_model), CONFIG, calibration_set(data),
-        TrainingOptions(epochs=epochs, learning_rate=5e-4, seed=seed, variation=variation))
+        TrainingOptions(epochs=epochs, learning_rate=5e-4, seed=seed, variation=variation,
+                        energy_weight=energy_weight))
     trainer.fit(data["x_train"], data["y_train"])
     return trainer
 
@@ -101,8 +104,9 @@ def main() -> None:
     print(f"float                          {float_acc:.4f}")
 
     results = {"float": {"accuracy": float_acc}}
-    for name, variation in (("qat", None), ("variation_aware", TRAINING_VARIATION)):
-        trainer = fine_tune(float_model, data, variation=variation)
+    for name, variation, energy_weight in (("qat", None, 0.0), ("variation_aware", TRAINING_VARIATION, 0.0),
+                                           ("energy_aware", None, ENERGY_WEIGHT)):
+        trainer = fine_tune(float_model, data, variation=variation, energy_weight=energy_weight)
         fake_acc = trainer.accuracy(x_test, y_test)
         bundle = compile_with_spintronc(trainer.model, out / name, calibration_set(data), CONFIG)
         compiled_acc = accuracy(run_with_spintronc(bundle, x_test, out / name), y_test)
@@ -121,7 +125,9 @@ def main() -> None:
         }
         print(f"{name:<16} fake-quant {fake_acc:.4f}  spintronc sim {compiled_acc:.4f}  "
               f"@10% variation {np.mean(noisy):.4f} +- {np.std(noisy):.4f}  "
-              f"energy {energy['spintronic_energy_j'] * 1e9:.2f} nJ/inference")
+              f"energy {energy['spintronic_energy_j'] * 1e9:.2f} nJ/inference (report.json), crossbar layers "
+              f"{measured['energy_j'] * 1e9:.2f} nJ with measured 1-bit fractions "
+              f"{', '.join(f'{f:.2f}' for f in measured['one_fractions'])}")
         if args.save_weights and name == "qat":
             print("saved", models.save_weights("keyword_cnn", trainer.model))
 
@@ -131,13 +137,15 @@ def main() -> None:
     (out / "report.json").write_text(json.dumps(report, indent=2))
     lines = ["# wake word example (W4A4, 2-bit cells, 6-bit ADC, 128x128)", "",
              f"float accuracy: {float_acc:.4f} on {len(y_test)} test clips of unseen voices", "",
-             "| model | fake-quant | spintronc sim | sim @ 10 % conductance variation (5 seeds) | energy/inference |",
-             "|---|---|---|---|---|"]
-    for name in ("qat", "variation_aware"):
+             "| model | fake-quant | spintronc sim | sim @ 10 % conductance variation (5 seeds) "
+             "| energy/inference (report) | crossbar energy, measured 1-bits |",
+             "|---|---|---|---|---|---|"]
+    for name in ("qat", "variation_aware", "energy_aware"):
         r = results[name]
         v = r["accuracy_at_10pct_variation"]
         lines.append(f"| {name} | {r['fake_quant_accuracy']:.4f} | {r['spintronc_sim_accuracy']:.4f} | "
-                     f"{v['mean']:.4f} +- {v['std']:.4f} | {r['energy_per_inference_j']['spintronic_energy_j'] * 1e9:.2f} nJ |")
+                     f"{v['mean']:.4f} +- {v['std']:.4f} | {r['energy_per_inference_j']['spintronic_energy_j'] * 1e9:.2f} nJ "
+                     f"| {r['crossbar_energy_measured_one_bits_j'] * 1e9:.2f} nJ |")
     lines += ["", f"run time: {report['seconds']:.0f} s"]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'} ({report['seconds']:.0f} s)")
