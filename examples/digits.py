@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sim", "rtl"), default="sim",
                         help="rtl: also run a few samples on the generated Verilog")
     parser.add_argument("--float-epochs", type=int, default=60)
-    parser.add_argument("--qat-epochs", type=int, default=30)
+    parser.add_argument("--qat-epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-weights", action="store_true", help="write models/weights/digits_mlp.npz")
     args = parser.parse_args()
