@@ -19,15 +19,13 @@ from spintron_nn.backends.sim.noise import NoiseSpec
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training import FakeQuantNetwork
+from spintron_nn.training.threads import single_torch_thread
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # small torch ops are much faster on one thread on a shared 2-core machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_torch_thread():
+        yield
 
 
 def _mlp(seed):

@@ -14,6 +14,7 @@ from torch import nn
 from spintron_nn.config import CompileConfig
 from spintron_nn.training.compiled import compile_with_spintronc, run_with_spintronc
 from spintron_nn.training.energy import energy_regulariser, layer_energy, measured_one_fractions, popcount_fraction
+from spintron_nn.training.threads import single_torch_thread
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, Variation, train_float
 
 CONFIG = CompileConfig(weight_bits=4, activation_bits=4, rows=16, cols=16, adc_bits=5)
@@ -21,10 +22,8 @@ CONFIG = CompileConfig(weight_bits=4, activation_bits=4, rows=16, cols=16, adc_b
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_torch_thread():
+        yield
 
 
 def _task(seed=0, count=96):
