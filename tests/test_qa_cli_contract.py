@@ -306,3 +306,8 @@ def test_spintron_opt_with_a_missing_weights_file(capsys, work, tmp_path):
 
 def test_spintron_opt_usage_error_is_one_line(capsys, work):
     expect_usage_error(capsys, spintron_opt.main, ["--no-such-option"], work, "--no-such-option")
+
+
+def test_spice_tiles_without_the_spice_target_is_not_silently_ignored(capsys, work, tmp_path):
+    argv = compile_argv(work, tmp_path / "b", "--spice-tiles", "0")
+    expect_usage_error(capsys, spintronc.main, argv, tmp_path, "--spice-tiles", "spice")

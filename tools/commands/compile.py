@@ -88,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     writers = _writers(config.targets)  # fail on unknown targets before any work
     if config.spice_tiles is not None:
+        if "spice" not in config.targets:
+            # like run --simulator without --backend rtl: an option that would do nothing
+            raise SpintronError("--spice-tiles applies to the spice target (add spice to --targets)")
         from spintron_nn.backends.spice.bundle import check_tile_selection
 
         check_tile_selection(config.spice_tiles)
