@@ -232,3 +232,20 @@ def test_adc_rounding_saturation_and_cell_widths_are_bit_exact(adc_bits, cell_bi
     assert max(shifts) > 0  # the rounding path is exercised
     inputs = np.random.default_rng(adc_bits).uniform(0, 1, size=(4, 64)).astype(np.float32)
     assert_bit_exact(design.spin_module, [inputs], "icarus")
+
+
+@pytest.mark.slow
+def test_zoo_keyword_cnn_is_bit_exact_with_verilator(tmp_path):
+    """A model from the zoo the RTL was not written against (19 stages)."""
+    import torch
+
+    from spintron_nn import models
+
+    torch.manual_seed(0)
+    shape = models.input_shape("keyword_cnn")[1:]
+    rng = np.random.default_rng(2)
+    calibration = rng.uniform(0, 1, (8, *shape)).astype(np.float32)
+    design = compile_model(models.get("keyword_cnn").eval(), CompileConfig(targets=("ir", "sim")), calibration,
+                           example_input=torch.from_numpy(calibration[:1]))
+    inputs = rng.uniform(0, 1, (2, *shape)).astype(np.float32)
+    assert_bit_exact(design.spin_module, [inputs], "verilator", tmp_path)
