@@ -88,6 +88,10 @@ def compile_model(
 
     config = config or CompileConfig()
     check_architecture_option(model, architecture)
+    if config.pipeline and any(t != "ir" for t in config.targets):
+        from spintron_nn.passes.flows import check_float_pipeline
+
+        check_float_pipeline(config.pipeline)  # before the import, which can take a while
     if progress:
         progress("import")
     float_module = load_model(model, example_input=example_input, architecture=architecture)

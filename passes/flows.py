@@ -28,6 +28,25 @@ def default_float_pipeline() -> str:
     return ",".join(name for name in FLOAT_PASSES if name in available)
 
 
+# Passes quantize_and_lower runs itself, with the compile's own options.
+LOWERING_PASSES = ("calibrate", "quantize", "lower-to-spin", "tile-crossbars", "schedule", "estimate-energy")
+
+
+def check_float_pipeline(spec: str) -> None:
+    """A user's replacement for the float clean-up passes: valid, and free of
+    the lowering passes, which would otherwise run twice (once without the
+    compile's options)."""
+    from spintron_nn.errors import SpintronError
+    from spintron_nn.passes.pipeline import parse_pass_pipeline
+
+    misplaced = [p.name for p in parse_pass_pipeline(spec) if p.name in LOWERING_PASSES]
+    if misplaced:
+        raise SpintronError(
+            f"--pipeline replaces the float clean-up passes; {', '.join(misplaced)} run after it "
+            "with this compile's options (for a custom lowering use spintron-opt on the ir target)"
+        )
+
+
 def quantize_and_lower(
     module: ModuleOp,
     calibration_inputs: Sequence[np.ndarray] | None,

@@ -311,3 +311,11 @@ def test_spintron_opt_usage_error_is_one_line(capsys, work):
 def test_spice_tiles_without_the_spice_target_is_not_silently_ignored(capsys, work, tmp_path):
     argv = compile_argv(work, tmp_path / "b", "--spice-tiles", "0")
     expect_usage_error(capsys, spintronc.main, argv, tmp_path, "--spice-tiles", "spice")
+
+
+@pytest.mark.parametrize("spec", ["calibrate", "canonicalize,quantize", "tile-crossbars"])
+def test_pipeline_with_lowering_passes_is_refused(capsys, work, tmp_path, spec):
+    """--pipeline replaces the float passes; a lowering pass in it used to run a
+    second, option-less calibration (two warnings) or silently nothing."""
+    argv = compile_argv(work, tmp_path / "b", "--pipeline", spec)
+    expect_usage_error(capsys, spintronc.main, argv, tmp_path, "--pipeline")

@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="ir,sim,report",
         help=f"comma-separated subset of {','.join(KNOWN_TARGETS)} (default ir,sim,report)",
     )
-    parser.add_argument("--pipeline", help="replace the default pass pipeline (spintron-opt -p syntax)")
+    parser.add_argument("--pipeline", help="replace the float clean-up passes (default canonicalize,fold-constants,fold-batchnorm,"
+                        "fuse-activations; spintron-opt -p syntax); quantization and mapping follow")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
     parser.add_argument("--spice-tiles", help="tiles with SPICE decks (spice target): all | first | ids, e.g. 0,3")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
