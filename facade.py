@@ -61,16 +61,19 @@ class MTJConfig:
         """Tunnel magnetoresistance ratio (R_AP - R_P) / R_P."""
         return (self.resistance_high - self.resistance_low) / self.resistance_low
 
-    def parameter_overrides(self) -> dict[str, float]:
-        """The device-table entries this configuration sets (docs/parameters.md).
+    def parameter_overrides(self, cell_type: str = "mtj") -> dict[str, float]:
+        """The device-table entries this configuration sets (docs/parameters.md),
+        in the table of ``cell_type``: the cell the design is costed with
+        (multi-level cells are domain-wall cells, ``dw.*``), or the junction's
+        resistances would change a table the estimate never reads.
 
         ``switching_voltage`` and ``cell_area`` (the junction's area) have no
         entry: writes are costed from the table's write energy, and a bit
         cell's footprint is set by its access transistor (``cell_area.mtj`` in
         F^2), not by the junction.  Both are recorded in the design summary."""
         return {
-            "mtj.r_parallel": float(self.resistance_low),
-            "mtj.tmr0": float(self.tmr),
+            f"{cell_type}.r_parallel": float(self.resistance_low),
+            f"{cell_type}.tmr0": float(self.tmr),
             "read.v_read": float(self.read_voltage),
         }
 
@@ -118,6 +121,7 @@ class SpintronConverter:
         """``quantization_bits`` is the weight precision; activations default to
         8 bits because bit-serial inputs make them cheap (docs/semantics.md)."""
         from spintron_nn.api import compile_model
+        from spintron_nn.energy.cost_model import default_cell_type
 
         rows, cols = (crossbar_size, crossbar_size) if isinstance(crossbar_size, int) else crossbar_size
         config = CompileConfig(
@@ -127,7 +131,7 @@ class SpintronConverter:
             adc_bits=adc_bits,
             rows=rows,
             cols=cols,
-            parameter_overrides=tuple(sorted(self.mtj_config.parameter_overrides().items())),
+            parameter_overrides=tuple(sorted(self.mtj_config.parameter_overrides(default_cell_type(cell_bits)).items())),
         )
         design = compile_model(model, config, calibration, example_input=example_input)
         design.summary["mtj_config"] = {f.name: getattr(self.mtj_config, f.name) for f in fields(self.mtj_config)}

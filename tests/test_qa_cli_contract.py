@@ -319,3 +319,35 @@ def test_pipeline_with_lowering_passes_is_refused(capsys, work, tmp_path, spec):
     second, option-less calibration (two warnings) or silently nothing."""
     argv = compile_argv(work, tmp_path / "b", "--pipeline", spec)
     expect_usage_error(capsys, spintronc.main, argv, tmp_path, "--pipeline")
+
+
+@pytest.mark.parametrize("cell_bits", [1, 2])
+def test_facade_mtj_resistances_change_the_energy(work, cell_bits):
+    """MTJConfig's resistances used to land in mtj.* while 2-bit cells are
+    costed as domain-wall cells (dw.*): the user's device changed nothing."""
+    from spintron_nn import MTJConfig, SpintronConverter
+    from spintron_nn.backends.report.build import build_report
+
+    calibration = np.load(work / "calib.npy")
+    totals = []
+    for r_low in (5e3, 2e3):
+        converted = SpintronConverter(MTJConfig(resistance_high=2 * r_low, resistance_low=r_low)).convert(
+            str(work / "model.onnx"), cell_bits=cell_bits, calibration=calibration)
+        report = build_report(converted.design)
+        read = {p["name"]: p["value"] for p in report["parameters"]}
+        assert any(name.endswith(".r_parallel") and value == r_low for name, value in read.items()), read
+        totals.append(report["spintronic"]["total"]["energy_j"]["cell_read"])
+    assert totals[0] != totals[1]
+
+
+def test_report_says_when_an_override_is_not_used(capsys, work, tmp_path):
+    """--mtj-config mtj.r_parallel with 2-bit (domain-wall) cells changes
+    nothing; the report must not present it as applied."""
+    toml = tmp_path / "cfg.toml"
+    toml.write_text("[mtj.r_parallel]\nvalue = 3.0e3\n[dw.r_parallel]\nvalue = 3.0e3\n")
+    assert spintronc.main(compile_argv(work, tmp_path / "b", "--mtj-config", str(toml))) == 0
+    capsys.readouterr()
+    assert spintronc.main(["report", str(tmp_path / "b")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("parameter override")]
+    assert len(lines) == 2
+    assert [line.endswith("not used by this design's cost model") for line in lines] == [False, True], lines

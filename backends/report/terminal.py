@@ -47,7 +47,11 @@ def format_report(report: dict) -> str:
     accuracy = report["accuracy"]
     config = report["config"]
     legend = ", ".join(f"{_SHORT[c]}={c}" for c in components)
+    # An override the estimate never read changed nothing (e.g. mtj.* with
+    # multi-level cells, which are domain-wall cells): say so, or it looks applied.
+    read = {p["name"] for p in report["parameters"]}
     overrides = [f"{o['name']} = {o['value']:g} {o['unit']} (shipped {o['shipped_value']:g}, from {o['origin']})"
+                 + ("" if o["name"] in read else "; not used by this design's cost model")
                  for o in report["overrides"]]
     return "\n".join([
         f"design: {report['source']}  (W{config['weight_bits']}A{config['activation_bits']}, "
