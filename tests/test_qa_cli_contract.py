@@ -351,3 +351,17 @@ def test_report_says_when_an_override_is_not_used(capsys, work, tmp_path):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("parameter override")]
     assert len(lines) == 2
     assert [line.endswith("not used by this design's cost model") for line in lines] == [False, True], lines
+
+
+def test_closed_stdout_is_not_a_traceback():
+    """`spintron-opt --list-passes | head -1`: the reader is gone before the
+    tool writes; that is no bug to show a traceback for."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "spintron_nn.tools.spintron_opt", "--list-passes"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the interpreter has even started writing
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr, stderr

@@ -8,6 +8,7 @@ and keeps its traceback, because hiding it would hide the bug.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -64,3 +65,9 @@ def _run(prog: str, body: Callable[[], int], debug: bool, tidy: Callable[[str], 
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `spintronc report OUT | head`: the reader left; no traceback, and
+        # stdout goes to devnull so the interpreter's final flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell tool killed by the pipe reports
