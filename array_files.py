@@ -50,6 +50,21 @@ def load_arrays(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=np.float32) if a.dtype.kind == "f" else a for a in arrays]
 
 
+def as_input_list(data) -> list:
+    """One array (numpy, torch tensor, anything with ``__array__``) or a
+    list/tuple of them -> a list with one entry per model input.  A tensor is
+    one input, not a sequence of per-item rows."""
+    if isinstance(data, (list, tuple)):
+        return [as_array(item) for item in data]
+    return [as_array(data)]
+
+
+def as_array(value) -> np.ndarray:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
 def checked_inputs(
     module, arrays: list[np.ndarray], *, path: str | Path | None = None, what: str = "input"
 ) -> list[np.ndarray]:

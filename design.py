@@ -141,15 +141,15 @@ class Design:
         return runner(self, arrays, noise=noise, seed=seed, **backend_options)
 
     def _as_list(self, inputs) -> list[np.ndarray]:
+        from spintron_nn.array_files import as_array, as_input_list
+
         names = self.input_names
         if isinstance(inputs, dict):
             missing = [n for n in names if n not in inputs]
             if missing:
                 raise SpintronError(f"missing input(s): {', '.join(missing)}")
-            return [np.asarray(inputs[n]) for n in names]
-        if isinstance(inputs, np.ndarray):
-            inputs = [inputs]
-        arrays = [np.asarray(a) for a in inputs]
+            return [as_array(inputs[n]) for n in names]
+        arrays = as_input_list(inputs)
         if len(arrays) != len(names):
             raise SpintronError(f"the model takes {len(names)} input(s), got {len(arrays)}")
         return arrays

@@ -365,3 +365,17 @@ def test_closed_stdout_is_not_a_traceback():
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
+
+
+def test_torch_tensors_are_one_input_not_a_list_of_rows(work):
+    """A PyTorch user passes tensors: a [N, 4] tensor was iterated as N inputs
+    ("the model takes 1 input(s), got N")."""
+    import torch
+
+    import spintron_nn as sn
+
+    calibration = np.load(work / "calib.npy")
+    design = sn.compile(str(work / "model.onnx"), calibration=torch.from_numpy(calibration))
+    expected = design.run(calibration)[0]
+    np.testing.assert_array_equal(design.run(torch.from_numpy(calibration).requires_grad_())[0], expected)
+    np.testing.assert_array_equal(design.run((torch.from_numpy(calibration),))[0], expected)
