@@ -68,6 +68,8 @@ def test_verify_passes_and_states_bounds(bundle):
     result = spintronc("verify", out)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bound" in result.stdout and "top-1 agreement" in result.stdout
+    # Logits of a classifier: the RMS error is reported, agreement decides.
+    assert "info sim vs float 'logits' relative RMS error" in result.stdout
 
 
 def test_verify_exit_1_beyond_bound(tmp_path):
