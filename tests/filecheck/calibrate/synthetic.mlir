@@ -1,7 +1,7 @@
 // RUN: spintron-opt %s -p calibrate 2>&1 | filecheck %s
 
 // Without data the pass warns and calibrates on synthetic standard-normal inputs.
-// CHECK:      UserWarning: calibrate: no calibration data given; using synthetic standard-normal inputs
+// CHECK:      spintron-opt: warning: calibrate: no calibration data given; using synthetic standard-normal inputs
 // The input's range, and the calibration items kept for the ADC-shift choice:
 // CHECK:      func.func @main
 // CHECK-SAME: spin.input_ranges = array<f64: [[LO:-[0-9.e+-]+]], [[HI:[0-9.e+-]+]]>, spin.calibration_input0 = #nn.weight<"spin.calibration.input0">
