@@ -163,3 +163,20 @@ def test_state_dict_with_architecture(tmp_path):
     with torch.no_grad():
         ref = net(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ref, atol=1e-5)
+
+
+def test_run_rtl_writes_vcd_and_matches_sim(tmp_path):
+    out = tmp_path / "rtl"
+    result = spintronc("compile", EXAMPLE, "-o", out, "--calibration", CALIBRATION,
+                       "--targets", "ir,sim,verilog", "-q")
+    assert result.returncode == 0, result.stderr
+    np.save(tmp_path / "x.npy", np.load(INPUTS)[:2])
+    args = ["--input", tmp_path / "x.npy"]
+    result = spintronc("run", out, *args, "--output", tmp_path / "rtl.npy", "--backend", "rtl",
+                       "--simulator", "icarus", "--vcd", tmp_path / "wave.vcd")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "wave.vcd").read_text().startswith("$date") or "$var" in (tmp_path / "wave.vcd").read_text()
+    assert spintronc("run", out, *args, "--output", tmp_path / "sim.npy").returncode == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "rtl.npy"), np.load(tmp_path / "sim.npy"))
+    result = spintronc("run", out, *args, "--output", tmp_path / "y.npy", "--vcd", tmp_path / "w.vcd")
+    assert result.returncode == 2 and "--backend rtl only" in result.stderr

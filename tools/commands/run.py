@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("verilator", "icarus"),
         help="RTL simulator for --backend rtl (default: verilator, icarus as fallback)",
     )
+    parser.add_argument("--vcd", help="with --backend rtl: write the simulation's waveform to this .vcd file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +40,13 @@ def run(args: argparse.Namespace) -> int:
         check_output_name(args.output, design.output_names)
         inputs = checked_inputs(design.float_module, load_arrays(args.input, design.input_names), path=args.input)
         options = {"simulator": args.simulator} if args.simulator else {}
+        if args.vcd:
+            vcd = Path(args.vcd)
+            if not vcd.parent.is_dir():
+                raise SpintronError("folder for the waveform does not exist", path=args.vcd)
+            options["vcd"] = str(vcd)
         if options and args.backend != "rtl":
-            raise SpintronError("--simulator applies to --backend rtl only")
+            raise SpintronError("--simulator and --vcd apply to --backend rtl only")
         outputs = design.run(inputs, backend=args.backend, seed=args.seed, **options)
         names = design.output_names
     else:
