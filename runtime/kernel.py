@@ -24,15 +24,12 @@ import os
 import numpy as np
 
 from spintron_nn.errors import SpintronError
+from spintron_nn.runtime.tile_args import check_tile_parameters
 
 KERNEL_ENV = "SPINTRON_KERNEL"
 KERNEL_CHOICES = ("auto", "c", "numpy")
 ISA_ENV = "SPINTRON_KERNEL_ISA"
 THREADS_ENVS = ("SPINTRON_THREADS", "OMP_NUM_THREADS")
-MAX_INPUT_BITS = 16
-MAX_CELL_BITS = 4
-MAX_ADC_BITS = 32
-MAX_ADC_SHIFT = 24
 #: Fraction bits of the noisy currents (``backends/sim/noise.py``: ``Q``).
 NOISE_Q = 16
 #: Largest left shift of the int64 shift-add.
@@ -168,25 +165,7 @@ def set_threads(count: int) -> None:
 
 
 def _check_parameters(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
-    if not 1 <= input_bits <= MAX_INPUT_BITS:
-        raise SpintronError(f"input bits must be in 1..{MAX_INPUT_BITS}, got {input_bits}")
-    if not 1 <= cell_bits <= MAX_CELL_BITS:
-        raise SpintronError(f"cell bits must be in 1..{MAX_CELL_BITS}, got {cell_bits}")
-    if adc_bits is None:
-        if adc_shift != 0:
-            raise SpintronError("an ideal ADC (adc_bits=None) needs adc_shift 0")
-    elif not 1 <= adc_bits <= MAX_ADC_BITS:
-        raise SpintronError(f"ADC bits must be in 1..{MAX_ADC_BITS}, got {adc_bits}")
-    if not 0 <= adc_shift <= MAX_ADC_SHIFT:
-        raise SpintronError(f"ADC shift must be in 0..{MAX_ADC_SHIFT}, got {adc_shift}")
-    if x.ndim != 2 or levels_pos.ndim != 3 or levels_pos.shape != levels_neg.shape:
-        raise SpintronError(
-            f"tile shapes: x {x.shape} must be [B, R], levels {levels_pos.shape} and "
-            f"{levels_neg.shape} equal [S, R, C]")
-    if x.shape[1] != levels_pos.shape[1]:
-        raise SpintronError(f"x has {x.shape[1]} rows, the tile {levels_pos.shape[1]}")
-    if not np.issubdtype(x.dtype, np.integer):
-        raise SpintronError(f"activations must be integers, got {x.dtype}")
+    check_tile_parameters(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift)
     if not (np.issubdtype(levels_pos.dtype, np.integer)
             and np.issubdtype(levels_neg.dtype, np.integer)):
         raise SpintronError("levels must be integers")

@@ -43,12 +43,14 @@ __all__ = [
 
 #: Default largest fraction of calibration reads an ADC may saturate (doc section 5).
 DEFAULT_MAX_SATURATION_RATE = 1e-3
-MAX_CELL_BITS = 4
-MAX_INPUT_BITS = 16
-MAX_ADC_BITS = 32
-#: Largest ADC shift: currents stay below 2**24 for any supported tile, and
-#: shift + input bit + slice offset must stay below 63 in the shift-add.
-MAX_ADC_SHIFT = 24
+# The limits live beside the C kernel's loader so both check calls alike.
+from spintron_nn.runtime.tile_args import (  # noqa: E402
+    MAX_ADC_BITS,
+    MAX_ADC_SHIFT,
+    MAX_CELL_BITS,
+    MAX_INPUT_BITS,
+    check_tile_parameters,
+)
 
 
 # --- weights onto cells (doc section 3) --------------------------------------
@@ -150,25 +152,7 @@ def _shift_add(codes: np.ndarray, adc_shift: int, cell_bits: int) -> np.ndarray:
 
 
 def _check_tile_args(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
-    if not 1 <= input_bits <= MAX_INPUT_BITS:
-        raise SpintronError(f"input bits must be in 1..{MAX_INPUT_BITS}, got {input_bits}")
-    if not 1 <= cell_bits <= MAX_CELL_BITS:
-        raise SpintronError(f"cell bits must be in 1..{MAX_CELL_BITS}, got {cell_bits}")
-    if adc_bits is None:
-        if adc_shift != 0:
-            raise SpintronError("an ideal ADC (adc_bits=None) needs adc_shift 0")
-    elif not 1 <= adc_bits <= MAX_ADC_BITS:
-        raise SpintronError(f"ADC bits must be in 1..{MAX_ADC_BITS}, got {adc_bits}")
-    if not 0 <= adc_shift <= MAX_ADC_SHIFT:
-        raise SpintronError(f"ADC shift must be in 0..{MAX_ADC_SHIFT}, got {adc_shift}")
-    if x.ndim != 2 or levels_pos.ndim != 3 or levels_pos.shape != levels_neg.shape:
-        raise SpintronError(
-            f"tile shapes: x {x.shape} must be [B, R], levels {levels_pos.shape} and "
-            f"{levels_neg.shape} equal [S, R, C]")
-    if x.shape[1] != levels_pos.shape[1]:
-        raise SpintronError(f"x has {x.shape[1]} rows, the tile {levels_pos.shape[1]}")
-    if not np.issubdtype(x.dtype, np.integer):
-        raise SpintronError(f"activations must be integers, got {x.dtype}")
+    check_tile_parameters(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift)
     if x.size and (int(x.min()) < 0 or int(x.max()) >= 2**input_bits):
         raise SpintronError(f"activations must be in 0..2**{input_bits}-1")
     for levels in (levels_pos, levels_neg):
