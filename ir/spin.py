@@ -56,6 +56,10 @@ DYNAMIC = DYNAMIC_INDEX
 ACT_BITS = (2, 8)
 WEIGHT_BITS = (2, 8)
 CELL_BITS = (1, 4)
+#: Discardable attribute on an ``nn`` op that lower-to-spin left in the spin
+#: module to run on the digital float unit (no crossbar or integer mapping);
+#: its value says why.  Not a crossbar op: dequantized in, float32, quantized out.
+FLOAT_UNIT_ATTR = "spin.float_unit"
 ADC_BITS = (1, 12)
 ARRAY_DIM = (16, 1024)
 

@@ -52,6 +52,7 @@ from spintron_nn.energy.cost_model import (
 from spintron_nn.energy.params import ParameterTable, load_parameters
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
+from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
 
 # Float ops per element of the exact softmax (exp by a short polynomial,
 # the sum, one division): assumed, it is a small share of any network.
@@ -189,7 +190,26 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
         return DigitalWork(fp32=SOFTMAX_FP32_OPS_PER_ELEMENT * n_out, **moves), "digital"
     if isinstance(op, (spin.QuantizeOp, spin.DequantizeOp)):
         return DigitalWork(fp32=n_out, **moves), "digital"
+    if FLOAT_UNIT_ATTR in op.attributes:
+        return DigitalWork(fp32=_float_unit_ops(op), **moves), "digital"
     return None
+
+
+def _float_unit_ops(op: Operation) -> int:
+    """fp32 ops of an nn op on the digital float unit (lower-to-spin's
+    fallback): a multiply-add per weight of a MatMul/Gemm/Conv output
+    element, a compare/add per window element of a pool, else one op per
+    element read or written, whichever is more (reductions read more)."""
+    n_out = _elements(op.results[0])
+    if op.name in ("nn.matmul", "nn.gemm"):
+        a_shape = spin.shape_of(op.operands[0])
+        k = a_shape[-2] if op.name == "nn.gemm" and spin.get_int(op, "trans_a") else a_shape[-1]
+        return 2 * n_out * k
+    if op.name == "nn.conv":
+        return 2 * n_out * math.prod(spin.shape_of(op.operands[1])[1:])
+    if "kernel_shape" in op.properties:
+        return n_out * math.prod(spin.get_ints(op, "kernel_shape"))
+    return max(n_out, *(_elements(v) for v in op.operands))
 
 
 # ------------------------------------------------------------- the module
@@ -255,7 +275,8 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
     layers: dict[str, _Layer] = {}
     owners: dict[Operation, str] = {}
     for index, op in enumerate(_main_ops(module)):
-        if isinstance(op, FREE_OPS) or not op.results or not op.name.startswith("spin."):
+        if isinstance(op, FREE_OPS) or not op.results or not (op.name.startswith("spin.")
+                                                              or FLOAT_UNIT_ATTR in op.attributes):
             continue
         name = _layer_name(op, owners, index)
         layer = layers.setdefault(name, _Layer([], []))

@@ -7,6 +7,13 @@ before ``func.return``).  Conv/Gemm/MatMul become one ``spin.crossbar_layer``
 (untiled, ``tile-crossbars`` splits it; a grouped conv's matrix is block diagonal) followed by
 ``spin.requant``; the rest becomes digital spin ops.  ``adc-bits=0`` means an
 ideal ADC.  See docs/spin-dialect.md for the op-by-op mapping.
+
+An op with no crossbar or integer-digital mapping stays the ``nn`` op it was
+and runs on the *digital float unit* (``spin.FLOAT_UNIT_ATTR`` marks it, with the
+reason): its code operands are ``spin.dequantize``d, it computes in float32
+exactly as the float backend does, and its float results are
+``spin.quantize``d with the range ``calibrate`` recorded for them;
+integer/bool results pass through unquantized.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, f32, i64
+from xdsl.dialects.builtin import IntegerType, ModuleOp, StringAttr, f32, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -77,11 +84,13 @@ class _Lowering:
         self.anchor: Operation | None = None
         # ops folded into a preceding layer's requant -> the layer's nn result
         self.absorbed: dict[Operation, SSAValue] = {}
+        self.emitted: list[Operation] = []  # by the handler running now (undone if it gives up)
 
     # -- helpers ---------------------------------------------------------
 
     def emit(self, op: Operation) -> Operation:
         self.rewriter.insert_op(op, InsertPoint.before(self.anchor))
+        self.emitted.append(op)
         return op
 
     def operand(self, op: Operation, index: int = 0) -> Codes:
@@ -454,8 +463,12 @@ class _Lowering:
 
     def lower_reshape(self, op) -> Codes | SSAValue:
         found = self.codes.get(op.operands[0])
-        if isinstance(found, SSAValue):  # integers (ArgMax indices, labels) stay int64, casts included
-            return self.build(spin.ReshapeOp, [found], self.result_type(op, i64))
+        if isinstance(found, SSAValue):  # integers (ArgMax indices, labels) stay int64, integer casts included
+            if not all(isinstance(spin.element_of(v), IntegerType) and spin.element_of(v).width.data > 1
+                       for v in (found, op.results[0])):  # bools, int -> float: the float unit
+                raise UnsupportedError(f"lower-to-spin: {op.name} from {found.type} to {op.results[0].type} "
+                                       "is not an integer reshape")
+            return self.build(spin.ReshapeOp, [found], self.result_type(op, spin.element_of(found)))
         if op.name == "nn.cast" and spin.element_of(op.operands[0]) != spin.element_of(op.results[0]):
             raise UnsupportedError(f"lower-to-spin: nn.cast from {op.operands[0].type} to {op.results[0].type} is not supported")
         return self.same_params(op, spin.ReshapeOp)
@@ -509,14 +522,53 @@ class _Lowering:
             elif op in self.absorbed:
                 self.codes[op.results[0]] = self.codes[self.absorbed[op]]
                 lowered.append(op)
-            elif op.name in self.HANDLERS:
-                self.codes[op.results[0]] = self.HANDLERS[op.name](self, op)
+            elif op.name not in self.HANDLERS:
+                self.float_unit(op, f"{op.name} has no crossbar or integer-digital mapping")
+            elif (refusal := self.try_handler(op)) is None:
                 lowered.append(op)
             else:
-                raise UnsupportedError(f"lower-to-spin: {op.name} has no crossbar or digital mapping")
+                self.float_unit(op, refusal)
         for op in reversed(lowered):
             if all(not r.uses for r in op.results):
                 self.rewriter.erase_op(op)
+
+    def try_handler(self, op: Operation) -> str | None:
+        """Run ``op``'s handler; if it has no mapping for this instance of the op
+        (UnsupportedError), undo what it emitted and return the reason."""
+        self.emitted, absorbed, layers = [], dict(self.absorbed), self.layers
+        try:
+            self.codes[op.results[0]] = self.HANDLERS[op.name](self, op)
+            return None
+        except UnsupportedError as exc:
+            for new in reversed(self.emitted):
+                self.rewriter.erase_op(new)
+            self.absorbed, self.layers = absorbed, layers
+            return str(exc).removeprefix("lower-to-spin: ")
+
+    def float_unit(self, op: Operation, reason: str) -> None:
+        """Keep ``op`` as the nn op on the digital float unit: dequantize its code
+        operands, quantize its float results (calibrated range)."""
+        for index, value in enumerate(op.operands):
+            found = self.codes.get(value)
+            if isinstance(found, Codes):
+                found = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point, self.bits)).results[0]
+            if found is not None:
+                op.operands[index] = found
+            elif getattr(value.owner, "name", None) != "nn.constant":
+                raise UnsupportedError(f"lower-to-spin: operand #{index} of {op.name} is neither an activation "
+                                       "nor a constant")
+        op.attributes[spin.FLOAT_UNIT_ATTR] = StringAttr(reason)
+        self.anchor = op.next_op
+        for result in op.results:
+            element = spin.element_of(result)
+            if isinstance(element, IntegerType):
+                self.codes[result] = result  # indices, bools: unquantized
+                continue
+            if element != f32:
+                raise UnsupportedError(f"lower-to-spin: {op.name} gives {result.type}; the float unit "
+                                       "re-quantizes float32 results only")
+            scale, zp = self.out_params(op)
+            self.codes[result] = Codes(self.emit(spin.QuantizeOp(result, scale, zp, self.bits)).results[0], scale, zp)
 
     def lower_return(self, op: func.ReturnOp) -> None:
         for index, value in enumerate(op.operands):

@@ -46,14 +46,14 @@ def quant_params(op: Operation) -> tuple[float, int] | None:
 
 
 def check_float32_graph(main: Operation) -> None:
-    """Quantization maps float32 tensors to integer codes; integer tensors are
-    index data (ArgMax, Cast, ArrayFeatureExtractor class labels) and pass
-    through as int64.  The nn dialect also carries f16/f64/bool tensors, which
-    it refuses by op and type."""
+    """Quantization maps float32 tensors to integer codes; integer and bool
+    tensors are index data or masks (ArgMax, Cast, comparisons,
+    ArrayFeatureExtractor class labels) and pass through unquantized.  The nn
+    dialect also carries f16/f64 tensors, which it refuses by op and type."""
     from xdsl.dialects.builtin import IntegerType, TensorType, f32
 
     def allowed(element) -> bool:
-        return element == f32 or (isinstance(element, IntegerType) and element.width.data > 1)
+        return element == f32 or isinstance(element, IntegerType)
 
     for value in [*main.regions[0].block.args, *(r for op in main.walk() for r in op.results)]:
         if isinstance(value.type, TensorType) and not allowed(value.type.element_type):

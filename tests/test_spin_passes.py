@@ -12,7 +12,7 @@ from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp, StringAttr
 from xdsl.ir import Block, Region
 
 from spintron_nn.backends.sim.executor import run_spin
-from spintron_nn.errors import SpintronError, UnsupportedError
+from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn, spin
 from spintron_nn.ir.io import load_ir, save_ir
 from spintron_nn.ir.weights import WeightBlob
@@ -134,14 +134,18 @@ def test_option_and_order_errors(spec, message):
             run_pipeline(gemm_net(), spec)
 
 
-def test_unsupported_op_is_a_clear_error():
+def test_unmapped_op_runs_on_the_float_unit_with_its_reason():
+    """Div of two activations has no integer mapping: it stays on the digital
+    float unit (tests/test_sim_fallback.py), marked with why."""
     def build(block, x):
         return add(block, nn.DivOp(x, x))
 
     module = graph(build, (4,))
     calibrate_module(module, [np.ones((2, 4), np.float32)])
-    with pytest.raises(UnsupportedError, match="nn.div is supported with a per-tensor or per-channel constant divisor only"):
-        run_pipeline(module, "quantize,lower-to-spin")
+    run_pipeline(module, "quantize,lower-to-spin")
+    (div,) = [op for op in module.walk() if op.name == "nn.div"]
+    assert div.attributes[spin.FLOAT_UNIT_ATTR].data == \
+        "nn.div is supported with a per-tensor or per-channel constant divisor only"
 
 
 # -- tile-crossbars / schedule ----------------------------------------------

@@ -7,6 +7,8 @@ reference, bit-identical); everything else is the exact integer arithmetic of
 quant_math / digital.  Noise (a ``NoiseSpec``) is re-keyed per tile with
 ``seed`` and the tile's ``tile_id``, so the same inputs and seed give
 byte-identical outputs; ``noise=None`` gives the exact integer result.
+``nn`` ops left in the module (lower-to-spin's digital float unit, and their
+constants) run through ``float_exec.evaluate_op``.
 ``tile_currents`` replaces the integer column currents by analog ones (the
 SPICE backend's nodal solver), which then go through the same ADC and
 shift-add.
@@ -22,10 +24,11 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType
 from xdsl.ir import Operation
 
+from spintron_nn.backends import float_exec
 from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.backends.sim.noise import Q
 from spintron_nn.errors import SpintronError
-from spintron_nn.ir import spin
+from spintron_nn.ir import nn, spin
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import get_int, get_ints, get_real
 
@@ -200,6 +203,10 @@ def evaluate_op(op: Operation, operands: Sequence[np.ndarray], run: _Run = _Run(
     otherwise); ``tile-crossbars`` uses it to run calibration data."""
     if isinstance(op, spin.CrossbarTileOp):
         result = _tile(op, operands[0], run)
+    elif isinstance(op, nn.NNOperation):
+        # the digital float unit (lower-to-spin's fallback) and its constants:
+        # float32 exactly as the float backend computes it
+        return float_exec.evaluate_op(op, operands)[0]
     elif type(op) in _HANDLERS:
         result = _HANDLERS[type(op)](op, *operands)
     else:
