@@ -248,6 +248,27 @@ def test_fallback_matmul_energy_grows_with_its_inner_dimension():
     assert cost(32) > 4 * cost(4)
 
 
+def test_float_unit_feeds_crossbar_tiles():
+    """A 1-D conv on the float unit in front of a Gemm on crossbar tiles: the
+    calibration items run through the float unit while tile-crossbars picks
+    the ADC shifts.  Bound: the relative RMS error that ``spintronc verify``
+    accepts (the 6-bit ADC's error has no closed-form bound)."""
+    fc = np.random.default_rng(4).standard_normal((4, 30)).astype(np.float32)
+    model = _model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1]), helper.make_node("Relu", ["c"], ["r"]),
+                    helper.make_node("Flatten", ["r"], ["f"]),
+                    helper.make_node("Gemm", ["f", "fc"], ["y"], transB=1)],
+                   [_info("x", [None, 2, 10])], [_info("y", [None, 4])], [_const("w", W1), _const("fc", fc)])
+    x = np.random.default_rng(5).standard_normal((64, 2, 10)).astype(np.float32)
+    design = compile_model(model, CompileConfig(), [x])
+    module = design.spin_module
+    assert any(isinstance(op, spin.CrossbarTileOp) for op in module.walk())
+    assert [op.name for op in module.walk() if spin.FLOAT_UNIT_ATTR in op.attributes] == ["nn.conv"]
+    expected = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    got = design.run(x)[0]
+    assert np.sqrt(np.mean((got - expected) ** 2)) / np.sqrt(np.mean(expected**2)) <= 0.05
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).mean() >= 0.95
+
+
 def test_fallback_design_saves_and_loads(tmp_path):
     case = CASES["where_of_comparisons"]
     design, test = _compiled(case, np.random.default_rng(0))
