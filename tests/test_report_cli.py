@@ -97,3 +97,9 @@ def test_a_float_only_bundle_has_no_report(tmp_path, capsys):
     out = tmp_path / "ir_only"
     assert main(["compile", MODEL, "-o", str(out), "--targets", "ir", "-q"]) == 0
     _fails(["report", str(out)], capsys, "needs a crossbar design")
+
+
+def test_report_without_the_verilog_target_has_no_rtl_section(bundle):
+    report = json.loads((bundle / "report.json").read_text())
+    assert report["rtl"] is None
+    assert "RTL synthesis" not in (bundle / "report.html").read_text()

@@ -10,9 +10,11 @@ the parameter entries the estimate actually read, with the user's overrides.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from spintron_nn import __version__
+from spintron_nn.backends.report.rtl import rtl_section
 from spintron_nn.backends.report.schema import ACCURACY_KEYS, SCHEMA_VERSION
 from spintron_nn.design import Design
 from spintron_nn.energy.cost_model import AREA_COMPONENTS, ENERGY_COMPONENTS
@@ -139,8 +141,9 @@ def _overrides(table: ParameterTable, shipped: ParameterTable) -> list[dict]:
     ]
 
 
-def build_report(design: Design, table: ParameterTable | None = None) -> dict:
-    """The report of ``design`` (which must have a crossbar mapping)."""
+def build_report(design: Design, table: ParameterTable | None = None, folder: Path | None = None) -> dict:
+    """The report of ``design`` (which must have a crossbar mapping); ``folder``
+    is its bundle, where the verilog target's synthesis summary is read."""
     from spintron_nn.passes.estimate_energy import estimate_module
 
     if design.spin_module is None:
@@ -169,6 +172,7 @@ def build_report(design: Design, table: ParameterTable | None = None) -> dict:
         "parameters": _parameters(table, recording.read, shipped),
         "overrides": _overrides(table, shipped),
         "spice": _spice_section(design),
+        "rtl": rtl_section(folder),
     }
 
 

@@ -18,4 +18,5 @@ def write_report(report: dict, folder: Path) -> None:
 
 
 def write_target(design: Design, folder: Path) -> None:
-    write_report(build_report(design), Path(folder))
+    # after the verilog writer (compile.py TARGET_WRITERS order): rtl.json is there
+    write_report(build_report(design, folder=Path(folder)), Path(folder))

@@ -9,6 +9,7 @@ from html import escape
 
 from spintron_nn.backends.report import plots
 from spintron_nn.backends.report.formatting import area, number, percent, si
+from spintron_nn.backends.report.rtl import html_section as rtl_html_section
 from spintron_nn.backends.report.schema import ENERGY_LABELS
 from spintron_nn.backends.spice.report_section import html_section as spice_html_section
 
@@ -128,6 +129,7 @@ def render_html(report: dict) -> str:
         _totals_section(report),
         _accuracy_section(report),
         spice_html_section(report, _table),
+        rtl_html_section(report, _table),
         "<h2>Plots</h2>",
         *figures,
         _layers_section(report),

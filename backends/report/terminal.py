@@ -5,6 +5,7 @@ the totals, and one line each for area, efficiency and accuracy."""
 from __future__ import annotations
 
 from spintron_nn.backends.report.formatting import area, number, percent, si
+from spintron_nn.backends.report.rtl import terminal_lines as rtl_terminal_lines
 from spintron_nn.backends.spice.report_section import terminal_lines as spice_terminal_lines
 
 # Short column heads for the energy components (docs/report.md has the long names).
@@ -65,4 +66,5 @@ def format_report(report: dict) -> str:
         f"(ideal ADC {percent(accuracy['top1_agreement_ideal_adc'], 2)}) on {accuracy['evaluated_on'] or '-'}",
         *(f"parameter override: {line}" for line in overrides),
         *spice_terminal_lines(report),
+        *rtl_terminal_lines(report),
     ])

@@ -73,10 +73,11 @@ def _config(args: argparse.Namespace) -> CompileConfig:
 def _writers(targets: tuple[str, ...]) -> list:
     from spintron_nn.design import _load_entry_point
 
+    # TARGET_WRITERS order, not the user's: the report reads verilog/rtl.json.
     return [
-        _load_entry_point(TARGET_WRITERS[target], f"target '{target}'")
-        for target in targets
-        if target not in ("ir", "sim")
+        _load_entry_point(entry, f"target '{target}'")
+        for target, entry in TARGET_WRITERS.items()
+        if target in targets
     ]
 
 
