@@ -47,7 +47,7 @@ def load_report(path: Path) -> dict:
     from spintron_nn.backends.report.build import build_report
     from spintron_nn.design import Design
 
-    return build_report(Design.load(path))
+    return build_report(Design.load(path), folder=path)
 
 
 def run(args: argparse.Namespace) -> int:
