@@ -282,5 +282,5 @@ def test_verilog_refuses_the_float_unit():
     from spintron_nn.errors import SpintronError
 
     design, _ = _compiled(CASES["matmul_two_activations"], np.random.default_rng(0))
-    with pytest.raises(SpintronError):
+    with pytest.raises(SpintronError, match=r"no engine for 'nn.matmul'.*digital float unit"):
         plan_design(design.spin_module)

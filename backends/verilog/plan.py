@@ -431,8 +431,23 @@ class _Planner:
         return depth
 
 
+def _refuse_float_unit_ops(module: ModuleOp) -> None:
+    """Ops left on the digital float unit have no RTL engine; name the op
+    itself rather than the dequantize that feeds it."""
+    from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
+
+    for op in module.walk():
+        reason = op.attributes.get(FLOAT_UNIT_ATTR)
+        if reason is not None:
+            raise SpintronError(
+                f"the Verilog backend has no engine for '{op.name}', which runs on the "
+                f"digital float unit ({getattr(reason, 'data', reason)})"
+            )
+
+
 def plan_design(module: ModuleOp) -> Plan:
     """The hardware plan of a spin module; SpintronError for what RTL cannot do."""
+    _refuse_float_unit_ops(module)
     plan = _Planner(main_function(module)).run()
     if plan.word_bits > 64:
         raise SpintronError(f"accumulators need {plan.word_bits} bits, more than the 64 the RTL supports")
