@@ -614,8 +614,29 @@ class GlobalMaxPoolOp(_GlobalPoolBase):
     name = "spin.global_max_pool"
 
 
+class _BinaryCodeOp(SpinOp):
+    """Two code tensors (broadcasting) into one, with zero points and a clamp."""
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    output = result_def(TensorType)
+    lhs_zero_point = prop_def(IntegerAttr)
+    rhs_zero_point = prop_def(IntegerAttr)
+    shift = prop_def(IntegerAttr)
+    zero_point = prop_def(IntegerAttr)
+    clamp_min = prop_def(IntegerAttr)
+    clamp_max = prop_def(IntegerAttr)
+
+    def verify_(self) -> None:
+        for value in (self.lhs, self.rhs, self.output):
+            _check_element(self, value, ui8, "operands and result")
+        out = broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
+        if tuple(out) != shape_of(self.output):
+            _fail(self, f"result {self.output.type} is not the broadcast shape {list(out)}")
+
+
 @irdl_op_definition
-class AddOp(SpinOp):
+class AddOp(_BinaryCodeOp):
     """Residual add of two code tensors with their own quantizations::
 
         q = clamp(round_half_up(((a-za)*lhs_multiplier + (b-zb)*rhs_multiplier) / 2**shift) + zero_point,
@@ -623,51 +644,22 @@ class AddOp(SpinOp):
     """
 
     name = "spin.add"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    output = result_def(TensorType)
-    lhs_zero_point = prop_def(IntegerAttr)
-    rhs_zero_point = prop_def(IntegerAttr)
     lhs_multiplier = prop_def(IntegerAttr)
     rhs_multiplier = prop_def(IntegerAttr)
-    shift = prop_def(IntegerAttr)
-    zero_point = prop_def(IntegerAttr)
-    clamp_min = prop_def(IntegerAttr)
-    clamp_max = prop_def(IntegerAttr)
-
-    def verify_(self) -> None:
-        for value in (self.lhs, self.rhs, self.output):
-            _check_element(self, value, ui8, "operands and result")
-        out = broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
-        if tuple(out) != shape_of(self.output):
-            _fail(self, f"result {self.output.type} is not the broadcast shape {list(out)}")
 
 
 @irdl_op_definition
-class MulOp(SpinOp):
+class MulOp(_BinaryCodeOp):
     """Product of two code tensors (broadcasting)::
 
         q = clamp(round_half_up((a-za)*(b-zb)*multiplier / 2**shift) + zero_point, clamp_min, clamp_max)
     """
 
     name = "spin.mul"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    output = result_def(TensorType)
-    lhs_zero_point = prop_def(IntegerAttr)
-    rhs_zero_point = prop_def(IntegerAttr)
     multiplier = prop_def(IntegerAttr)
-    shift = prop_def(IntegerAttr)
-    zero_point = prop_def(IntegerAttr)
-    clamp_min = prop_def(IntegerAttr)
-    clamp_max = prop_def(IntegerAttr)
 
     def verify_(self) -> None:
-        for value in (self.lhs, self.rhs, self.output):
-            _check_element(self, value, ui8, "operands and result")
-        out = broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs))
-        if tuple(out) != shape_of(self.output):
-            _fail(self, f"result {self.output.type} is not the broadcast shape {list(out)}")
+        super().verify_()
         if not 0 <= get_int(self, "multiplier") < 2**31 or not 0 <= get_int(self, "shift") <= 62:
             _fail(self, "multiplier must be in 0..2**31-1 and shift in 0..62")
 
