@@ -477,7 +477,7 @@ def diagonal_block_cells(rows: range, cols: range, shape: tuple[int, int], group
     """Positions of the block ``rows x cols`` of a ``shape`` matrix made of
     ``groups`` equal diagonal blocks (a grouped conv, docs/spin-dialect.md)
     that lie inside a diagonal block: the weights of the layer it holds.
-    ``tile-crossbars`` maps a grid block only if this is non-zero."""
+    ``tile-crossbars`` maps a grid block only if this is non-zero (it calls this)."""
     k_group, n_group = shape[0] // groups, shape[1] // groups
 
     def overlap(span: range, start: int, size: int) -> int:

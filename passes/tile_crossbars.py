@@ -37,6 +37,7 @@ from xdsl.ir import Operation
 
 from spintron_nn.backends.sim import reference
 from spintron_nn.backends.sim.executor import evaluate_op
+from spintron_nn.energy.cost_model import diagonal_block_cells
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
@@ -77,33 +78,18 @@ def _layer_shifts(layer: spin.CrossbarLayerOp, calibration: np.ndarray | None, o
     )
 
 
-def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
-    """The grid blocks that get a physical tile: all of them for a dense matrix;
-    for a block-diagonal one (``groups`` > 1) those that meet a diagonal block.
-    Every column block meets one, so every output column is produced."""
-    groups = get_int(layer, "groups", 1)
-    k, n = layer.weights.array.shape
-    k_group, n_group = k // groups, n // groups
-
-    def meets_diagonal(rows: slice, cols: slice) -> bool:
-        first = max(rows.start // k_group, cols.start // n_group)
-        last = min((rows.stop - 1) // k_group, (cols.stop - 1) // n_group)
-        return first <= last
-
-    return [(r, c) for r, c in grid if meets_diagonal(r, c)]
-
-
 def _mapped_cells(layer: spin.CrossbarLayerOp, rows: slice, cols: slice) -> int:
     """Cells of the block that hold a weight of the layer: the whole block for a
-    dense matrix, only its parts inside diagonal blocks for a grouped conv."""
-    groups = get_int(layer, "groups", 1)
-    k, n = layer.weights.array.shape
-    k_group, n_group = k // groups, n // groups
+    dense matrix, only its parts inside diagonal blocks for a grouped conv.
+    The energy model counts MACs with the same rule."""
+    return diagonal_block_cells(rows, cols, layer.weights.array.shape, get_int(layer, "groups", 1))
 
-    def overlap(span: slice, start: int, size: int) -> int:
-        return max(0, min(span.stop, start + size) - max(span.start, start))
 
-    return sum(overlap(rows, g * k_group, k_group) * overlap(cols, g * n_group, n_group) for g in range(groups))
+def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
+    """The grid blocks that get a physical tile: all of them for a dense matrix;
+    for a block-diagonal one (``groups`` > 1) those that hold a weight.
+    Every column block meets a diagonal block, so every output column is produced."""
+    return [(r, c) for r, c in grid if _mapped_cells(layer, r, c) > 0]
 
 
 def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict,
