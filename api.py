@@ -53,19 +53,14 @@ def check_architecture_option(model: Any, architecture: str | Path | None) -> No
 def _calibration_inputs(data: Any, module) -> list[np.ndarray]:
     """``calibration`` (arrays, a dict by input name, or an .npy/.npz path)
     checked against the model's inputs."""
-    from spintron_nn.array_files import as_array, as_input_list, checked_inputs, load_arrays
+    from spintron_nn.array_files import as_input_list, checked_inputs, load_arrays
 
     names = input_names(module)
     path = None
     if isinstance(data, (str, Path)):
         path, arrays = data, load_arrays(data, names)
-    elif isinstance(data, dict):
-        missing = [n for n in names if n not in data]
-        if missing:
-            raise SpintronError(f"calibration is missing input(s) {', '.join(missing)}")
-        arrays = [as_array(data[n]) for n in names]
     else:
-        arrays = as_input_list(data)
+        arrays = as_input_list(data, names, what="calibration input")
     return checked_inputs(module, arrays, path=path, what="calibration input")
 
 

@@ -50,10 +50,16 @@ def load_arrays(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=np.float32) if a.dtype.kind == "f" else a for a in arrays]
 
 
-def as_input_list(data) -> list:
-    """One array (numpy, torch tensor, anything with ``__array__``) or a
-    list/tuple of them -> a list with one entry per model input.  A tensor is
-    one input, not a sequence of per-item rows."""
+def as_input_list(data, names: list[str], *, what: str = "input") -> list:
+    """One array (numpy, torch tensor, anything with ``__array__``), a
+    list/tuple of them, or a dict keyed by input name -> a list with one entry
+    per model input, in ``names`` order.  A tensor is one input, not a sequence
+    of per-item rows.  (How many inputs there must be is checked_inputs' job.)"""
+    if isinstance(data, dict):
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise SpintronError(f"missing {what}(s): {', '.join(missing)}")
+        return [as_array(data[n]) for n in names]
     if isinstance(data, (list, tuple)):
         return [as_array(item) for item in data]
     return [as_array(data)]

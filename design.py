@@ -121,9 +121,9 @@ class Design:
     ) -> list[np.ndarray]:
         """Run the design on a batch; returns one array per model output.
         ``backend_options`` go to the backend (e.g. ``simulator="icarus"`` for rtl)."""
-        from spintron_nn.array_files import checked_inputs
+        from spintron_nn.array_files import as_input_list, checked_inputs
 
-        arrays = checked_inputs(self.float_module, self._as_list(inputs))
+        arrays = checked_inputs(self.float_module, as_input_list(inputs, self.input_names))
         if backend == "float":
             from spintron_nn.backends.float_exec import run_float
 
@@ -139,20 +139,6 @@ class Design:
             )
         runner = _load_entry_point(RUN_BACKENDS[backend], f"backend '{backend}'")
         return runner(self, arrays, noise=noise, seed=seed, **backend_options)
-
-    def _as_list(self, inputs) -> list[np.ndarray]:
-        from spintron_nn.array_files import as_array, as_input_list
-
-        names = self.input_names
-        if isinstance(inputs, dict):
-            missing = [n for n in names if n not in inputs]
-            if missing:
-                raise SpintronError(f"missing input(s): {', '.join(missing)}")
-            return [as_array(inputs[n]) for n in names]
-        arrays = as_input_list(inputs)
-        if len(arrays) != len(names):
-            raise SpintronError(f"the model takes {len(names)} input(s), got {len(arrays)}")
-        return arrays
 
     # ----------------------------------------------------------------- save
 
