@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from spintron_nn import __version__
 from spintron_nn.config import CompileConfig
+from spintron_nn.entry_points import load_entry_point
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import io as ir_io
 from spintron_nn.ir.module_info import input_names, output_names
@@ -45,20 +46,6 @@ RUN_BACKENDS = {
     "rtl": "spintron_nn.backends.verilog.runner:run_design",
     "spice": "spintron_nn.backends.spice.runner:run_design",
 }
-
-
-def _load_entry_point(target: str, what: str):
-    import importlib
-    import importlib.util
-
-    module_name, func = target.split(":")
-    try:
-        found = importlib.util.find_spec(module_name) is not None
-    except ModuleNotFoundError:
-        found = False
-    if not found:
-        raise SpintronError(f"{what} is not available in this version")
-    return getattr(importlib.import_module(module_name), func)
 
 
 def _sha256(path: Path) -> str:
@@ -137,7 +124,7 @@ class Design:
                 f"backend '{backend}' needs a crossbar mapping, and this design has none "
                 "(compiled with --targets ir); recompile with --targets sim"
             )
-        runner = _load_entry_point(RUN_BACKENDS[backend], f"backend '{backend}'")
+        runner = load_entry_point(RUN_BACKENDS[backend], f"backend '{backend}'")
         return runner(self, arrays, noise=noise, seed=seed, **backend_options)
 
     # ----------------------------------------------------------------- save

@@ -21,6 +21,7 @@ import numpy as np
 
 from spintron_nn.analysis import is_classifier_output, relative_rms, top1_agreement
 from spintron_nn.design import Design
+from spintron_nn.entry_points import find_entry_point
 
 
 @dataclass
@@ -88,19 +89,7 @@ EXTRA_CHECKS = (
 
 
 def _available_checks() -> list[Callable[[Design], list[CheckResult]]]:
-    import importlib
-    import importlib.util
-
-    checks = []
-    for target in EXTRA_CHECKS:
-        module_name, func = target.split(":")
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-        except ModuleNotFoundError:
-            continue
-        checks.append(getattr(importlib.import_module(module_name), func))
-    return checks
+    return [check for check in map(find_entry_point, EXTRA_CHECKS) if check is not None]
 
 
 def run_checks(design: Design, *, min_agreement: float | None = None) -> list[CheckResult]:

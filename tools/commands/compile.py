@@ -71,11 +71,11 @@ def _config(args: argparse.Namespace) -> CompileConfig:
 
 
 def _writers(targets: tuple[str, ...]) -> list:
-    from spintron_nn.design import _load_entry_point
+    from spintron_nn.entry_points import load_entry_point
 
     # TARGET_WRITERS order, not the user's: the report reads verilog/rtl.json.
     return [
-        _load_entry_point(entry, f"target '{target}'")
+        load_entry_point(entry, f"target '{target}'")
         for target, entry in TARGET_WRITERS.items()
         if target in targets
     ]
