@@ -10,7 +10,9 @@ at 5-20 dB SNR, and turned into 48 x 13 MFCCs (25 ms Hamming frames, 20 ms
 hop, 40 mel bands, log, DCT-II), standardised per coefficient with the
 training set's statistics and clipped at 3 sigma.  The split is by voice: a quarter of the
 (accent, variant) pairs are held out, so the test set is made of unseen
-voices.  Everything is seeded; the result is cached in one .npz.
+voices; another ``VALIDATION_VOICES`` pairs form a validation set (also unseen
+in training) on which training recipes are chosen, so that the test set is
+used only to report.  Everything is seeded; the result is cached in one .npz.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ RATE = 16_000
 FRAME, HOP, FFT, MELS, COEFFICIENTS, FRAMES = 400, 320, 512, 40, 13, 48
 AUGMENT_TRAIN, AUGMENT_TEST = 4, 4
 CLIP_SIGMAS = 3.0
+VALIDATION_VOICES = 4
 
 
 def espeak_available() -> bool:
@@ -116,19 +119,22 @@ def mfcc(audio: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(seed: int = 0) -> dict[str, np.ndarray]:
-    """Features ``x [N, 1, 48, 13]`` (standardised with train statistics), labels, voice ids."""
+    """Features ``x [N, 1, 48, 13]`` (standardised with train statistics) and labels of the
+    train / validation / test splits (disjoint voices)."""
     rng = np.random.default_rng(seed)
     recordings = _recordings(seed)
     voices = len(ACCENTS) * len(VARIANTS)
-    test_voices = set(rng.permutation(voices)[: voices // 4].tolist())
-    parts = {"train": ([], []), "test": ([], [])}
+    order = rng.permutation(voices).tolist()
+    held_out = voices // 4
+    split_of = {v: "test" for v in order[:held_out]}
+    split_of.update({v: "val" for v in order[held_out:held_out + VALIDATION_VOICES]})
+    parts = {"train": ([], []), "val": ([], []), "test": ([], [])}
     for keyword, voice, audio in recordings:
-        split = "test" if voice in test_voices else "train"
-        for _ in range(AUGMENT_TEST if split == "test" else AUGMENT_TRAIN):
+        split = split_of.get(voice, "train")
+        for _ in range(AUGMENT_TRAIN if split == "train" else AUGMENT_TEST):
             parts[split][0].append(mfcc(augment(audio, rng)))
             parts[split][1].append(keyword)
-    x_train = np.stack(parts["train"][0])[:, None].astype(np.float32)
-    x_test = np.stack(parts["test"][0])[:, None].astype(np.float32)
+    x_train, x_val, x_test = (np.stack(parts[k][0])[:, None].astype(np.float32) for k in ("train", "val", "test"))
     mean, std = x_train.mean(axis=(0, 2), keepdims=True), x_train.std(axis=(0, 2), keepdims=True)
 
     def standardise(x):
@@ -137,6 +143,7 @@ def make_dataset(seed: int = 0) -> dict[str, np.ndarray]:
 
     return {
         "x_train": standardise(x_train), "y_train": np.array(parts["train"][1]),
+        "x_val": standardise(x_val), "y_val": np.array(parts["val"][1]),
         "x_test": standardise(x_test), "y_test": np.array(parts["test"][1]),
         "keywords": np.array(KEYWORDS),
     }
@@ -146,7 +153,8 @@ def load_or_make(path: str | Path, seed: int = 0) -> dict[str, np.ndarray]:
     path = Path(path)
     if path.exists():
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            if "x_val" in data.files:  # older caches have no validation split: remake them
+                return {k: data[k] for k in data.files}
     if not espeak_available():
         raise SystemExit("keyword_data: espeak-ng is not installed (apt-get install -y espeak-ng)")
     data = make_dataset(seed)
@@ -161,7 +169,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     data = load_or_make(args.out, args.seed)
-    print(f"{len(data['y_train'])} train / {len(data['y_test'])} test clips of "
+    print(f"{len(data['y_train'])} train / {len(data['y_val'])} validation / {len(data['y_test'])} test clips of "
           f"{', '.join(data['keywords'])}; features {data['x_train'].shape[1:]} -> {args.out}")
 
 
