@@ -11,14 +11,20 @@ from typing import Any
 from spintron_nn.errors import SpintronError
 
 
+def has_entry_point(target: str) -> bool:
+    """Whether this build has the module ``target`` names, without importing
+    it (so that listing what is available stays cheap)."""
+    try:
+        return importlib.util.find_spec(target.split(":")[0]) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 def find_entry_point(target: str) -> Callable[..., Any] | None:
     """The function ``target`` names, or None if this build lacks its module."""
-    module_name, func = target.split(":")
-    try:
-        if importlib.util.find_spec(module_name) is None:
-            return None
-    except ModuleNotFoundError:  # a parent package is missing
+    if not has_entry_point(target):
         return None
+    module_name, func = target.split(":")
     return getattr(importlib.import_module(module_name), func)
 
 

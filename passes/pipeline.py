@@ -8,9 +8,6 @@ leaves invalid IR is reported by name.
 
 from __future__ import annotations
 
-
-import importlib
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from xdsl.passes import ModulePass, PassPipeline, get_pass_option_infos
 from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException
 
+from spintron_nn.entry_points import has_entry_point, load_entry_point
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.context import make_context
 
@@ -45,23 +43,17 @@ def register_pass(name: str, target: str) -> None:
     _REGISTRY[name] = target
 
 
-def _load(target: str) -> type[ModulePass]:
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
 def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """The registry in the form xDSL's ``PassPipeline.parse_spec`` expects.
 
     Only registered passes whose module exists are offered, so a layer that
-    has not landed yet is absent rather than a crash."""
-    result: dict[str, Callable[[], type[ModulePass]]] = {}
-    for name, target in sorted(_REGISTRY.items()):
-        module_name = target.split(":")[0]
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        result[name] = lambda target=target: _load(target)
-    return result
+    has not landed yet is absent rather than a crash; a pass's module is
+    imported when its loader is called, not when the list is made."""
+    return {
+        name: lambda name=name, target=target: load_entry_point(target, f"pass '{name}'")
+        for name, target in sorted(_REGISTRY.items())
+        if has_entry_point(target)
+    }
 
 
 def describe_passes() -> str:

@@ -57,7 +57,7 @@ def _analog_tile(op: spin.CrossbarTileOp, currents_q16: np.ndarray) -> np.ndarra
     ADC and shift-add, as the noise model's Q16 currents go (section 10)."""
     adc_shift, cell_bits = get_int(op, "adc_shift"), get_int(op, "cell_bits")
     codes = reference.adc_convert(currents_q16, get_int(op, "adc_bits"), adc_shift + Q)
-    return reference._shift_add(codes, adc_shift, cell_bits)
+    return reference.shift_add(codes, adc_shift, cell_bits)
 
 
 def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:

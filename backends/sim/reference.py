@@ -38,7 +38,7 @@ __all__ = [
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
     "num_slices", "quantize_activations", "quantize_weights_per_channel",
     "quantized_add", "requant_multiplier", "requantize", "round_shift_half_up",
-    "saturation_rate", "slice_weights", "tile_grid", "tile_matvec", "unslice_weights",
+    "saturation_rate", "shift_add", "slice_weights", "tile_grid", "tile_matvec", "unslice_weights",
 ]
 
 #: Default largest fraction of calibration reads an ADC may saturate (doc section 5).
@@ -143,7 +143,7 @@ def adc_convert(current, adc_bits: int | None, adc_shift: int) -> np.ndarray:
     return np.clip(code, -(2 ** (adc_bits - 1)), 2 ** (adc_bits - 1) - 1)
 
 
-def _shift_add(codes: np.ndarray, adc_shift: int, cell_bits: int) -> np.ndarray:
+def shift_add(codes: np.ndarray, adc_shift: int, cell_bits: int) -> np.ndarray:
     """``out[n, c] = sum_{b,s} codes[n, b, s, c] * 2**(adc_shift + b + s*cell_bits)`` in int64."""
     _, input_bits, slices, _ = codes.shape
     weights = np.array([[1 << (adc_shift + b + s * cell_bits) for s in range(slices)]
@@ -189,7 +189,7 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
     else:
         currents_q16 = _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, noise)
         codes = adc_convert(currents_q16, adc_bits, adc_shift + _noise.Q)
-    return _shift_add(codes, adc_shift, cell_bits)
+    return shift_add(codes, adc_shift, cell_bits)
 
 
 def _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, spec: NoiseSpec):
@@ -255,10 +255,10 @@ def choose_adc_shift_min_error(currents, adc_bits: int | None, cell_bits: int) -
         raise SpintronError(f"currents must be [B, input_bits, S, C], got shape {currents.shape}")
     if currents.size == 0:
         return 0
-    exact = _shift_add(currents, 0, cell_bits)
+    exact = shift_add(currents, 0, cell_bits)
     errors = []
     for shift in range(choose_adc_shift(currents, adc_bits, 0.0) + 1):
-        error = _shift_add(adc_convert(currents, adc_bits, shift), shift, cell_bits) - exact
+        error = shift_add(adc_convert(currents, adc_bits, shift), shift, cell_bits) - exact
         errors.append(float(np.mean(np.square(error.astype(np.float64)))))
     return int(np.argmin(errors))
 
