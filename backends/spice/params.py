@@ -13,6 +13,19 @@ from spintron_nn.devices.wire import Wire
 from spintron_nn.errors import SpintronError
 
 
+# Plausible wire resistance per cell pitch (ohm): 0 = ideal wire.
+SEGMENT_RESISTANCE_RANGE = (0.0, 1.0e4)
+
+
+def check_segment_resistance(name: str, value) -> float:
+    """``value`` if it is a wire segment resistance in the plausible range;
+    ``name`` (a field or a CLI flag) is what the error message names."""
+    low, high = SEGMENT_RESISTANCE_RANGE
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+        raise SpintronError(f"{name} = {value!r} ohm per segment is outside the plausible range [{low:g}, {high:g}] ohm")
+    return value
+
+
 @dataclass(frozen=True)
 class CrossbarParams:
     """Cell type, read voltage (V), wire segment resistances (ohm per cell
@@ -36,9 +49,7 @@ class CrossbarParams:
     def __post_init__(self):
         check_parameter("read.v_read", self.v_read)
         for name in ("r_wordline", "r_bitline"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= 1.0e4):
-                raise SpintronError(f"{name} = {value!r} ohm per segment is outside the plausible range [0, 1e4] ohm")
+            check_segment_resistance(name, getattr(self, name))
 
     @classmethod
     def default(cls, cell_type: str = "mtj", *, n_levels: int | None = None, corner: str = "tt",

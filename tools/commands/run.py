@@ -1,10 +1,11 @@
-"""``spintronc run OUT/|MODEL --input X --output Y --backend float|sim``."""
+"""``spintronc run OUT/|MODEL --input X --output Y --backend float|sim|rtl|spice``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from spintron_nn.devices.corners import CORNER_NAMES
 from spintron_nn.errors import SpintronError
 
 BACKENDS = ("float", "sim", "rtl", "spice")
@@ -23,12 +24,80 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="RTL simulator for --backend rtl (default: verilator, icarus as fallback)",
     )
     parser.add_argument("--vcd", help="with --backend rtl: write the simulation's waveform to this .vcd file")
+    # The analog run's options (backends/spice/runner.run_design), one flag each.
+    analog = parser.add_argument_group("analog run (--backend spice only, docs/spice.md)")
+    analog.add_argument("--corner", choices=CORNER_NAMES, help="process corner of the devices (default tt)")
+    analog.add_argument(
+        "--wire-resistance", type=float, metavar="OHM",
+        help="word/bit-line resistance per cell pitch, 0-1e4 ohm (default: the parameter table's wire geometry)",
+    )
+    analog.add_argument(
+        "--ideal-devices", action="store_true",
+        help="no wires, no access transistor, linear cells: equals --backend sim bit for bit",
+    )
+    analog.add_argument(
+        "--device-variation", action="store_true",
+        help="seeded device-to-device variation (stream of --seed, one per tile)",
+    )
+
+
+def rtl_options(args: argparse.Namespace) -> dict:
+    """``Design.run`` options of --backend rtl given on the command line."""
+    options = {"simulator": args.simulator} if args.simulator else {}
+    if args.vcd:
+        vcd = Path(args.vcd)
+        if not vcd.parent.is_dir():
+            raise SpintronError("folder for the waveform does not exist", path=args.vcd)
+        options["vcd"] = str(vcd)
+    return options
+
+
+def spice_options(args: argparse.Namespace) -> dict:
+    """``Design.run`` options of --backend spice given on the command line."""
+    options: dict = {}
+    if args.corner is not None:
+        options["corner"] = args.corner
+    if args.wire_resistance is not None:
+        from spintron_nn.backends.spice.params import check_segment_resistance
+
+        options["wire_resistance"] = check_segment_resistance("--wire-resistance", args.wire_resistance)
+    if args.ideal_devices:
+        if options:
+            raise SpintronError("--ideal-devices has no wires and the tt corner; "
+                                "drop --corner / --wire-resistance or --ideal-devices")
+        options["ideal"] = True
+    if args.device_variation:
+        options["variation"] = True
+    return options
+
+
+# Options that belong to one backend, by argparse dest.
+BACKEND_FLAGS = {
+    "rtl": ("simulator", "vcd"),
+    "spice": ("corner", "wire_resistance", "ideal_devices", "device_variation"),
+}
+
+
+def backend_options(args: argparse.Namespace) -> dict:
+    """The options for the chosen backend; an option of another backend is
+    an error rather than silently ignored."""
+    for backend, dests in BACKEND_FLAGS.items():
+        given = ["--" + dest.replace("_", "-") for dest in dests if getattr(args, dest) not in (None, False)]
+        if given and args.backend != backend:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise SpintronError(f"{' and '.join(given)} {verb} to --backend {backend} only")
+    if args.backend == "rtl":
+        return rtl_options(args)
+    if args.backend == "spice":
+        return spice_options(args)
+    return {}
 
 
 def run(args: argparse.Namespace) -> int:
     from spintron_nn.array_files import check_output_name, checked_inputs, load_arrays, save_outputs
 
     target = Path(args.target)
+    options = backend_options(args)
     if not target.exists():
         raise SpintronError("no such bundle or model file", path=args.target)
     if target.is_dir():
@@ -39,14 +108,6 @@ def run(args: argparse.Namespace) -> int:
         design = Design.load(target)
         check_output_name(args.output, design.output_names)
         inputs = checked_inputs(design.float_module, load_arrays(args.input, design.input_names), path=args.input)
-        options = {"simulator": args.simulator} if args.simulator else {}
-        if args.vcd:
-            vcd = Path(args.vcd)
-            if not vcd.parent.is_dir():
-                raise SpintronError("folder for the waveform does not exist", path=args.vcd)
-            options["vcd"] = str(vcd)
-        if options and args.backend != "rtl":
-            raise SpintronError("--simulator and --vcd apply to --backend rtl only")
         outputs = design.run(inputs, backend=args.backend, seed=args.seed, **options)
         names = design.output_names
     else:
