@@ -1,18 +1,27 @@
 """sklearn digits end to end: float -> QAT at W4A4 -> spintronc compile -> simulate (-> RTL).
 
-    python examples/digits.py [--out examples/output/digits] [--backend rtl] [--save-weights]
+    python examples/digits.py [--out examples/output/digits] [--seeds 3] [--backend rtl] [--save-weights]
 
-1. trains the zoo's ``digits_mlp`` in float (seeded);
+Per training seed:
+
+1. trains the zoo's ``digits_mlp`` in float;
 2. quantization-aware training at W4A4 (2-bit cells, 6-bit ADC, 128x128
    crossbars): every forward pass is the compiled design's integer result;
-3. exports the trained model to ONNX and compiles it with ``spintronc compile``
-   (calibration: 256 training images), runs the test set with ``spintronc run
-   --backend sim`` and compares with the fake-quantized model;
-4. ``--backend rtl``: also runs a few test images on the generated Verilog
-   (``spintronc run --backend rtl``) and checks them against the simulator.
+3. exports the trained model to ONNX and compiles it with ``spintronc compile``,
+   runs the test set with ``spintronc run --backend sim`` and compares with the
+   fake-quantized model.
 
-Prints the accuracies and writes ``report.json`` and ``report.md`` to ``--out``.
-``--save-weights`` writes the QAT model as the zoo's pretrained weights.
+``--backend rtl`` also runs a few test images of the first seed's design on the
+generated Verilog (``spintronc run --backend rtl --simulator icarus``) and
+checks them bit for bit against the simulator.
+
+Data: the 540-image test split is only reported on.  ``RECIPE`` was chosen on
+a validation split carved out of the training images
+(``examples/digits_recipe_search.py``); the models train on the rest.
+
+Prints the accuracies (per seed, and mean +- std) and writes ``report.json``
+and ``report.md`` to ``--out``.  ``--save-weights`` writes the first seed's QAT
+model as the zoo's pretrained weights.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import argparse
 import copy
 import json
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,96 +40,214 @@ from sklearn.model_selection import train_test_split
 
 from spintron_nn import models
 from spintron_nn.config import CompileConfig
-from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc
+from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc, spintronc
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, train_float
 
 CONFIG = CompileConfig(weight_bits=4, activation_bits=4, cell_bits=2, adc_bits=6, rows=128, cols=128)
 RTL_SAMPLES = 8
+VALIDATION_FRACTION = 0.2  # of the training images (251 of 1257), stratified
 
 
-def load_split():
+@dataclass(frozen=True)
+class Recipe:
+    """How a seed's model is trained; ``calibration`` = how many training images calibrate."""
+
+    float_epochs: int = 60
+    float_learning_rate: float = 3e-3
+    qat_epochs: int = 60
+    qat_learning_rate: float = 1e-4
+    qat_batch_size: int = 32
+    calibration: int = 256
+
+
+# Chosen on the validation split by examples/digits_recipe_search.py (docs/training.md).
+RECIPE = Recipe()
+
+
+@dataclass(frozen=True)
+class Split:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_split() -> Split:
+    """The test split of make_digits_mlp.py (30 %, seed 0) and a validation split of the rest."""
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
-    return train_test_split(x, digits.target.astype(np.int64), test_size=0.3, random_state=0,
-                            stratify=digits.target)
+    y = digits.target.astype(np.int64)
+    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=VALIDATION_FRACTION,
+                                                      random_state=1, stratify=y_rest)
+    return Split(x_train, y_train, x_val, y_val, x_test, y_test)
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
+def float_accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        return accuracy(model(torch.from_numpy(x)).numpy(), y)
+
+
+def train_float_model(recipe: Recipe, split: Split, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)  # the layers' initial weights
+    model = models.get("digits_mlp")
+    train_float(model, split.x_train, split.y_train,
+                TrainingOptions(epochs=recipe.float_epochs, learning_rate=recipe.float_learning_rate,
+                                weight_decay=1e-4, seed=seed))
+    return model
+
+
+def quantization_aware(recipe: Recipe, float_model: torch.nn.Module, split: Split, seed: int,
+                       train: bool = True) -> QuantizationAwareTrainer:
+    """A W4A4 copy of ``float_model``, calibrated, fine-tuned with QAT when ``train``."""
+    trainer = QuantizationAwareTrainer(copy.deepcopy(float_model), CONFIG, split.x_train[:recipe.calibration],
+                                       TrainingOptions(epochs=recipe.qat_epochs, learning_rate=recipe.qat_learning_rate,
+                                                       batch_size=recipe.qat_batch_size, seed=seed))
+    if train:
+        trainer.fit(split.x_train, split.y_train)
+    else:
+        trainer.network.calibrate(trainer.calibration)
+    return trainer
+
+
+def run_rtl(bundle: Path, x: np.ndarray, folder: Path, simulator: str) -> np.ndarray:
+    # run_with_spintronc has no simulator choice; the build dominates and Icarus
+    # builds in ~0.5 s where Verilator takes ~5 s (docs/training.md).
+    inputs, outputs = folder / "inputs_rtl.npy", folder / "outputs_rtl.npy"
+    np.save(inputs, np.asarray(x, dtype=np.float32))
+    spintronc("run", str(bundle), "--input", str(inputs), "--output", str(outputs),
+              "--backend", "rtl", "--simulator", simulator)
+    return np.load(outputs)
+
+
+@dataclass
+class SeedRun:
+    result: dict               # accuracies of this seed (report.json)
+    trainer: QuantizationAwareTrainer
+    bundle: Path               # the QAT model compiled by spintronc
+    simulated: np.ndarray      # its test logits from spintronc run --backend sim
+
+
+def one_seed(recipe: Recipe, split: Split, seed: int, folder: Path, targets: str) -> SeedRun:
+    """Float, W4A4 without and with QAT, and the QAT model through spintronc, on one seed."""
+    model = train_float_model(recipe, split, seed)
+    no_qat = quantization_aware(recipe, model, split, seed, train=False)
+    qat = quantization_aware(recipe, model, split, seed)
+    bundle = compile_with_spintronc(qat.model, folder, qat.calibration, CONFIG, targets=targets)
+    simulated = run_with_spintronc(bundle, split.x_test, folder)
+    fake_quantized = qat.network.predict(split.x_test)
+    test = {"float": float_accuracy(model, split.x_test, split.y_test),
+            "w4a4_no_qat_fake_quant": no_qat.accuracy(split.x_test, split.y_test),
+            "w4a4_qat_fake_quant": accuracy(fake_quantized, split.y_test),
+            "w4a4_qat_spintronc_sim": accuracy(simulated, split.y_test)}
+    result = {
+        "seed": seed,
+        "validation": {"float": float_accuracy(model, split.x_val, split.y_val),
+                       "w4a4_qat_fake_quant": qat.accuracy(split.x_val, split.y_val)},
+        "test": test,
+        "qat_vs_float_points": 100 * (test["w4a4_qat_spintronc_sim"] - test["float"]),
+        "compiled_vs_fake_quant_points": 100 * (test["w4a4_qat_spintronc_sim"] - test["w4a4_qat_fake_quant"]),
+        "same_prediction_fraction": float(np.mean(np.argmax(fake_quantized, 1) == np.argmax(simulated, 1))),
+    }
+    return SeedRun(result, qat, bundle, simulated)
+
+
+def mean_std(values: list[float]) -> dict:
+    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+
+
+def summary(results: list[dict]) -> dict:
+    """mean +- std over seeds of every test accuracy and of the QAT gap."""
+    table = {name: mean_std([r["test"][name] for r in results]) for name in results[0]["test"]}
+    table["qat_vs_float_points"] = mean_std([r["qat_vs_float_points"] for r in results])
+    return table
+
+
+def markdown(report: dict) -> str:
+    seeds = report["per_seed"]
+    lines = ["# digits example (W4A4, 2-bit cells, 6-bit ADC, 128x128)", "",
+             f"recipe: {report['recipe']}", f"test images: {report['test_samples']}, seeds: "
+             f"{[r['seed'] for r in seeds]}", "",
+             "| test accuracy | " + " | ".join(f"seed {r['seed']}" for r in seeds) + " | mean +- std |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    for name, stats in report["summary"].items():
+        scale = 1 if name.endswith("points") else 100
+        values = [r[name] if name.endswith("points") else r["test"][name] for r in seeds]
+        lines.append(f"| {name} | " + " | ".join(f"{scale * v:.2f}" for v in values)
+                     + f" | {scale * stats['mean']:.2f} +- {scale * stats['std']:.2f} |")
+    energy = report["energy"]
+    lines += ["", f"energy per inference (seed {seeds[0]['seed']}): {energy['spintronic_energy_j'] * 1e12:.1f} pJ "
+                  f"(CMOS baseline {energy['cmos_energy_j'] * 1e12:.1f} pJ)",
+              f"RTL: {report['rtl']}" if report["rtl"] else "RTL: not run (use --backend rtl)",
+              f"run time: {report['seconds']:.0f} s"]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="examples/output/digits")
     parser.add_argument("--backend", choices=("sim", "rtl"), default="sim",
-                        help="rtl: also run a few samples on the generated Verilog")
-    parser.add_argument("--float-epochs", type=int, default=60)
-    parser.add_argument("--qat-epochs", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save-weights", action="store_true", help="write models/weights/digits_mlp.npz")
+                        help="rtl: also run a few samples of the first seed on the generated Verilog")
+    parser.add_argument("--simulator", choices=("icarus", "verilator"), default="icarus",
+                        help="RTL simulator for --backend rtl")
+    parser.add_argument("--rtl-samples", type=int, default=RTL_SAMPLES)
+    parser.add_argument("--seed", type=int, default=0, help="first training seed")
+    parser.add_argument("--seeds", type=int, default=3, help="how many training seeds (seed, seed+1, ...)")
+    parser.add_argument("--save-weights", action="store_true",
+                        help="write the first seed's QAT model to models/weights/digits_mlp.npz")
     args = parser.parse_args()
+    if args.seeds < 1 or args.rtl_samples < 1:
+        parser.error("--seeds and --rtl-samples must be at least 1")
     torch.set_num_threads(1)  # small layers: one thread is fastest on a shared machine
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    split = load_split()
 
-    x_train, x_test, y_train, y_test = load_split()
-    calibration = x_train[:256]
-    torch.manual_seed(args.seed)
-    model = models.get("digits_mlp")
-    train_float(model, x_train, y_train, TrainingOptions(epochs=args.float_epochs, learning_rate=3e-3,
-                                                         weight_decay=1e-4, seed=args.seed))
-    with torch.no_grad():
-        float_acc = accuracy(model(torch.from_numpy(x_test)).numpy(), y_test)
-    print(f"float                       {float_acc:.4f}")
-
-    qat = QuantizationAwareTrainer(copy.deepcopy(model), CONFIG, calibration, TrainingOptions(epochs=0))
-    qat.network.calibrate(calibration)
-    ptq_acc = qat.accuracy(x_test, y_test)
-    print(f"W4A4 without QAT (fake-q)   {ptq_acc:.4f}")
-    qat.options = TrainingOptions(epochs=args.qat_epochs, learning_rate=1e-4, batch_size=32, seed=args.seed)
-    qat.fit(x_train, y_train)
-    qat_acc = qat.accuracy(x_test, y_test)
-    print(f"W4A4 QAT (fake-quantized)   {qat_acc:.4f}")
-
-    targets = "ir,sim,report" + (",verilog" if args.backend == "rtl" else "")
-    bundle = compile_with_spintronc(qat.model, out / "qat", calibration, CONFIG, targets=targets)
-    simulated = run_with_spintronc(bundle, x_test, out / "qat")
-    compiled_acc = accuracy(simulated, y_test)
-    fake_outputs = qat.network.predict(x_test)
-    same = float(np.mean(np.argmax(fake_outputs, 1) == np.argmax(simulated, 1)))
-    print(f"W4A4 QAT, spintronc sim     {compiled_acc:.4f}  (same prediction as fake-quant: {same:.4f})")
-    energy = compiled_energy(bundle)
+    runs = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        # the first seed's design also gets the Verilog (Yosys adds ~10 s to compile)
+        targets = "ir,sim,report" + (",verilog" if args.backend == "rtl" and not runs else "")
+        runs.append(one_seed(RECIPE, split, seed, out / f"seed{seed}", targets))
+        r = runs[-1].result
+        print(f"seed {seed}: " + "  ".join(f"{k} {v:.4f}" for k, v in r["test"].items())
+              + f"  QAT-float {r['qat_vs_float_points']:+.2f} points"
+              + f"  (spintronc sim = fake-quant on {r['same_prediction_fraction']:.4f} of the images)")
+    results = [run.result for run in runs]
+    table = summary(results)
+    for name, stats in table.items():
+        scale, unit = (1, " points") if name.endswith("points") else (100, " %")
+        print(f"{name:28s} {scale * stats['mean']:6.2f} +- {scale * stats['std']:.2f}{unit}")
+    first = runs[0]
+    energy = compiled_energy(first.bundle)
     print(f"energy per inference        {energy['spintronic_energy_j'] * 1e12:.1f} pJ "
-          f"(CMOS baseline {energy['cmos_energy_j'] * 1e12:.1f} pJ, report.json of the bundle)")
+          f"(CMOS baseline {energy['cmos_energy_j'] * 1e12:.1f} pJ, report.json of seed {args.seed}'s bundle)")
 
     rtl = None
     if args.backend == "rtl":
-        rtl_outputs = run_with_spintronc(bundle, x_test[:RTL_SAMPLES], out / "qat", backend="rtl")
-        rtl = {"samples": RTL_SAMPLES, "bit_exact_vs_sim": bool(np.array_equal(rtl_outputs, simulated[:RTL_SAMPLES])),
-               "accuracy": accuracy(rtl_outputs, y_test[:RTL_SAMPLES])}
-        print(f"RTL on {RTL_SAMPLES} samples: identical to sim: {rtl['bit_exact_vs_sim']}, accuracy {rtl['accuracy']:.3f}")
+        count = min(args.rtl_samples, len(split.y_test))
+        rtl_started = time.time()
+        rtl_outputs = run_rtl(first.bundle, split.x_test[:count], out / f"seed{args.seed}", args.simulator)
+        rtl = {"samples": count, "simulator": args.simulator, "seconds": time.time() - rtl_started,
+               "bit_exact_vs_sim": bool(np.array_equal(rtl_outputs, first.simulated[:count])),
+               "accuracy": accuracy(rtl_outputs, split.y_test[:count])}
+        print(f"RTL ({args.simulator}) on {count} samples: identical to sim: {rtl['bit_exact_vs_sim']}, "
+              f"accuracy {rtl['accuracy']:.3f}, {rtl['seconds']:.1f} s")
 
     if args.save_weights:
-        print("saved", models.save_weights("digits_mlp", qat.model))
-    report = {
-        "config": CONFIG.to_json(), "test_samples": int(len(y_test)),
-        "accuracy": {"float": float_acc, "w4a4_no_qat_fake_quant": ptq_acc, "w4a4_qat_fake_quant": qat_acc,
-                     "w4a4_qat_spintronc_sim": compiled_acc},
-        "qat_vs_float_points": 100 * (qat_acc - float_acc),
-        "compiled_vs_fake_quant_points": 100 * (compiled_acc - qat_acc),
-        "same_prediction_fraction": same, "energy": energy, "rtl": rtl,
-        "seconds": time.time() - started,
-    }
+        print("saved", models.save_weights("digits_mlp", first.trainer.model))
+    report = {"config": CONFIG.to_json(), "recipe": asdict(RECIPE), "test_samples": int(len(split.y_test)),
+              "validation_samples": int(len(split.y_val)), "training_samples": int(len(split.y_train)),
+              "per_seed": results, "summary": table, "energy": energy, "rtl": rtl,
+              "seconds": time.time() - started}
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    lines = [f"# digits example (W4A4, 2-bit cells, 6-bit ADC, 128x128)", "",
-             "| model | test accuracy |", "|---|---|"]
-    lines += [f"| {k} | {v:.4f} |" for k, v in report["accuracy"].items()]
-    lines += ["", f"energy per inference: {energy['spintronic_energy_j'] * 1e12:.1f} pJ "
-                  f"(CMOS baseline {energy['cmos_energy_j'] * 1e12:.1f} pJ)",
-              f"RTL: {rtl}" if rtl else "RTL: not run (use --backend rtl)",
-              f"run time: {report['seconds']:.0f} s"]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    (out / "report.md").write_text(markdown(report))
     print(f"report: {out / 'report.md'} ({report['seconds']:.0f} s)")
 
 
