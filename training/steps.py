@@ -3,13 +3,14 @@
 A step maps ``(x, Grid)`` to ``(y, Grid)``: ``x`` is a fake-quantized real
 tensor on the grid ``scale * (q - zero_point)`` and the forward value is
 bit-exact with the compiled design; gradients come from the float surrogate
-(training/ste.py).  Matrix layers (Linear, Conv2d + an optional fused ReLU /
-ReLU6) run ``reference.linear_reference`` (docs/semantics.md sections 1-7:
-bit slices, bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the
-crossbar's rows and columns, with the simulator's tile implementation
+(training/ste.py); with device noise, a matrix layer's surrogate uses that
+draw's effective weights (training/device_weights.py).  Matrix layers
+(Linear, Conv2d + an optional fused ReLU / ReLU6) run
+``reference.linear_reference`` (docs/semantics.md sections 1-7: bit slices,
+bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the crossbar's
+rows and columns, with the simulator's tile implementation
 (``dispatch.tile_matvec``: the C kernel when built, bit-identical to the numpy
-reference); pools use the exact integer pools of
-``backends/sim/digital.py``.
+reference); pools use the exact integer pools of ``backends/sim/digital.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
+from spintron_nn.training.device_weights import effective_integer_weights, noisy_weight, zero_point_correction
 from spintron_nn.training.ste import codes_of, with_exact_value
 
 
@@ -87,12 +89,8 @@ class MatrixStep:
         bits = config.activation_bits
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
         w_int, w_scale = self.integer_weights(config.weight_bits)
-        w_fq, bias = self.fake_quant_weight(w_int, w_scale), self.bias()
-        m = self.module
-        if self.is_conv:
-            surrogate = F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation)
-        else:
-            surrogate = F.linear(x, w_fq, bias)
+        noise = self.tile_noise(noise)
+        surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)
         qmin, qmax = quant_math.fused_clamp_bounds(*self.clamp, grid_out.scale, grid_out.zero_point, bits)
         surrogate = torch.clamp(surrogate, grid_out.scale * (qmin - grid_out.zero_point),
                                 grid_out.scale * (qmax - grid_out.zero_point))
@@ -102,16 +100,44 @@ class MatrixStep:
         exact = quant_math.dequantize(codes, grid_out.scale, grid_out.zero_point)
         return with_exact_value(surrogate, exact), grid_out
 
+    def surrogate(self, x: torch.Tensor, grid_in: Grid, w_int: np.ndarray, w_scale: np.ndarray,
+                  config: CompileConfig, noise) -> torch.Tensor:
+        """The float layer that gives the gradient (before the output clamp); ``noise`` tile-numbered.
+
+        Without noise: the layer with fake-quantized weights.  With a device draw:
+        that draw's effective weights (noise injection, training/device_weights.py),
+        so that the gradient sees the devices of the forward value."""
+        w_fq, bias = self.fake_quant_weight(w_int, w_scale), self.bias()
+        if noise is not None and not noise.is_off:
+            w_eff = self.effective_weights(w_int, noise, config)
+            w_fq = noisy_weight(w_fq, w_int, w_scale, w_eff)
+            bias = bias + zero_point_correction(w_int, w_scale, w_eff, grid_in.scale, grid_in.zero_point)
+        m = self.module
+        if self.is_conv:
+            return F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation)
+        return F.linear(x, w_fq, bias)
+
+    def tile_noise(self, noise):
+        """``noise`` with the simulator's tile numbering, so the same seed draws the same devices."""
+        if noise is None:
+            return None
+        return dataclasses.replace(noise, tile_id=(noise.tile_id + self.first_tile_id) % 2**64)
+
+    def effective_weights(self, w_int: np.ndarray, noise, config: CompileConfig) -> np.ndarray:
+        """``W_eff`` of the device draw ``noise`` (already tile-numbered), shaped like ``w_int``."""
+        effective = effective_integer_weights(
+            w_int.reshape(w_int.shape[0], -1).T, noise, weight_bits=config.weight_bits,
+            cell_bits=config.cell_bits, rows_per_tile=config.rows, cols_per_tile=config.cols)
+        return effective.T.reshape(w_int.shape)
+
     def exact_codes(self, x, grid_in: Grid, grid_out: Grid, bounds, w_int, w_scale, adc_shifts,
                     config: CompileConfig, noise) -> np.ndarray:
-        """The compiled layer's output codes ``[rows, out]`` (numpy reference)."""
+        """The compiled layer's output codes ``[rows, out]`` (numpy reference); ``noise`` tile-numbered."""
         rows = self.rows_of(codes_of(x, grid_in.scale, grid_in.zero_point), grid_in.zero_point)
         matrix = w_int.reshape(w_int.shape[0], -1).T
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
         bias_int = np.rint(bias / (grid_in.scale * w_scale)).astype(np.int64)
         requant = [quant_math.requant_multiplier(grid_in.scale * s / grid_out.scale) for s in w_scale]
-        if noise is not None:  # the simulator's tile numbering, so the same seed draws the same devices
-            noise = dataclasses.replace(noise, tile_id=(noise.tile_id + self.first_tile_id) % 2**64)
         return reference.linear_reference(
             rows, matrix, weight_bits=config.weight_bits, cell_bits=config.cell_bits,
             input_bits=config.activation_bits, adc_bits=config.adc_bits, adc_shifts=adc_shifts,

@@ -1,0 +1,125 @@
+"""Variation-aware training differentiates through the device draw's weights.
+
+Oracle: the simulator's noisy tiles (``reference.linear_accumulate`` with a
+``NoiseSpec``).  Its accumulator is ``x @ W_eff`` up to the rounding of each
+ADC read to whole level units (``|error| <= 1/2`` per read, times the read's
+shift-add weight ``2**(b + s*cell_bits)``), so with an ADC that never
+saturates and no read noise, ``training/device_weights.py``'s ``W_eff`` must
+reproduce it within that bound; the clean weights must not (else the test
+could not tell the draws apart).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spintron_nn.backends.sim import quant_math, reference
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.config import CompileConfig
+from spintron_nn.training import FakeQuantNetwork
+from spintron_nn.training.device_weights import effective_integer_weights
+from spintron_nn.training.threads import single_torch_thread
+
+# (K, N, weight bits, cell bits, input bits, rows per tile, cols per tile)
+LAYERS = [(40, 12, 4, 2, 4, 16, 8), (70, 9, 6, 3, 3, 32, 4), (60, 30, 3, 1, 3, 16, 16), (100, 5, 8, 2, 5, 128, 128)]
+NOISE = NoiseSpec(seed=7, tile_id=5, conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+
+
+def _read_rounding_bound(k, weight_bits, cell_bits, input_bits, rows_per_tile):
+    """Largest |simulated - x @ W_eff| of one accumulator: 1/2 per read, shift-added, per row tile."""
+    per_tile = 0.5 * (2**input_bits - 1) * sum(2 ** (s * cell_bits)
+                                                for s in range(reference.num_slices(weight_bits, cell_bits)))
+    return -(-k // rows_per_tile) * per_tile
+
+
+def _random_layer(index):
+    k, n, weight_bits, cell_bits, input_bits, rows, cols = LAYERS[index]
+    rng = np.random.default_rng(index)
+    limit = 2 ** (weight_bits - 1) - 1
+    w = rng.integers(-limit, limit + 1, (k, n))
+    w[rng.random((k, n)) < 0.2] = 0  # zero weights: only stuck cells make them read non-zero
+    x = rng.integers(0, 2**input_bits, (64, k))
+    return x, w, dict(weight_bits=weight_bits, cell_bits=cell_bits, rows_per_tile=rows, cols_per_tile=cols), input_bits
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_effective_weights_reproduce_the_noisy_tiles(index):
+    x, w, shape, input_bits = _random_layer(index)
+    simulated = reference.linear_accumulate(x, w, input_bits=input_bits, adc_bits=None, adc_shifts=0,
+                                            noise=NOISE, **shape)
+    bound = _read_rounding_bound(w.shape[0], shape["weight_bits"], shape["cell_bits"], input_bits,
+                                 shape["rows_per_tile"])
+    effective = effective_integer_weights(w, NOISE, **shape)
+    error, clean_error = simulated - x @ effective, simulated - x @ w
+    assert np.abs(error).max() <= bound
+    # the clean weights are told apart: off the bound, and far off in RMS
+    assert np.abs(clean_error).max() > bound
+    assert np.sqrt(np.mean(error**2)) < 0.5 * np.sqrt(np.mean(clean_error**2.0))
+    stuck_zero_weights = (w == 0) & (effective != 0)
+    assert stuck_zero_weights.any()  # the case without a gradient path occurs
+
+
+def test_without_noise_the_effective_weights_are_the_integers():
+    x, w, shape, _ = _random_layer(0)
+    np.testing.assert_array_equal(effective_integer_weights(w, NoiseSpec(seed=3), **shape), w)
+
+
+# one layer, no clamp, a 12-bit ADC that calibrates to shift 0; inputs with a non-zero zero point
+NETWORKS = [
+    (lambda: nn.Sequential(nn.Linear(40, 20)), (40,), 40),              # 3 x 2 tiles of 16 x 16
+    (lambda: nn.Sequential(nn.Conv2d(3, 18, 3, padding=1)), (3, 6, 6), 27),  # 2 x 2 tiles
+]
+CONFIG = CompileConfig(weight_bits=4, activation_bits=4, cell_bits=2, adc_bits=12, rows=16, cols=16)
+SPEC = NoiseSpec(seed=4, conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+
+
+@pytest.mark.parametrize("case", range(len(NETWORKS)))
+def test_the_noisy_surrogate_is_the_noisy_layer(case):
+    build, shape, k = NETWORKS[case]
+    torch.manual_seed(case)
+    rng = np.random.default_rng(case)
+    calibration = np.clip(rng.standard_normal((64,) + shape), -1.5, 1.5).astype(np.float32)
+    x = np.clip(rng.standard_normal((32,) + shape), -1.2, 1.2).astype(np.float32)  # inside the input range
+    net = FakeQuantNetwork(build(), CONFIG)
+    net.calibrate(calibration)
+    assert int(net.hardware.adc_shifts[0].max()) == 0
+    net.noise = SPEC
+    with single_torch_thread(), torch.no_grad():
+        exact = net(torch.from_numpy(x)).numpy().astype(np.float64)
+        x_fq, grid_in, step = net.matrix_inputs[0]
+        assert grid_in.zero_point != 0  # the digital zero-point term sees the programmed weights
+        w_int, w_scale = step.integer_weights(CONFIG.weight_bits)
+        noisy, clean = (step.surrogate(x_fq, grid_in, w_int, w_scale, CONFIG, spec).numpy().astype(np.float64)
+                        for spec in (step.tile_noise(SPEC), None))
+    out_scale, _ = quant_math.activation_quant_params(*net.hardware.layer_ranges[0], CONFIG.activation_bits)
+    channel_scale = w_scale.reshape((-1,) + (1,) * (exact.ndim - 2))
+    # requant rounds to one output code and the bias to one accumulator unit (1/2 each);
+    # the ADC reads round to level units
+    bound = (0.5 * out_scale + grid_in.scale * channel_scale * (0.5 + _read_rounding_bound(k, 4, 2, 4, 16))
+             + 1e-5)
+    inside = (exact > exact.min()) & (exact < exact.max())  # outputs not clamped at the range ends
+    assert inside.mean() > 0.8
+    assert (np.abs(noisy - exact) <= bound)[inside].all()
+    assert not (np.abs(clean - exact) <= bound)[inside].all()  # the clean surrogate is told apart
+
+
+def test_noise_changes_the_gradient_and_reaches_every_parameter():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 18, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(18 * 36, 5))
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(np.clip(rng.standard_normal((16, 3, 6, 6)), -1.5, 1.5).astype(np.float32))
+    net = FakeQuantNetwork(model, CONFIG)
+    net.calibrate(x.numpy())
+    grads = []
+    for noise in (None, SPEC):
+        net.noise = noise
+        model.zero_grad()
+        with single_torch_thread():
+            torch.nn.functional.cross_entropy(net(x), torch.arange(16) % 5).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for clean, noisy in zip(*grads):
+        assert torch.isfinite(noisy).all() and noisy.abs().sum() > 0
+    assert not torch.equal(grads[0][0], grads[1][0])
