@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spintron_nn.errors import SpintronError
 
@@ -44,6 +45,11 @@ class CompileConfig:
     mtj_config: str | None = None
     parameter_overrides: tuple[tuple[str, float], ...] = ()
     spice_tiles: str | None = None  # tiles with SPICE decks (backends/spice/bundle.py); None = bounded default
+    # The mtj_config file's text, read once at construction: a pipe can be
+    # read only once, and a file edited mid-compile must not give the passes
+    # different tables.  Saved with the config, so a bundle keeps its
+    # parameters after the file is gone.
+    mtj_config_text: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
         _check_range("weight bits", self.weight_bits, 2, 8)
@@ -52,7 +58,11 @@ class CompileConfig:
         _check_range("ADC bits", self.adc_bits, 1, 12)
         _check_range("crossbar rows", self.rows, 16, 1024)
         _check_range("crossbar columns", self.cols, 16, 1024)
-        if self.mtj_config is not None or self.parameter_overrides:
+        if self.mtj_config is not None and self.mtj_config_text is None:
+            from spintron_nn.energy.params import read_parameter_file
+
+            object.__setattr__(self, "mtj_config_text", read_parameter_file(self.mtj_config))
+        if self.mtj_config_text is not None or self.parameter_overrides:
             self.parameters()  # validate now: a bad override fails before any work
         unknown = [t for t in self.targets if t not in KNOWN_TARGETS]
         if unknown:
@@ -61,10 +71,19 @@ class CompileConfig:
             )
 
     def parameters(self):
-        """The parameter table with this config's overrides applied."""
+        """The parameter table with this config's overrides applied (built
+        once per config, from the captured ``mtj_config_text``)."""
+        return self._parameter_table
+
+    @functools.cached_property
+    def _parameter_table(self):
+        # cached_property writes the instance __dict__ directly, so it works
+        # on a frozen dataclass and stays out of fields(), ==, and to_json.
         from spintron_nn.energy.params import load_parameters
 
-        table = load_parameters(self.mtj_config)
+        table = load_parameters()
+        if self.mtj_config_text is not None:
+            table = table.with_override_text(self.mtj_config_text, origin=self.mtj_config or "mtj_config_text")
         if self.parameter_overrides:
             table = table.with_values(dict(self.parameter_overrides))
         return table
@@ -74,6 +93,8 @@ class CompileConfig:
         return f"{self.rows}x{self.cols}"
 
     def replace(self, **changes) -> CompileConfig:
+        if "mtj_config" in changes and "mtj_config_text" not in changes:
+            changes["mtj_config_text"] = None  # a new file: read it, not the old one's text
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict:

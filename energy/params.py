@@ -106,16 +106,29 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, A
             yield name, item
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_parameter_file(path: str | Path) -> str:
+    """The text of a parameter TOML file, read once: callers that must see
+    the same values every time (``CompileConfig``) keep the text, since a
+    pipe can be read only once and a file may change while it is used."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpintronError("no such parameter file", path=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise SpintronError(f"not a valid TOML file ({exc})", path=str(path)) from None
     except OSError as exc:
         raise SpintronError(f"cannot read parameter file ({exc.strerror})", path=str(path)) from None
+
+
+def _parse_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpintronError(f"not a valid TOML file ({exc})", path=origin) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return _parse_toml(read_parameter_file(path), str(path))
 
 
 def _parse_entry(name: str, entry: Any, origin: str) -> Parameter:
@@ -188,11 +201,14 @@ class ParameterTable(Mapping[str, Parameter]):
     def with_override_file(self, path: str | Path) -> ParameterTable:
         """Apply a user TOML: ``[mtj] r_parallel = 5e3``, ``"mtj.r_parallel" = 5e3``
         or a full entry ``[mtj.r_parallel] value = 5e3`` (its other keys ignored)."""
-        path = Path(path)
+        return self.with_override_text(read_parameter_file(path), origin=str(path))
+
+    def with_override_text(self, text: str, *, origin: str) -> ParameterTable:
+        """:meth:`with_override_file` on the file's text; ``origin`` names it in errors."""
         values = {}
-        for name, leaf in _flatten(_read_toml(path)):
+        for name, leaf in _flatten(_parse_toml(text, origin)):
             values[name] = leaf["value"] if isinstance(leaf, Mapping) else leaf
-        return self.with_values(values, origin=str(path))
+        return self.with_values(values, origin=origin)
 
 
 def _unknown_name_message(name: str, known: Mapping[str, Parameter]) -> str:
@@ -240,4 +256,5 @@ __all__ = [
     "check_value",
     "load_parameters",
     "load_table_file",
+    "read_parameter_file",
 ]
