@@ -59,7 +59,7 @@ class CompileConfig:
         _check_range("crossbar rows", self.rows, 16, 1024)
         _check_range("crossbar columns", self.cols, 16, 1024)
         if self.mtj_config is not None and self.mtj_config_text is None:
-            from spintron_nn.energy.params import read_parameter_file
+            from spintron_nn.parameters import read_parameter_file
 
             object.__setattr__(self, "mtj_config_text", read_parameter_file(self.mtj_config))
         if self.mtj_config_text is not None or self.parameter_overrides:
@@ -79,7 +79,7 @@ class CompileConfig:
     def _parameter_table(self):
         # cached_property writes the instance __dict__ directly, so it works
         # on a frozen dataclass and stays out of fields(), ==, and to_json.
-        from spintron_nn.energy.params import load_parameters
+        from spintron_nn.parameters import load_parameters
 
         table = load_parameters()
         if self.mtj_config_text is not None:

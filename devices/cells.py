@@ -61,7 +61,7 @@ class ReadCell:
 
 
 def make_cell(kind: str, n_levels: int | None = None, parameters=None, **mtj_overrides) -> ReadCell:
-    """The cell type ``kind`` from ``parameters`` (an ``energy.params.
+    """The cell type ``kind`` from ``parameters`` (a ``parameters.
     ParameterTable``, e.g. with ``--mtj-config`` applied) or the shipped
     table; ``n_levels`` for ``dw`` (default from the table)."""
     if kind not in CELL_TYPES:

@@ -45,7 +45,7 @@ class MTJ:
     @classmethod
     def from_table(cls, table: str = "mtj", parameters=None, **overrides) -> "MTJ":
         """The ``table`` stack (``mtj``, ``sot``, ``dw``) from ``parameters``
-        (an ``energy.params.ParameterTable``) or the shipped table."""
+        (a ``parameters.ParameterTable``) or the shipped table."""
         return from_table(cls, table, MTJ_FIELDS, {"table": table, **overrides}, parameters)
 
     def r_parallel_at(self, temperature: float) -> float:

@@ -3,7 +3,7 @@
 Every physical number a device model uses is an entry of
 ``devices/parameters.toml`` (schema: docs/architecture.md "Parameter tables").
 Loading, merging with ``energy/parameters.toml``, user overrides
-(``--mtj-config``) and the range check itself are ``energy/params.py``'s job;
+(``--mtj-config``) and the range check itself are ``spintron_nn/parameters.py``'s job;
 this module applies them to the device dataclasses: :func:`check_fields`
 validates a model's fields against their entries (so a bad number names the
 field, its unit and the plausible range, whether it came from a table, an
@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from spintron_nn.energy.params import Parameter, ParameterTable, check_value, load_table_file
+from spintron_nn.parameters import Parameter, ParameterTable, check_value, load_table_file
 
 TABLE_PATH = Path(__file__).with_name("parameters.toml")
 
