@@ -191,11 +191,11 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     if isinstance(op, (spin.QuantizeOp, spin.DequantizeOp)):
         return DigitalWork(fp32=n_out, **moves), "digital"
     if FLOAT_UNIT_ATTR in op.attributes:
-        return DigitalWork(fp32=_float_unit_ops(op), **moves), "digital"
+        return DigitalWork(fp32=float_unit_ops(op), **moves), "digital"
     return None
 
 
-def _float_unit_ops(op: Operation) -> int:
+def float_unit_ops(op: Operation) -> int:
     """fp32 ops of an nn op on the digital float unit (lower-to-spin's
     fallback): a multiply-add per weight of a MatMul/Gemm/Conv output
     element, a compare/add per window element of a pool, else one op per
