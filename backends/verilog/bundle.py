@@ -1,7 +1,7 @@
 """``OUT/verilog/``: the RTL, its ROMs, the testbench, vectors and a Makefile.
 
     spintron_top.v            generated top (netlist model)
-    spin_*.v                  engine library and the crossbar macro
+    spin_*.v, spin_engine.vh  engine library (the .vh: their shared ports) and the crossbar macro
     s<i>_*.hex, outputs_rom.hex   ROM images ($readmemh)
     spintron_tb.sv, spintron_handshake_sva.sv   testbench, SVA bind file
     inputs.hex, expected.hex  the bundle's reference inputs and the simulator's words
@@ -41,7 +41,7 @@ def write_rtl(module: ModuleOp, folder: Path) -> Plan:
     rtl = lower_plan(plan)
     folder.mkdir(parents=True, exist_ok=True)
     for source in sorted(LIBRARY.iterdir()):
-        if source.suffix in (".v", ".sv"):
+        if source.suffix in (".v", ".sv", ".vh"):  # .vh: included by the engines
             shutil.copyfile(source, folder / source.name)
     (folder / f"{TOP}.v").write_text(print_module(rtl.top))
     for name, text in rtl.files.items():

@@ -2,6 +2,8 @@
 //   add (MUL = 0): q = clamp(ZP + round_half_up((a - ZA)*MA + (b - ZB)*MB, SHIFT), QMIN, QMAX)
 //   mul (MUL = 1): q = clamp(ZP + round_half_up((a - ZA)*(b - ZB)*MA, SHIFT), QMIN, QMAX)
 // The operands' addresses come from two ROMs, so broadcasting is a table.
+`include "spin_engine.vh"
+
 module spin_add #(
     parameter integer AW = 8,
     parameter integer W = 32,
@@ -19,17 +21,11 @@ module spin_add #(
     parameter LHS_FILE = "lhs.hex",
     parameter RHS_FILE = "rhs.hex"
 ) (
-    input wire clk,
-    input wire rst,
-    input wire start,
-    output wire done,
-    output wire [AW-1:0] rd_addr,
-    input wire [7:0] rd_data,
+    `SPIN_HANDSHAKE_PORTS(wire),
+    `SPIN_READ_PORT([7:0]),
     output wire [AW-1:0] rd1_addr,
     input wire [7:0] rd1_data,
-    output reg wr_en,
-    output reg [AW-1:0] wr_addr,
-    output reg [W-1:0] wr_data
+    `SPIN_WRITE_PORT(reg)
 );
     localparam integer NB = $clog2(N + 1);
     localparam signed [63:0] HALF = (SHIFT > 0) ? (64'sd1 <<< (SHIFT - 1)) : 64'sd0;
@@ -42,11 +38,7 @@ module spin_add #(
         $readmemh(RHS_FILE, rhs);
     end
 
-    wire active;
-    wire [NB-1:0] index;
-    spin_element_loop #(.N(N), .NB(NB)) loop (
-        .clk(clk), .rst(rst), .start(start), .active(active), .index(index), .done(done)
-    );
+    `SPIN_ELEMENT_LOOP
     assign rd_addr = lhs[XB'(index)];
     assign rd1_addr = rhs[XB'(index)];
 

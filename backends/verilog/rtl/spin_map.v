@@ -3,6 +3,8 @@
 // table computed at compile time from docs/semantics.md section 9.  A
 // per-channel LUT has CH tables; element i of a [B, CH, INNER] tensor uses
 // table (i / INNER) mod CH.
+`include "spin_engine.vh"
+
 module spin_map #(
     parameter integer AW = 8,
     parameter integer W = 32,
@@ -13,15 +15,9 @@ module spin_map #(
     parameter integer INNER = 1,
     parameter TABLE_FILE = "table.hex"
 ) (
-    input wire clk,
-    input wire rst,
-    input wire start,
-    output wire done,
-    output wire [AW-1:0] rd_addr,
-    input wire [7:0] rd_data,
-    output reg wr_en,
-    output reg [AW-1:0] wr_addr,
-    output reg [W-1:0] wr_data
+    `SPIN_HANDSHAKE_PORTS(wire),
+    `SPIN_READ_PORT([7:0]),
+    `SPIN_WRITE_PORT(reg)
 );
     localparam integer NB = $clog2(N + 1);
 
@@ -30,11 +26,7 @@ module spin_map #(
     reg [7:0] table_rom [0:(256 << HB)-1];
     initial $readmemh(TABLE_FILE, table_rom);
 
-    wire active;
-    wire [NB-1:0] index;
-    spin_element_loop #(.N(N), .NB(NB)) loop (
-        .clk(clk), .rst(rst), .start(start), .active(active), .index(index), .done(done)
-    );
+    `SPIN_ELEMENT_LOOP
     reg [HB-1:0] channel;
     reg [IB-1:0] inner;
     assign rd_addr = AW'(SRC) + AW'(index);

@@ -8,6 +8,8 @@
 // A pad entry contributes PAD_VALUE (and counts) if PAD_COUNTS, else nothing.
 // This covers im2col, transpose, rows_to_image, concat, pools, argmax and the
 // shift-add of row tiles: each is "which addresses make output o".
+`include "spin_engine.vh"
+
 module spin_reduce #(
     parameter integer AW = 8,
     parameter integer W = 32,
@@ -19,15 +21,9 @@ module spin_reduce #(
     parameter integer DST = 0,
     parameter ROM_FILE = "window.hex"
 ) (
-    input wire clk,
-    input wire rst,
-    input wire start,
-    output reg done,
-    output wire [AW-1:0] rd_addr,
-    input wire [W-1:0] rd_data,
-    output reg wr_en,
-    output reg [AW-1:0] wr_addr,
-    output reg [W-1:0] wr_data
+    `SPIN_HANDSHAKE_PORTS(reg),
+    `SPIN_READ_PORT([W-1:0]),
+    `SPIN_WRITE_PORT(reg)
 );
     localparam integer N = N_OUT * K;
     localparam integer PB = $clog2(N + 1);

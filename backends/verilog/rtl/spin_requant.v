@@ -4,6 +4,8 @@
 //   q    = clamp(ZP + round_half_up(acc' * MULT[ch], SHIFT[ch]), QMIN, QMAX)
 // The semantics require |acc'| < 2**31 (the simulator rejects larger ones)
 // and MULT < 2**31, so acc' is 32 bits and the product a 32x32 multiply.
+`include "spin_engine.vh"
+
 module spin_requant #(
     parameter integer AW = 8,
     parameter integer W = 32,
@@ -19,15 +21,9 @@ module spin_requant #(
     parameter MULT_FILE = "mult.hex",
     parameter SHIFT_FILE = "shift.hex"
 ) (
-    input wire clk,
-    input wire rst,
-    input wire start,
-    output wire done,
-    output wire [AW-1:0] rd_addr,
-    input wire [WA-1:0] rd_data,
-    output reg wr_en,
-    output reg [AW-1:0] wr_addr,
-    output reg [W-1:0] wr_data
+    `SPIN_HANDSHAKE_PORTS(wire),
+    `SPIN_READ_PORT([WA-1:0]),
+    `SPIN_WRITE_PORT(reg)
 );
     localparam integer NB = $clog2(N + 1);
     localparam integer HB = $clog2(CH + 1);
@@ -42,11 +38,7 @@ module spin_requant #(
         $readmemh(SHIFT_FILE, shifts);
     end
 
-    wire active;
-    wire [NB-1:0] index;
-    spin_element_loop #(.N(N), .NB(NB)) loop (
-        .clk(clk), .rst(rst), .start(start), .active(active), .index(index), .done(done)
-    );
+    `SPIN_ELEMENT_LOOP
     reg [HB-1:0] channel;
     assign rd_addr = AW'(SRC) + AW'(index);
 

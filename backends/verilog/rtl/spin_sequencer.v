@@ -3,6 +3,8 @@
 // streams the N_OUT output words (valid/ready, out_last on the final word)
 // from the addresses in OUT_FILE, and waits for the next vector.
 // Input code j is stored at address j.
+`include "spin_engine.vh"
+
 module spin_sequencer #(
     parameter integer AW = 8,
     parameter integer W = 32,
@@ -24,11 +26,8 @@ module spin_sequencer #(
     output wire [N_STAGES-1:0] start,
     input wire [N_STAGES-1:0] done,
     output wire [SW-1:0] sel,
-    output wire [AW-1:0] rd_addr,
-    input wire [W-1:0] rd_data,
-    output wire wr_en,
-    output wire [AW-1:0] wr_addr,
-    output wire [W-1:0] wr_data
+    `SPIN_READ_PORT([W-1:0]),
+    `SPIN_WRITE_PORT(wire)
 );
     localparam integer CB = $clog2((N_IN > N_OUT ? N_IN : N_OUT) + 1);
     localparam integer STB = $clog2(N_STAGES + 1);

@@ -7,6 +7,8 @@
 //   acc[c] += sum_s code[b][s][c] * 2**(ADC_SHIFT + b + s*CB)
 // then write the C accumulators to DST + m*C + c.  docs/semantics.md sections 4-6.
 // Cycles per row: R (load) + 2*IB (read, accumulate) + C (write).
+`include "spin_engine.vh"
+
 module spin_tile #(
     parameter integer AW = 8,          // memory address bits
     parameter integer W = 32,          // memory word (accumulator) bits
@@ -25,15 +27,9 @@ module spin_tile #(
     parameter POS_FILE = "pos.hex",
     parameter NEG_FILE = "neg.hex"
 ) (
-    input wire clk,
-    input wire rst,
-    input wire start,
-    output reg done,
-    output wire [AW-1:0] rd_addr,
-    input wire [IB-1:0] rd_data,
-    output reg wr_en,
-    output reg [AW-1:0] wr_addr,
-    output reg [W-1:0] wr_data
+    `SPIN_HANDSHAKE_PORTS(reg),
+    `SPIN_READ_PORT([IB-1:0]),
+    `SPIN_WRITE_PORT(reg)
 );
     localparam integer WR = ((WI > ADC_SHIFT + 1) ? WI : ADC_SHIFT + 1) + 1;
     localparam integer RB = $clog2(R + 1);
