@@ -121,7 +121,7 @@ def compile_model(
         )
         design.summary.update(tile_statistics(design.design_module))
     if calibration_inputs is not None:
-        design.reference_inputs = [a[:64] for a in calibration_inputs]
+        design.reference_inputs = [a[:64] if a.ndim else a for a in calibration_inputs]  # a 0-d input has no items
         if design.spin_module is not None:
             if progress:
                 progress("measuring accuracy vs float (real and ideal ADC)")

@@ -47,7 +47,9 @@ def load_arrays(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
     for name, array in zip(input_names, arrays):
         if array.dtype.kind not in "fiub":
             raise SpintronError(f"input '{name}' has unsupported dtype {array.dtype}", path=str(path))
-    return [np.ascontiguousarray(a, dtype=np.float32) if a.dtype.kind == "f" else a for a in arrays]
+    # asarray(order="C"), not ascontiguousarray: that one makes a 0-d
+    # (scalar) input 1-d, which the model's shape check then refuses.
+    return [np.asarray(a, dtype=np.float32, order="C") if a.dtype.kind == "f" else a for a in arrays]
 
 
 def as_input_list(data, names: list[str], *, what: str = "input") -> list:
@@ -71,6 +73,17 @@ def as_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def check_one_batch(sizes: dict[str, int], *, what: str = "input", path: str | Path | None = None) -> None:
+    """The inputs named in ``sizes`` (name -> leading dimension) run together,
+    item by item, so they must have the same number of items."""
+    if len(set(sizes.values())) > 1:
+        found = ", ".join(f"'{name}' {size}" for name, size in sizes.items())
+        raise SpintronError(
+            f"{what}s need one batch size (leading dimension) across the model's inputs; got {found}",
+            path=str(path) if path is not None else None,
+        )
+
+
 def checked_inputs(
     module, arrays: list[np.ndarray], *, path: str | Path | None = None, what: str = "input"
 ) -> list[np.ndarray]:
@@ -80,7 +93,8 @@ def checked_inputs(
     (cast to float32; integers or bools are refused, they are usually labels
     or indices given by mistake), shapes must fit, the batch must not be
     empty, and values must be finite (NaN/inf would poison calibration ranges
-    and every downstream integer)."""
+    and every downstream integer); inputs with a dynamic batch take the same
+    number of items."""
     from xdsl.dialects.builtin import TensorType
 
     from spintron_nn.ir import nn
@@ -114,10 +128,12 @@ def checked_inputs(
             raise SpintronError(f"{what} '{name}' is empty (shape {list(array.shape)})", path=where)
         if array.dtype.kind == "f":
             if wanted.kind == "f":
-                array = np.ascontiguousarray(array, dtype=wanted)
+                array = np.asarray(array, dtype=wanted, order="C")  # keeps 0-d inputs 0-d
             if not np.all(np.isfinite(array)):
                 raise SpintronError(f"{what} '{name}' contains NaN or infinite values", path=where)
         checked.append(array)
+    dynamic = [i for i, typ in enumerate(types) if typ.get_shape() and typ.get_shape()[0] == nn.DYNAMIC]
+    check_one_batch({names[i]: len(checked[i]) for i in dynamic}, what=what, path=where)
     return checked
 
 

@@ -133,6 +133,30 @@ def fixed_batch(main: func.FuncOp) -> int | None:
     return static.pop() if len(static) == 1 else None
 
 
+def check_batched_inputs(module: ModuleOp) -> None:
+    """Every input must have a leading (batch) dimension: calibration, the
+    quantized simulation and the RTL / SPICE backends split their inputs
+    into items along it.  A 0-d (scalar) input has none, and would fail
+    deep in one of them; the float backend runs such a model as it is."""
+    types = main_function(module).function_type.inputs.data
+    for name, typ in zip(input_names(module), types, strict=True):
+        if isinstance(typ, TensorType) and not typ.get_shape():
+            raise SpintronError(
+                f"calibrate: input '{name}' is a scalar (0-d tensor); mapping onto crossbars needs a leading "
+                "batch dimension on every input: give it shape [N] (or [1]) in the model"
+            )
+
+
+def calibration_items(names: Sequence[str], inputs: Sequence[np.ndarray]) -> int:
+    """The number of calibration items: the leading dimension, which every
+    input must share (the float graph runs them together, chunk by chunk)."""
+    from spintron_nn.array_files import check_one_batch
+
+    check_one_batch({name: len(array) for name, array in zip(names, inputs, strict=True)},
+                    what="calibration input")
+    return len(inputs[0])
+
+
 def calibrate_module(
     module: ModuleOp, inputs: Sequence[np.ndarray] | None, *, percentile: float = 100.0
 ) -> None:
@@ -142,6 +166,7 @@ def calibrate_module(
     if not 50.0 < percentile <= 100.0:
         raise SpintronError(f"calibrate: percentile must be in (50, 100], got {percentile}")
     main = main_function(module)
+    check_batched_inputs(module)
     if inputs is None:
         warnings.warn(
             "calibrate: no calibration data given; using synthetic standard-normal inputs "
@@ -150,10 +175,9 @@ def calibrate_module(
         )
         inputs = synthetic_inputs(main)
     inputs = [np.asarray(a, dtype=np.float32) for a in inputs]
-    if len(inputs) != len(main.args) or len({len(a) for a in inputs}) != 1:
-        raise SpintronError(
-            f"calibrate: the model takes {len(main.args)} input(s); give as many arrays with one batch size"
-        )
+    if len(inputs) != len(main.args):
+        raise SpintronError(f"calibrate: the model takes {len(main.args)} input(s), got {len(inputs)} array(s)")
+    total = calibration_items(input_names(module), inputs)
     rng = np.random.default_rng(0)
     stats: dict[SSAValue, _RangeStats] = {}
 
@@ -167,7 +191,7 @@ def calibrate_module(
             if np.asarray(array).dtype.kind == "f":
                 record(value, array)
 
-    total, batch = len(inputs[0]), fixed_batch(main)
+    batch = fixed_batch(main)
     if batch is not None and (total < batch or total % batch):
         raise SpintronError(f"calibrate: the model has a fixed batch of {batch}; give a multiple of it "
                             f"({total} calibration items)")
