@@ -123,3 +123,24 @@ def test_noise_changes_the_gradient_and_reaches_every_parameter():
     for clean, noisy in zip(*grads):
         assert torch.isfinite(noisy).all() and noisy.abs().sum() > 0
     assert not torch.equal(grads[0][0], grads[1][0])
+
+
+def test_draws_per_batch_gives_each_chunk_its_own_device_draw():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(40, 20), nn.ReLU(), nn.Linear(20, 5))
+    rng = np.random.default_rng(2)
+    x = np.clip(rng.standard_normal((10, 40)), -1.5, 1.5).astype(np.float32)
+    net = FakeQuantNetwork(model, CONFIG)
+    net.calibrate(x)
+    net.noise, net.draws_per_batch = SPEC, 3
+    with single_torch_thread():
+        chunked = net(torch.from_numpy(x)).detach().numpy()  # grad enabled: training
+        assert [len(inputs[0]) for inputs in net.matrix_inputs] == [10, 10]  # all chunks, for the energy term
+        separate = []
+        for k, rows in enumerate(np.array_split(np.arange(10), 3)):
+            net.noise = NoiseSpec(**{**vars(SPEC), "seed": SPEC.seed * 3 + k})
+            separate.append(net.predict(x[rows]))
+        net.noise = SPEC
+        one_draw = net.predict(x)
+    np.testing.assert_array_equal(chunked, np.concatenate(separate))
+    assert not np.array_equal(chunked, one_draw)  # predict (no_grad) keeps one draw per call

@@ -17,11 +17,14 @@ simulator's tile numbering: ``noise = NoiseSpec(seed=s, ...)`` draws the same
 devices as ``design.run(x, noise=spec, seed=s)``.  (Read noise is drawn per
 call; ``predict`` splits batches into chunks, so it matches the simulator's
 draws only for one chunk.)  The trainer sets a fresh seed per batch for
-variation-aware training.
+variation-aware training; ``draws_per_batch = k`` (training only) splits a
+batch into ``k`` chunks, each with its own device draw, so that one step's
+gradient averages over ``k`` devices.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +102,9 @@ class FakeQuantNetwork(torch.nn.Module):
         self.steps = build_steps(model)
         self.hardware: HardwareCalibration | None = None
         self.noise = None  # a NoiseSpec, or None for the exact integer result
+        # device draws per forward call (training): averages the noisy gradient over draws
+        # at the cost of one forward; 1 = the simulator's contract (one draw per call)
+        self.draws_per_batch = 1
         self.matrix_inputs: list[tuple[torch.Tensor, Grid, MatrixStep]] = []  # of the last forward
 
     def calibrate(self, calibration: np.ndarray) -> HardwareCalibration:
@@ -118,6 +124,20 @@ class FakeQuantNetwork(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.hardware is None:
             raise SpintronError("FakeQuantNetwork: call calibrate(...) before running it")
+        if self.noise is None or self.draws_per_batch == 1 or len(x) < 2 or not torch.is_grad_enabled():
+            return self._forward(x, self.noise)
+        # training only (never under no_grad, so predict keeps the simulator's draws):
+        # chunk k of the batch sees its own devices, seed = noise.seed * draws + k
+        outputs, inputs = [], []
+        for k, chunk in enumerate(torch.tensor_split(x, min(self.draws_per_batch, len(x)))):
+            seed = (self.noise.seed * self.draws_per_batch + k) % 2**64
+            outputs.append(self._forward(chunk, dataclasses.replace(self.noise, seed=seed)))
+            inputs.append(self.matrix_inputs)
+        self.matrix_inputs = [(torch.cat([chunk[i][0] for chunk in inputs]),) + inputs[0][i][1:]
+                              for i in range(len(inputs[0]))]
+        return torch.cat(outputs)
+
+    def _forward(self, x: torch.Tensor, noise) -> torch.Tensor:
         bits = self.config.activation_bits
         grid = Grid(*quant_math.activation_quant_params(*self.hardware.input_range, bits))
         x = fake_quant_activation(x, grid.scale, grid.zero_point, bits)
@@ -126,7 +146,7 @@ class FakeQuantNetwork(torch.nn.Module):
             if isinstance(step, MatrixStep):
                 self.matrix_inputs.append((x, grid, step))
                 x, grid = step.forward(x, grid, self.hardware.layer_ranges[step.index],
-                                       self.hardware.adc_shifts[step.index], self.config, self.noise)
+                                       self.hardware.adc_shifts[step.index], self.config, noise)
             else:
                 x, grid = step.forward(x, grid)
         return x
