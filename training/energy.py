@@ -31,11 +31,11 @@ from spintron_nn.training.ste import codes_of
 
 
 @lru_cache(maxsize=None)
-def _model_units(mtj_config: str | None):
+def _model_units(config: CompileConfig):
+    """The config's parameter table (its --mtj-config and overrides) and unit costs."""
     from spintron_nn.energy import cost_model
-    from spintron_nn.energy.params import load_parameters
 
-    table = load_parameters(mtj_config)
+    table = config.parameters()
     return table, cost_model.unit_costs(table)
 
 
@@ -43,7 +43,7 @@ def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_
     """Energy (J) of one matrix layer per inference at input one-bit fraction ``one_fraction``."""
     from spintron_nn.energy import cost_model
 
-    table, units = _model_units(config.mtj_config)
+    table, units = _model_units(config)
     cell = cost_model.cell_costs(table, cost_model.default_cell_type(config.cell_bits), config.cell_bits)
     units = dataclasses.replace(units, input_one_fraction=float(one_fraction))
     cost = cost_model.estimate_layer(
@@ -101,7 +101,7 @@ def crossbar_energy(net, x: np.ndarray) -> dict:
     digital ops are left out.  ``assumed``: the same with the parameter
     table's fixed ``input_one_fraction``, as ``estimate-energy`` assumes it."""
     fractions = measured_one_fractions(net, x)
-    _, units = _model_units(net.config.mtj_config)
+    _, units = _model_units(net.config)
     shapes = [shape for _, _, shape in _layers(net)]
     measured = [layer_energy(*s, net.config, f) for s, f in zip(shapes, fractions)]
     assumed = [layer_energy(*s, net.config, units.input_one_fraction) for s in shapes]
