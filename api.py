@@ -118,6 +118,7 @@ def compile_model(
             per_channel=config.per_channel,
             pipeline="",  # the float passes ran above
             progress=progress,
+            parameters=config.parameters(),
         )
         design.summary.update(tile_statistics(design.design_module))
     if calibration_inputs is not None:

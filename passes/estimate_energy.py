@@ -196,17 +196,17 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
 
 
 def float_unit_ops(op: Operation) -> int:
-    """fp32 ops of an nn op on the digital float unit (lower-to-spin's
-    fallback): a multiply-add per weight of a MatMul/Gemm/Conv output
+    """fp32 multiply-add pairs (``DigitalWork.fp32``) of an nn op on the
+    digital float unit (lower-to-spin's fallback): one per weight of a MatMul/Gemm/Conv output
     element, a compare/add per window element of a pool, else one op per
     element read or written, whichever is more (reductions read more)."""
     n_out = _elements(op.results[0])
     if op.name in ("nn.matmul", "nn.gemm"):
         a_shape = spin.shape_of(op.operands[0])
         k = a_shape[-2] if op.name == "nn.gemm" and spin.get_int(op, "trans_a") else a_shape[-1]
-        return 2 * n_out * k
+        return n_out * k
     if op.name == "nn.conv":
-        return 2 * n_out * math.prod(spin.shape_of(op.operands[1])[1:])
+        return n_out * math.prod(spin.shape_of(op.operands[1])[1:])
     if "kernel_shape" in op.properties:
         return n_out * math.prod(spin.get_ints(op, "kernel_shape"))
     return max(n_out, *(_elements(v) for v in op.operands))

@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from spintron_nn.passes.calibrate import calibrate_module
 from spintron_nn.passes.pipeline import PassTiming, available_passes, run_pipeline
+from spintron_nn.passes.schedule import schedule_module
 
 FLOAT_PASSES = ("canonicalize", "fold-constants", "fold-batchnorm", "fuse-activations")
 
@@ -63,30 +64,38 @@ def quantize_and_lower(
     pipeline: str | None = None,
     progress: Callable[[str], None] | None = None,
     timings: list[PassTiming] | None = None,
+    parameters=None,
 ) -> ModuleOp:
     """Quantize ``module`` (an ``nn`` graph) and map it onto crossbar tiles.
 
     ``adc_bits=None`` (or 0) is an ideal ADC; ``pipeline`` replaces the float
     clean-up passes (default: canonicalize, fold-constants, fold-batchnorm,
     fuse-activations, those present).  ``timings`` collects seconds per pass.
+    ``parameters``: the compile's parameter table (its --mtj-config and
+    overrides) for ``schedule``'s float-unit latencies; default: the shipped table.
     """
     def run(spec: str) -> None:
         if spec:
             run_pipeline(module, spec, timings=timings,
                          on_pass=(lambda p: progress(p.name)) if progress else None)
 
+    def timed(name: str, step: Callable[[], None]) -> None:
+        if progress:
+            progress(name)
+        start = time.perf_counter()
+        step()
+        if timings is not None:
+            timings.append(PassTiming(name, time.perf_counter() - start))
+
     run(default_float_pipeline() if pipeline is None else pipeline)
-    if progress:
-        progress("calibrate")
-    start = time.perf_counter()
-    calibrate_module(module, calibration_inputs, percentile=percentile)
-    if timings is not None:
-        timings.append(PassTiming("calibrate", time.perf_counter() - start))
+    timed("calibrate", lambda: calibrate_module(module, calibration_inputs, percentile=percentile))
     tile_options = "" if max_saturation is None else f"{{max-saturation={float(max_saturation)}}}"
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
         f"per-channel={'true' if per_channel else 'false'}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0}}},"
-        f"tile-crossbars{tile_options},schedule"
+        f"tile-crossbars{tile_options}"
     )
+    # called directly, not through the pass text: the table may hold overrides given as values
+    timed("schedule", lambda: schedule_module(module, table=parameters))
     return module

@@ -28,10 +28,8 @@ from spintron_nn.passes.schedule import schedule_module
 HIDDEN = 48  # elements the Exp reads and writes per inference
 
 
-@pytest.fixture(scope="module")
-def design():
-    """Gemm (crossbar) -> Exp (float unit) -> Gemm (crossbar), default hardware."""
-    rng = np.random.default_rng(0)
+def _three_layer_model(rng):
+    """Gemm (crossbar) -> Exp (float unit) -> Gemm (crossbar)."""
     w1 = (rng.standard_normal((HIDDEN, 20)) * 0.2).astype(np.float32)
     w2 = (rng.standard_normal((6, HIDDEN)) * 0.2).astype(np.float32)
     graph = helper.make_graph(
@@ -42,8 +40,15 @@ def design():
         [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
     model.ir_version = 9
-    calibration = rng.standard_normal((32, 20)).astype(np.float32)
-    return compile_model(model, CompileConfig(), calibration)
+    return model
+
+
+@pytest.fixture(scope="module")
+def design():
+    """The three-layer model on default hardware."""
+    rng = np.random.default_rng(0)
+    model = _three_layer_model(rng)
+    return compile_model(model, CompileConfig(), rng.standard_normal((32, 20)).astype(np.float32))
 
 
 def _exp_and_tiles(module):
@@ -97,3 +102,29 @@ def test_report_json_gives_the_float_unit_layer_a_latency(design, tmp_path):
     # the schedule's figure for the same op (one 10 ns read cycle) is not shorter
     exp, _ = _exp_and_tiles(design.spin_module)
     assert _ints(exp, "spin.cycles")[0] * 10e-9 >= exp_layer["latency_s"]
+
+
+def test_compile_schedules_with_the_configs_parameter_overrides():
+    """compile_model's schedule uses the config's table, not the shipped one."""
+    rng = np.random.default_rng(0)
+    config = CompileConfig(parameter_overrides=(("digital.lanes", 1.0),))
+    slow = compile_model(_three_layer_model(rng), config, rng.standard_normal((32, 20)).astype(np.float32))
+    exp, _ = _exp_and_tiles(slow.spin_module)
+    assert _ints(exp, "spin.cycles")[0] == 6  # 4 - 1 + 48 clocks on one lane: 6 reads of 10 clocks
+
+
+def test_a_float_unit_matmul_counts_one_multiply_add_per_weight():
+    """MatMul [3, k] x [k, 3]: 9 outputs of k multiply-adds each (DigitalWork.fp32 counts pairs)."""
+    from spintron_nn.passes.estimate_energy import float_unit_ops
+
+    k = 7
+    graph = helper.make_graph(
+        [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]), helper.make_node("MatMul", ["t", "x"], ["y"])],
+        "gram", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, k, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    model.ir_version = 9
+    calibration = np.random.default_rng(1).standard_normal((8, k, 3)).astype(np.float32)
+    compiled = compile_model(model, CompileConfig(), calibration)
+    (matmul,) = [op for op in compiled.spin_module.walk() if op.name == "nn.matmul"]
+    assert float_unit_ops(matmul) == 3 * 3 * k
