@@ -12,8 +12,10 @@ import torch
 from torch import nn
 
 from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
 from spintron_nn.training.compiled import compile_with_spintronc, run_with_spintronc
 from spintron_nn.training.energy import energy_regulariser, layer_energy, measured_one_fractions, popcount_fraction
+from spintron_nn.training.network import FakeQuantNetwork
 from spintron_nn.training.threads import single_torch_thread
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, Variation, train_float
 
@@ -26,10 +28,10 @@ def one_thread():
         yield
 
 
-def _task(seed=0, count=96):
-    """Two Gaussian blobs per class in 20 dimensions: learnable in a few steps."""
+def _task(seed=0, count=96, separation=1.5):
+    """One Gaussian blob per class in 20 dimensions: learnable in a few steps."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((3, 20)) * 1.5
+    centres = rng.standard_normal((3, 20)) * separation
     y = rng.integers(0, 3, count)
     return (centres[y] + rng.standard_normal((count, 20))).astype(np.float32), y
 
@@ -122,3 +124,87 @@ def test_trained_model_compiles_with_spintronc_and_matches(tmp_path):
     simulated = run_with_spintronc(bundle, x, tmp_path)
     fake = trainer.network.predict(x)
     np.testing.assert_allclose(fake, simulated, rtol=0, atol=1e-6 * np.abs(simulated).max())
+
+
+def _learning_rates(options):
+    """The learning rate of every step, read from the optimiser the trainer builds."""
+    x, y = _task(count=64)
+    model = _model()
+    rates = []
+    original_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = recording_step
+    try:
+        train_float(model, x, y, options)
+    finally:
+        torch.optim.Adam.step = original_step
+    return rates
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero():
+    rates = _learning_rates(TrainingOptions(epochs=4, batch_size=16, learning_rate=0.1, schedule="cosine"))
+    assert len(rates) == 16
+    expected = [0.05 * (1 + np.cos(np.pi * step / 16)) for step in range(16)]  # lr/2 (1 + cos(pi t / T))
+    np.testing.assert_allclose(rates, expected, rtol=1e-9)
+    assert _learning_rates(TrainingOptions(epochs=2, batch_size=16, learning_rate=0.1)) == [0.1] * 8
+
+
+def test_cosine_schedule_spans_max_steps_when_they_stop_the_run():
+    rates = _learning_rates(TrainingOptions(epochs=10, batch_size=16, learning_rate=0.1, schedule="cosine",
+                                            max_steps=6))
+    assert len(rates) == 6 and rates[3] == pytest.approx(0.05)  # halfway through 6 steps
+
+
+def test_unknown_schedule_is_a_user_error():
+    with pytest.raises(SpintronError, match="schedule"):
+        TrainingOptions(schedule="linear")
+
+
+def _overlapping_task():
+    """Overlapping classes, split into training and validation halves: at lr 0.1 the
+    validation accuracy peaks mid-run (epoch 2 of 6 / 5 with these seeds) and then
+    falls as the model overfits, so keeping the best epoch is observable."""
+    x, y = _task(count=192, separation=0.5)
+    return x[:96], y[:96], (x[96:], y[96:])
+
+
+def test_float_training_keeps_the_best_validation_epoch():
+    x, y, validation = _overlapping_task()
+    options = TrainingOptions(epochs=6, batch_size=32, learning_rate=0.1)
+    model = _model()
+    history = train_float(model, x, y, options, validation=validation)
+    assert len(history.validation_accuracy) == 6
+    assert history.best_epoch == int(np.argmax(history.validation_accuracy))  # the first of equal maxima
+    assert history.validation_accuracy[-1] < history.validation_accuracy[history.best_epoch]  # premise
+    with torch.no_grad():
+        kept = float((model(torch.from_numpy(validation[0])).argmax(1).numpy() == validation[1]).mean())
+    assert kept == history.validation_accuracy[history.best_epoch]
+    last = _model()  # the same run without validation ends at the last epoch's weights
+    train_float(last, x, y, options)
+    assert not torch.equal(_params(last), _params(model))
+
+
+def test_qat_keeps_the_best_validation_epoch_recalibrated():
+    x, y, validation = _overlapping_task()
+    trainer = QuantizationAwareTrainer(_model(), CONFIG, x[:32], TrainingOptions(epochs=5, batch_size=32,
+                                                                                 learning_rate=0.1))
+    history = trainer.fit(x, y, validation=validation)
+    assert len(history.validation_accuracy) == 5
+    assert history.best_epoch == int(np.argmax(history.validation_accuracy))
+    assert history.validation_accuracy[-1] < history.validation_accuracy[history.best_epoch]  # premise
+    assert trainer.accuracy(*validation) == history.validation_accuracy[history.best_epoch]
+    # the restored weights carry their own calibration, as spintronc compile would take it
+    fresh = FakeQuantNetwork(trainer.model, CONFIG)
+    fresh.calibrate(trainer.calibration)
+    assert fresh.hardware.layer_ranges == trainer.network.hardware.layer_ranges
+    np.testing.assert_array_equal(fresh.predict(validation[0]), trainer.network.predict(validation[0]))
+
+
+def test_validation_needs_labels():
+    trainer, x, y = _trainer(TrainingOptions(epochs=1))
+    with pytest.raises(SpintronError, match="validation"):
+        trainer.fit(x, y, validation=(x[:4], y[:3]))

@@ -16,6 +16,13 @@
   batch, with a fresh seed per batch derived from ``options.seed``.
 * energy-aware: ``options.energy_weight * E_bits / E_max`` is added to the
   loss (training/energy.py).
+* ``options.schedule = "cosine"`` decays the learning rate per step from
+  ``learning_rate`` to 0 over the run (``"constant"`` keeps it).
+* ``fit(x, y, validation=(x_val, y_val))`` measures the validation accuracy
+  after every epoch (for QAT: re-calibrated, fake-quantized = compiled) and
+  ends with the best epoch's weights, re-calibrated; ``History`` records the
+  accuracies and the chosen epoch.  Recipes are chosen on a validation split,
+  never on the test set.
 
 Batches are drawn with a seeded ``torch.Generator``; the same inputs and
 options give the same model.
@@ -23,7 +30,9 @@ options give the same model.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -58,6 +67,14 @@ class TrainingOptions:
     variation: Variation | None = None
     energy_weight: float = 0.0
     max_steps: int | None = None  # stop early (CI smoke runs)
+    schedule: str = "constant"  # or "cosine": per-step decay to 0 over the run
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise SpintronError(f"unknown learning-rate schedule {self.schedule!r} (known: {', '.join(SCHEDULES)})")
+
+
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -65,6 +82,8 @@ class History:
     loss: list[float] = field(default_factory=list)
     energy_term: list[float] = field(default_factory=list)
     steps: int = 0
+    validation_accuracy: list[float] = field(default_factory=list)  # after each epoch
+    best_epoch: int | None = None  # 0-based index into validation_accuracy; the weights kept
 
 
 def _batches(count: int, batch_size: int, generator: torch.Generator):
@@ -73,19 +92,43 @@ def _batches(count: int, batch_size: int, generator: torch.Generator):
         yield order[start:start + batch_size]
 
 
-def train_float(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, options: TrainingOptions) -> History:
+def train_float(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, options: TrainingOptions,
+                validation: tuple[np.ndarray, np.ndarray] | None = None) -> History:
     """Plain float training (the baseline and the starting point of QAT)."""
-    return _fit(model, lambda batch: model(batch), x, y, options, before_epoch=None, net=None)
+    def evaluate(xv: np.ndarray, yv: np.ndarray) -> float:
+        model.eval()
+        with torch.no_grad():
+            predicted = model(torch.from_numpy(np.asarray(xv, dtype=np.float32))).argmax(dim=1).numpy()
+        model.train()
+        return float(np.mean(predicted == np.asarray(yv)))
+
+    return _fit(model, model, x, y, options, before_epoch=None, net=None,
+                validation=validation, evaluate=evaluate)
 
 
-def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net) -> History:
+def _scheduler(optimiser: torch.optim.Optimizer, options: TrainingOptions, batches_per_epoch: int):
+    if options.schedule == "constant":
+        return None
+    total = options.epochs * batches_per_epoch
+    if options.max_steps is not None:
+        total = min(total, options.max_steps)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(total, 1))
+
+
+def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net,
+         validation: tuple[np.ndarray, np.ndarray] | None = None,
+         evaluate: Callable[[np.ndarray, np.ndarray], float] | None = None) -> History:
     if len(x) != len(y) or len(x) == 0:
         raise SpintronError("training needs as many labels as inputs, and at least one")
+    if validation is not None and (len(validation[0]) != len(validation[1]) or len(validation[0]) == 0):
+        raise SpintronError("validation needs as many labels as inputs, and at least one")
     torch.manual_seed(options.seed)
     generator = torch.Generator().manual_seed(options.seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay)
+    scheduler = _scheduler(optimiser, options, -(-len(x) // options.batch_size))
     xt, yt = torch.from_numpy(np.asarray(x, dtype=np.float32)), torch.from_numpy(np.asarray(y, dtype=np.int64))
     history = History()
+    best_state = None
     model.train()
     for _ in range(options.epochs):
         if before_epoch:
@@ -102,12 +145,25 @@ def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net) -> H
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
             history.loss.append(float(loss.detach()))
             history.steps += 1
             if options.max_steps is not None and history.steps >= options.max_steps:
                 break
+        if validation is not None:
+            if net is not None:
+                net.noise = None  # judged on the clean design
+            history.validation_accuracy.append(evaluate(*validation))
+            # ties keep the earlier epoch: a later one must be strictly better to be chosen
+            accuracies = history.validation_accuracy
+            if history.best_epoch is None or accuracies[-1] > accuracies[history.best_epoch]:
+                history.best_epoch = len(history.validation_accuracy) - 1
+                best_state = copy.deepcopy(model.state_dict())
         if options.max_steps is not None and history.steps >= options.max_steps:
             break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     if net is not None:
         net.noise = None
     model.eval()
@@ -124,10 +180,16 @@ class QuantizationAwareTrainer:
         self.calibration = np.asarray(calibration, dtype=np.float32)
         self.network = FakeQuantNetwork(model, config)
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> History:
+    def fit(self, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None = None) -> History:
+        """Train on ``x, y``; with ``validation``, end with the epoch best on it (see the module doc)."""
+        def evaluate(xv: np.ndarray, yv: np.ndarray) -> float:
+            self.network.calibrate(self.calibration)  # the weights moved: the compiler would re-calibrate
+            return self.accuracy(xv, yv)
+
         history = _fit(self.model, self.network, x, y, self.options,
-                       before_epoch=lambda: self.network.calibrate(self.calibration), net=self.network)
-        self.network.calibrate(self.calibration)
+                       before_epoch=lambda: self.network.calibrate(self.calibration), net=self.network,
+                       validation=validation, evaluate=evaluate)
+        self.network.calibrate(self.calibration)  # the final (or restored best) weights
         return history
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, *, noise: NoiseSpec | None = None) -> float:
