@@ -1,11 +1,13 @@
 """Keyword spotting on spintronic crossbars: float vs QAT vs variation-aware training.
 
-    python examples/wake_word.py [--out examples/output/wake_word] [--save-weights]
+    python examples/wake_word.py [--out examples/output/wake_word] [--save-weights] [--seeds N]
 
 1. makes (or reuses) the keyword dataset of ``examples/keyword_data.py``
-   (espeak-ng voices, noise, time shifts, numpy MFCCs; test voices unseen);
-2. trains the zoo's ``keyword_cnn`` in float;
-3. fine-tunes it at W4A4 (2-bit cells, 6-bit ADC, 128x128 crossbars):
+   (espeak-ng voices, noise, time shifts, numpy MFCCs; validation and test
+   voices unseen in training);
+2. trains the zoo's ``keyword_cnn`` in float (``FLOAT_RECIPE``);
+3. fine-tunes it at W4A4 (2-bit cells, 6-bit ADC, 128x128 crossbars) with
+   ``QAT_RECIPE``:
    plain QAT, and variation-aware QAT (15 % conductance variation drawn by
    the simulator's device model, a new seed per batch); and a third,
    energy-aware QAT (``ENERGY_WEIGHT`` times the bit-serial energy regulariser);
@@ -14,7 +16,14 @@
 5. measures the compiled designs under device variation (``Design.run`` with
    a ``NoiseSpec``: 10 % conductance variation, 5 device seeds);
 6. energy per inference from the bundle's report (``estimate-energy``) and,
-   with the measured fraction of 1 input bits, from the cost model.
+   with the measured fraction of 1 input bits, from the cost model;
+7. with ``--seeds N`` (N > 1), repeats float training and plain QAT for seeds
+   1..N-1 (the float model is seeded too) and reports the float - QAT gap on
+   the test set, compiled and simulated through ``spintronc``, as mean +- std.
+
+Both recipes were chosen on the validation split (docs/training.md); every
+run keeps its best epoch on validation (``fit(..., validation=...)``), never
+looking at the test set.
 
 Prints the results and writes ``report.json`` / ``report.md`` to ``--out``.
 Needs espeak-ng (``apt-get install -y espeak-ng``) the first time, to make the data.
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -49,28 +59,39 @@ TRAINING_VARIATION = Variation(conductance_variation=0.15)
 TEST_VARIATION = 0.10
 DEVICE_SEEDS = 5
 ENERGY_WEIGHT = 10.0
+# Chosen on the validation voices (docs/training.md, "examples/wake_word.py"): the old
+# 20 epochs at a constant 3e-3, batch 64, gave 87.9 +- 1.6 % float validation accuracy over
+# 3 seeds, this one 94.3 +- 1.7 %; 2 QAT epochs at 5e-4, batch 64 were 4.0 +- 0.9 points
+# below float on validation, this QAT recipe 1.6 +- 0.6.
+FLOAT_RECIPE = TrainingOptions(epochs=40, batch_size=32, learning_rate=3e-3, weight_decay=1e-4, schedule="cosine")
+QAT_RECIPE = TrainingOptions(epochs=10, batch_size=32, learning_rate=5e-4, distillation=0.5)
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
-def train_float_model(data: dict, seed: int = 0, epochs: int = 20) -> torch.nn.Module:
+def validation_set(data: dict) -> tuple[np.ndarray, np.ndarray]:
+    return data["x_val"], data["y_val"]
+
+
+def train_float_model(data: dict, seed: int = 0, epochs: int = FLOAT_RECIPE.epochs) -> torch.nn.Module:
+    """The float baseline (and QAT's starting point): its best epoch on the validation voices."""
     torch.manual_seed(seed)
     model = models.get("keyword_cnn", classes=len(data["keywords"]))
-    train_float(model, data["x_train"], data["y_train"],
-                TrainingOptions(epochs=epochs, learning_rate=3e-3, weight_decay=1e-4, seed=seed))
+    train_float(model, data["x_train"], data["y_train"], dataclasses.replace(FLOAT_RECIPE, epochs=epochs, seed=seed),
+                validation=validation_set(data))
     return model
 
 
 def fine_tune(float_model: torch.nn.Module, data: dict, *, variation: Variation | None, seed: int = 0,
-              epochs: int = 2, energy_weight: float = 0.0) -> QuantizationAwareTrainer:
-    """QAT (``variation=None``), variation-aware or energy-aware QAT from a copy of ``float_model``."""
+              epochs: int = QAT_RECIPE.epochs, energy_weight: float = 0.0) -> QuantizationAwareTrainer:
+    """QAT (``variation=None``), variation-aware or energy-aware QAT from a copy of ``float_model``,
+    ending at its best epoch on the validation voices (re-calibrated)."""
     trainer = QuantizationAwareTrainer(
         copy.deepcopy(float_model), CONFIG, calibration_set(data),
-        TrainingOptions(epochs=epochs, learning_rate=5e-4, seed=seed, variation=variation,
-                        energy_weight=energy_weight))
-    trainer.fit(data["x_train"], data["y_train"])
+        dataclasses.replace(QAT_RECIPE, epochs=epochs, seed=seed, variation=variation, energy_weight=energy_weight))
+    trainer.fit(data["x_train"], data["y_train"], validation=validation_set(data))
     return trainer
 
 
@@ -89,27 +110,64 @@ def keyword_run(parser: argparse.ArgumentParser, default_out: str) -> tuple[argp
     return args, out, keyword_data.load_or_make(args.data or out / "keywords.npz")
 
 
+def float_accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        return accuracy(model(torch.from_numpy(x)).numpy(), y)
+
+
+def compiled_accuracy(trainer: QuantizationAwareTrainer, data: dict, folder: Path,
+                      targets: str = "ir,sim,report") -> tuple[float, Path]:
+    """Test accuracy of ``spintronc compile`` + ``spintronc run --backend sim``; and the bundle."""
+    bundle = compile_with_spintronc(trainer.model, folder, calibration_set(data), CONFIG, targets=targets)
+    return accuracy(run_with_spintronc(bundle, data["x_test"], folder), data["y_test"]), bundle
+
+
+def gap_row(seed: int, float_model: torch.nn.Module, trainer: QuantizationAwareTrainer, compiled: float,
+            data: dict) -> dict:
+    """One seed's float vs plain-QAT accuracies (validation and test) and the test gap in points."""
+    float_test = float_accuracy(float_model, data["x_test"], data["y_test"])
+    return {"seed": seed, "float_val": float_accuracy(float_model, *validation_set(data)), "float_test": float_test,
+            "qat_val": trainer.accuracy(*validation_set(data)),
+            "qat_fake_quant_test": trainer.accuracy(data["x_test"], data["y_test"]),
+            "qat_spintronc_sim_test": compiled, "gap_points": 100 * (float_test - compiled)}
+
+
+def seed_gap(data: dict, seed: int, out: Path) -> dict:
+    """Float training and plain QAT from ``seed`` (both seeded), QAT compiled and simulated with spintronc."""
+    float_model = train_float_model(data, seed=seed)
+    trainer = fine_tune(float_model, data, variation=None, seed=seed)
+    compiled, _ = compiled_accuracy(trainer, data, out / f"qat_seed{seed}", targets="ir,sim")
+    return gap_row(seed, float_model, trainer, compiled, data)
+
+
+def recipe_json(options: TrainingOptions) -> dict:
+    return {key: value for key, value in dataclasses.asdict(options).items() if value is not None}
+
+
 def main() -> None:
     started = time.time()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save-weights", action="store_true", help="write models/weights/keyword_cnn.npz")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="float + QAT training seeds for the float - QAT gap (default 1; each extra ~1-2 min)")
     args, out, data = keyword_run(parser, "examples/output/wake_word")
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     x_test, y_test = data["x_test"], data["y_test"]
-    print(f"data: {len(data['y_train'])} train / {len(y_test)} test clips (unseen voices), "
-          f"keywords {', '.join(data['keywords'])}")
+    print(f"data: {len(data['y_train'])} train / {len(data['y_val'])} validation / {len(y_test)} test clips "
+          f"(validation and test voices unseen in training), keywords {', '.join(data['keywords'])}")
 
     float_model = train_float_model(data)
-    with torch.no_grad():
-        float_acc = accuracy(float_model(torch.from_numpy(x_test)).numpy(), y_test)
+    float_acc = float_accuracy(float_model, x_test, y_test)
     print(f"float                          {float_acc:.4f}")
 
     results = {"float": {"accuracy": float_acc}}
+    seeds = []
     for name, variation, energy_weight in (("qat", None, 0.0), ("variation_aware", TRAINING_VARIATION, 0.0),
                                            ("energy_aware", None, ENERGY_WEIGHT)):
         trainer = fine_tune(float_model, data, variation=variation, energy_weight=energy_weight)
         fake_acc = trainer.accuracy(x_test, y_test)
-        bundle = compile_with_spintronc(trainer.model, out / name, calibration_set(data), CONFIG)
-        compiled_acc = accuracy(run_with_spintronc(bundle, x_test, out / name), y_test)
+        compiled_acc, bundle = compiled_accuracy(trainer, data, out / name)
         design = Design.load(bundle)
         noisy = [accuracy(design.run(x_test, noise=NoiseSpec(conductance_variation=TEST_VARIATION), seed=s)[0],
                           y_test) for s in range(DEVICE_SEEDS)]
@@ -128,12 +186,27 @@ def main() -> None:
               f"energy {energy['spintronic_energy_j'] * 1e9:.2f} nJ/inference (report.json), crossbar layers "
               f"{measured['energy_j'] * 1e9:.2f} nJ with measured 1-bit fractions "
               f"{', '.join(f'{f:.2f}' for f in measured['one_fractions'])}")
-        if args.save_weights and name == "qat":
-            print("saved", models.save_weights("keyword_cnn", trainer.model))
+        if name == "qat":
+            seeds.append(gap_row(0, float_model, trainer, compiled_acc, data))
+            if args.save_weights:
+                print("saved", models.save_weights("keyword_cnn", trainer.model))
+
+    for seed in range(1, args.seeds):
+        seeds.append(seed_gap(data, seed, out))
+        print(f"seed {seed}: float {seeds[-1]['float_test']:.4f}  QAT spintronc sim "
+              f"{seeds[-1]['qat_spintronc_sim_test']:.4f}")
+    gaps = [row["gap_points"] for row in seeds]
+    target_met = bool(np.mean(gaps) <= 1.0)
+    print(f"float - W4A4 QAT (spintronc sim) over {len(seeds)} seed(s): {np.mean(gaps):.2f} +- {np.std(gaps):.2f} "
+          f"points (target <= 1: {'met' if target_met else 'NOT met'})")
 
     report = {"config": CONFIG.to_json(), "training_variation": vars(TRAINING_VARIATION),
+              "float_recipe": recipe_json(FLOAT_RECIPE), "qat_recipe": recipe_json(QAT_RECIPE),
               "test_variation": TEST_VARIATION, "device_seeds": DEVICE_SEEDS,
-              "test_clips": int(len(y_test)), "results": results, "seconds": time.time() - started}
+              "test_clips": int(len(y_test)), "results": results,
+              "seeds": seeds, "gap_points": {"mean": float(np.mean(gaps)), "std": float(np.std(gaps)),
+                                             "within_1_point": target_met},
+              "seconds": time.time() - started}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     lines = ["# wake word example (W4A4, 2-bit cells, 6-bit ADC, 128x128)", "",
              f"float accuracy: {float_acc:.4f} on {len(y_test)} test clips of unseen voices", "",
@@ -146,7 +219,12 @@ def main() -> None:
         lines.append(f"| {name} | {r['fake_quant_accuracy']:.4f} | {r['spintronc_sim_accuracy']:.4f} | "
                      f"{v['mean']:.4f} +- {v['std']:.4f} | {r['energy_per_inference_j']['spintronic_energy_j'] * 1e9:.2f} nJ "
                      f"| {r['crossbar_energy_measured_one_bits_j'] * 1e9:.2f} nJ |")
-    lines += ["", f"run time: {report['seconds']:.0f} s"]
+    lines += ["", "| seed | float val | float test | QAT val | QAT fake-quant test | QAT spintronc sim test | gap (points) |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {r['float_val']:.4f} | {r['float_test']:.4f} | {r['qat_val']:.4f} | "
+              f"{r['qat_fake_quant_test']:.4f} | {r['qat_spintronc_sim_test']:.4f} | {r['gap_points']:.2f} |" for r in seeds]
+    lines += ["", f"float - QAT gap: {np.mean(gaps):.2f} +- {np.std(gaps):.2f} points over {len(seeds)} seed(s) "
+              f"(1-point target {'met' if target_met else 'NOT met'})", "", f"run time: {report['seconds']:.0f} s"]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'} ({report['seconds']:.0f} s)")
 

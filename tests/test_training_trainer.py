@@ -208,3 +208,27 @@ def test_validation_needs_labels():
     trainer, x, y = _trainer(TrainingOptions(epochs=1))
     with pytest.raises(SpintronError, match="validation"):
         trainer.fit(x, y, validation=(x[:4], y[:3]))
+
+
+def test_full_distillation_learns_from_the_float_teacher_not_the_labels():
+    x, y = _task()
+    wrong = (y + 1) % 3
+    params = {}
+    for name, weight, labels in (("labels", 1.0, y), ("wrong labels", 1.0, wrong), ("half", 0.5, wrong)):
+        trainer, _, _ = _trainer(TrainingOptions(epochs=2, batch_size=32, learning_rate=1e-2, distillation=weight))
+        trainer.fit(x, labels)
+        params[name] = _params(trainer.model)
+    assert torch.equal(params["labels"], params["wrong labels"])
+    assert not torch.equal(params["half"], params["wrong labels"])
+    # the teacher is the model as it was before QAT, frozen
+    trainer, _, _ = _trainer(TrainingOptions(epochs=4, batch_size=32, learning_rate=1e-2, distillation=1.0))
+    before = _params(trainer.teacher)
+    trainer.fit(x, wrong)
+    assert torch.equal(before, _params(trainer.teacher)) and not torch.equal(before, _params(trainer.model))
+
+
+def test_distillation_options_are_checked():
+    with pytest.raises(SpintronError, match="distillation"):
+        TrainingOptions(distillation=1.5)
+    with pytest.raises(SpintronError, match="distillation"):
+        TrainingOptions(distillation=0.5, distillation_temperature=0.0)

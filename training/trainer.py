@@ -68,10 +68,15 @@ class TrainingOptions:
     energy_weight: float = 0.0
     max_steps: int | None = None  # stop early (CI smoke runs)
     schedule: str = "constant"  # or "cosine": per-step decay to 0 over the run
+    # QAT only: weight of distillation from the float model QAT starts from (0 = plain labels)
+    distillation: float = 0.0
+    distillation_temperature: float = 2.0
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
             raise SpintronError(f"unknown learning-rate schedule {self.schedule!r} (known: {', '.join(SCHEDULES)})")
+        if not 0.0 <= self.distillation <= 1.0 or self.distillation_temperature <= 0:
+            raise SpintronError("distillation weight must be in [0, 1] and its temperature positive")
 
 
 SCHEDULES = ("constant", "cosine")
@@ -115,9 +120,25 @@ def _scheduler(optimiser: torch.optim.Optimizer, options: TrainingOptions, batch
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(total, 1))
 
 
+def _task_loss(logits: torch.Tensor, labels: torch.Tensor, inputs: torch.Tensor,
+               teacher: torch.nn.Module | None, options: TrainingOptions) -> torch.Tensor:
+    """Cross-entropy, mixed with knowledge distillation (Hinton et al. 2015) when a teacher is given:
+    ``(1 - a) CE + a T^2 KL(teacher_T || student_T)``, ``T^2`` keeping the soft term's gradient scale."""
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    if teacher is None:
+        return loss
+    temperature = options.distillation_temperature
+    with torch.no_grad():
+        soft_targets = torch.log_softmax(teacher(inputs) / temperature, dim=1)
+    soft = torch.nn.functional.kl_div(torch.log_softmax(logits / temperature, dim=1), soft_targets,
+                                      reduction="batchmean", log_target=True)
+    return (1 - options.distillation) * loss + options.distillation * temperature**2 * soft
+
+
 def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net,
          validation: tuple[np.ndarray, np.ndarray] | None = None,
-         evaluate: Callable[[np.ndarray, np.ndarray], float] | None = None) -> History:
+         evaluate: Callable[[np.ndarray, np.ndarray], float] | None = None,
+         teacher: torch.nn.Module | None = None) -> History:
     if len(x) != len(y) or len(x) == 0:
         raise SpintronError("training needs as many labels as inputs, and at least one")
     if validation is not None and (len(validation[0]) != len(validation[1]) or len(validation[0]) == 0):
@@ -136,7 +157,7 @@ def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net,
         for index in _batches(len(xt), options.batch_size, generator):
             if net is not None and options.variation is not None:
                 net.noise = options.variation.noise(seed=options.seed * 1_000_003 + history.steps)
-            loss = torch.nn.functional.cross_entropy(forward(xt[index]), yt[index])
+            loss = _task_loss(forward(xt[index]), yt[index], xt[index], teacher, options)
             if net is not None and options.energy_weight:
                 energy, bound = energy_regulariser(net)
                 term = options.energy_weight * energy / bound
@@ -179,6 +200,8 @@ class QuantizationAwareTrainer:
         self.options = options or TrainingOptions()
         self.calibration = np.asarray(calibration, dtype=np.float32)
         self.network = FakeQuantNetwork(model, config)
+        # distillation's teacher: the float model as it is before QAT, frozen
+        self.teacher = copy.deepcopy(model).eval() if self.options.distillation else None
 
     def fit(self, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None = None) -> History:
         """Train on ``x, y``; with ``validation``, end with the epoch best on it (see the module doc)."""
@@ -188,7 +211,7 @@ class QuantizationAwareTrainer:
 
         history = _fit(self.model, self.network, x, y, self.options,
                        before_epoch=lambda: self.network.calibrate(self.calibration), net=self.network,
-                       validation=validation, evaluate=evaluate)
+                       validation=validation, evaluate=evaluate, teacher=self.teacher)
         self.network.calibrate(self.calibration)  # the final (or restored best) weights
         return history
 
