@@ -5,7 +5,7 @@
     logits = net(x)                         # forward = the simulator's result
 
 ``model`` stays an ordinary float model (an ``nn.Sequential`` chain of Linear,
-Conv2d, ReLU/ReLU6, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten,
+Conv2d, each with an optional ReLU/ReLU6/Hardtanh/LearnedClip, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten,
 Dropout/Identity): training updates its parameters, and it exports to ONNX
 and compiles with ``spintronc`` with no manual step.  The forward value is the
 compiled design's (docs/semantics.md), the gradient the float layer's
@@ -35,7 +35,7 @@ from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.calibration import HardwareCalibration, compiler_calibration
 from spintron_nn.training.ste import fake_quant_activation
-from spintron_nn.training.steps import Grid, MatrixStep, PoolStep, check_pool
+from spintron_nn.training.steps import Grid, MatrixStep, PoolStep, activation_bounds, check_pool
 
 _POOLS = (torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)
 _PASS_THROUGH = (torch.nn.Dropout, torch.nn.Identity)
@@ -55,14 +55,6 @@ def _leaves(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [model]
 
 
-def _fused_clamp(module) -> tuple[float | None, float | None] | None:
-    if isinstance(module, torch.nn.ReLU):
-        return 0.0, None
-    if isinstance(module, torch.nn.ReLU6):
-        return 0.0, 6.0
-    return None
-
-
 def build_steps(model: torch.nn.Module) -> list:
     """The model's layers as fake-quantization steps (SpintronError if unsupported)."""
     leaves = [m for m in _leaves(model) if not isinstance(m, _PASS_THROUGH)]
@@ -70,10 +62,11 @@ def build_steps(model: torch.nn.Module) -> list:
     while i < len(leaves):
         module = leaves[i]
         if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
-            clamp = _fused_clamp(leaves[i + 1]) if i + 1 < len(leaves) else None
-            steps.append(MatrixStep(module, clamp or (None, None), matrices))
+            following = leaves[i + 1] if i + 1 < len(leaves) else None
+            fused = following is not None and activation_bounds(following) is not None
+            steps.append(MatrixStep(module, following if fused else None, matrices))
             matrices += 1
-            i += 2 if clamp else 1
+            i += 2 if fused else 1
             continue
         if isinstance(module, _POOLS):
             check_pool(module)
@@ -83,7 +76,8 @@ def build_steps(model: torch.nn.Module) -> list:
         else:
             raise SpintronError(
                 f"fake quantization does not support {type(module).__name__} here "
-                "(supported: a chain of Linear/Conv2d [+ReLU/ReLU6], pools, Flatten, Dropout)")
+                "(supported: a chain of Linear/Conv2d [+ReLU/ReLU6/Hardtanh/LearnedClip], pools, Flatten, "
+                "Dropout)")
         i += 1
     if not matrices:
         raise SpintronError("the model has no Linear or Conv2d layer to map onto crossbars")

@@ -5,7 +5,7 @@ tensor on the grid ``scale * (q - zero_point)`` and the forward value is
 bit-exact with the compiled design; gradients come from the float surrogate
 (training/ste.py); with device noise, a matrix layer's surrogate uses that
 draw's effective weights (training/device_weights.py).  Matrix layers
-(Linear, Conv2d + an optional fused ReLU / ReLU6) run
+(Linear, Conv2d + an optional fused ReLU / ReLU6 / Hardtanh / LearnedClip) run
 ``reference.linear_reference`` (docs/semantics.md sections 1-7: bit slices,
 bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the crossbar's
 rows and columns, with the simulator's tile implementation
@@ -26,6 +26,7 @@ from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.device_weights import effective_integer_weights, noisy_weight, zero_point_correction
+from spintron_nn.training.learned_clip import LearnedClip
 from spintron_nn.training.ste import codes_of, with_exact_value
 
 
@@ -41,12 +42,28 @@ def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
+def activation_bounds(module: torch.nn.Module | None) -> tuple[float | None, float | None] | None:
+    """The clamp ``fuse-activations`` folds ``module`` into (as it exports: Relu, Clip), or None
+    if it is not a clamp.  Read at every forward: a LearnedClip's alpha moves while training."""
+    if module is None:
+        return None, None
+    if isinstance(module, torch.nn.ReLU):
+        return 0.0, None
+    if isinstance(module, torch.nn.ReLU6):
+        return 0.0, 6.0
+    if isinstance(module, torch.nn.Hardtanh):
+        return float(module.min_val), float(module.max_val)
+    if isinstance(module, LearnedClip):
+        return module.bounds()
+    return None
+
+
 @dataclass
 class MatrixStep:
-    """Linear or Conv2d on crossbar tiles, with the output clamp of a fused ReLU/ReLU6."""
+    """Linear or Conv2d on crossbar tiles, with the output clamp of a fused activation."""
 
     module: torch.nn.Module
-    clamp: tuple[float | None, float | None]
+    activation: torch.nn.Module | None  # fused: ReLU, ReLU6, Hardtanh or LearnedClip (activation_bounds)
     index: int  # position among the network's matrix layers (= compiler's layer<index>)
     first_tile_id: int = 0  # module-wide id of its first tile, as tile-crossbars numbers them
 
@@ -91,14 +108,30 @@ class MatrixStep:
         w_int, w_scale = self.integer_weights(config.weight_bits)
         noise = self.tile_noise(noise)
         surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)
-        qmin, qmax = quant_math.fused_clamp_bounds(*self.clamp, grid_out.scale, grid_out.zero_point, bits)
-        surrogate = torch.clamp(surrogate, grid_out.scale * (qmin - grid_out.zero_point),
-                                grid_out.scale * (qmax - grid_out.zero_point))
+        qmin, qmax = quant_math.fused_clamp_bounds(*activation_bounds(self.activation), grid_out.scale,
+                                                   grid_out.zero_point, bits)
+        surrogate = self.clamp_surrogate(surrogate, grid_out, qmin, qmax, bits)
         codes = self.exact_codes(x, grid_in, grid_out, (qmin, qmax), w_int, w_scale, adc_shifts, config, noise)
         if self.is_conv:
             codes = digital.rows_to_image(codes, surrogate.shape[2], surrogate.shape[3])
         exact = quant_math.dequantize(codes, grid_out.scale, grid_out.zero_point)
         return with_exact_value(surrogate, exact), grid_out
+
+    def clamp_surrogate(self, surrogate: torch.Tensor, grid_out: Grid, qmin: int, qmax: int,
+                        bits: int) -> torch.Tensor:
+        """The output clamp on the surrogate: no gradient to clamped values; for a LearnedClip
+        whose alpha sets the top code, the PACT gradient (1 to alpha where the output is clipped
+        at the top, since the next calibration puts the grid's top at alpha)."""
+        low, high = grid_out.scale * (qmin - grid_out.zero_point), grid_out.scale * (qmax - grid_out.zero_point)
+        clamped = torch.clamp(surrogate, low, high)
+        if not isinstance(self.activation, LearnedClip):
+            return clamped
+        _, alpha_value = self.activation.bounds()
+        if grid_out.zero_point + np.rint(alpha_value / grid_out.scale) > 2**bits - 1:
+            return clamped  # the top code is the calibrated range's, not alpha's
+        alpha = self.activation.upper()
+        top = alpha + (high - alpha).detach()  # value: the top code; gradient: alpha's
+        return torch.where(surrogate >= high, top, clamped)
 
     def surrogate(self, x: torch.Tensor, grid_in: Grid, w_int: np.ndarray, w_scale: np.ndarray,
                   config: CompileConfig, noise) -> torch.Tensor:
