@@ -1,7 +1,7 @@
 """Model definitions of the zoo (plain torch modules, float).
 
 The first three are chains that ``training.FakeQuantNetwork`` supports
-(Linear/Conv2d + ReLU, pools, Flatten), so they can be trained
+(Linear/Conv2d + ReLU/ReLU6/LearnedClip, pools, Flatten), so they can be trained
 hardware-aware; the MobileNetV2- and ResNet-style networks use batch norm,
 depthwise convolutions and residual adds, which the compiler maps (folding the
 batch norm) but fake quantization does not: they are for compile, energy and
@@ -13,20 +13,37 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from spintron_nn.errors import SpintronError
+from spintron_nn.training.learned_clip import LearnedClip
+
 
 def digits_mlp(hidden: int = 96, classes: int = 10) -> nn.Sequential:
     """sklearn digits (8x8 images flattened to 64 features in [0, 1])."""
     return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, classes))
 
 
-def keyword_cnn(classes: int = 6, width: int = 16) -> nn.Sequential:
+def _keyword_activation(activation: str, clip_init: float, clip_decay: float) -> nn.Module:
+    if activation == "relu6":
+        return nn.ReLU6()
+    if activation == "learned_clip":
+        return LearnedClip(clip_init, clip_decay)
+    raise SpintronError(f"keyword_cnn: activation must be 'relu6' or 'learned_clip', got {activation!r}")
+
+
+def keyword_cnn(classes: int = 6, width: int = 16, activation: str = "relu6",
+                clip_init: float = 6.0, clip_decay: float = 0.0) -> nn.Sequential:
     """Keyword spotting on MFCCs ``[N, 1, 48 frames, 13 coefficients]`` (examples/keyword_data.py);
-    any input size works (global pooling).  ReLU6 bounds every activation range,
-    which keeps min/max calibration at 4 bits from spending its codes on outliers."""
+    any input size works (global pooling).  ``activation="relu6"`` bounds every activation
+    range to [0, 6], which keeps min/max calibration at 4 bits from spending its codes on
+    outliers; ``"learned_clip"`` learns each layer's range [0, alpha] instead (PACT,
+    training/learned_clip.py: alpha starts at ``clip_init``, L2 decay ``clip_decay``)."""
+    def act() -> nn.Module:
+        return _keyword_activation(activation, clip_init, clip_decay)
+
     return nn.Sequential(
-        nn.Conv2d(1, width, 3, padding=1), nn.ReLU6(), nn.MaxPool2d(2),
-        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU6(), nn.MaxPool2d(2),
-        nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU6(),
+        nn.Conv2d(1, width, 3, padding=1), act(), nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1), act(), nn.MaxPool2d(2),
+        nn.Conv2d(2 * width, 2 * width, 3, padding=1), act(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, classes),
     )
 

@@ -11,6 +11,7 @@ from spintron_nn.api import compile_model
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training import FakeQuantNetwork
+from spintron_nn.training.learned_clip import LearnedClip
 
 
 def test_names_and_unknown_model():
@@ -46,6 +47,21 @@ def test_compiles_onto_crossbars_and_simulates(name):
     simulated = design.run(x, backend="sim")[0]
     reference = design.run(x, backend="float")[0]
     assert simulated.shape == reference.shape and np.isfinite(simulated).all()
+
+
+def test_keyword_cnn_learned_clip_option():
+    model = models.get("keyword_cnn", activation="learned_clip", clip_init=2.5)
+    clips = [m for m in model if isinstance(m, LearnedClip)]
+    assert len(clips) == 3 and all(m.bounds() == (0.0, 2.5) for m in clips)
+    assert len(FakeQuantNetwork(model).steps) == len(FakeQuantNetwork(models.get("keyword_cnn")).steps)
+    with pytest.raises(SpintronError, match="activation must be"):
+        models.get("keyword_cnn", activation="gelu")
+
+
+@pytest.mark.skipif(not models.weights_path("keyword_cnn").exists(), reason="weights not shipped")
+def test_pretrained_keyword_cnn_matches_the_default_architecture():
+    model = models.get("keyword_cnn", pretrained=True)  # load_state_dict is strict
+    assert set(model.state_dict()) == set(models.get("keyword_cnn").state_dict())
 
 
 def test_pretrained_without_weights_is_an_error():
