@@ -15,6 +15,7 @@ from torch import nn
 
 from spintron_nn.api import compile_model
 from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
 from spintron_nn.frontend import load_model
 from spintron_nn.ir import nn as nn_ir
 from spintron_nn.ir.module_info import main_function
@@ -146,7 +147,26 @@ def test_float_gradient_and_decay():
 
 
 def test_unfused_learned_clip_is_an_error():
-    from spintron_nn.errors import SpintronError
 
     with pytest.raises(SpintronError, match="LearnedClip"):
         FakeQuantNetwork(nn.Sequential(LearnedClip(), nn.Linear(4, 4)))
+
+
+def test_negligible_rows_are_zeroed_and_then_compile():
+    from spintron_nn.training.export import zero_negligible_rows
+
+    model = _cnn(0).eval()
+    calibration = _data((2, 8, 8), 0)
+    with torch.no_grad():
+        model[3].weight[4] *= 1e-30  # a unit that weight decay shrank for good
+        model[3].bias[4] = 0.3
+        model[7].weight[1] *= 1e-9
+    config = CASES[1][2]
+    with pytest.raises(SpintronError, match="exceeds 2\\*\\*31"):
+        FakeQuantNetwork(model, config).calibrate(calibration)
+    before = model(torch.from_numpy(calibration)).detach().numpy()
+    assert zero_negligible_rows(model) == 2
+    assert torch.count_nonzero(model[3].weight[4]) == 0 and torch.count_nonzero(model[7].weight[1]) == 0
+    assert torch.count_nonzero(model[3].weight[3]) > 0
+    np.testing.assert_allclose(model(torch.from_numpy(calibration)).detach().numpy(), before, atol=1e-6)
+    FakeQuantNetwork(model, config).calibrate(calibration)
