@@ -31,21 +31,34 @@ def _keyword_activation(activation: str, clip_init: float, clip_decay: float) ->
 
 
 def keyword_cnn(classes: int = 6, width: int = 16, activation: str = "relu6",
-                clip_init: float = 6.0, clip_decay: float = 0.0) -> nn.Sequential:
-    """Keyword spotting on MFCCs ``[N, 1, 48 frames, 13 coefficients]`` (examples/keyword_data.py);
-    any input size works (global pooling).  ``activation="relu6"`` bounds every activation
-    range to [0, 6], which keeps min/max calibration at 4 bits from spending its codes on
-    outliers; ``"learned_clip"`` learns each layer's range [0, alpha] instead (PACT,
-    training/learned_clip.py: alpha starts at ``clip_init``, L2 decay ``clip_decay``)."""
+                clip_init: float = 6.0, clip_decay: float = 0.0, head: str = "pool",
+                frames: int = 48, coefficients: int = 13) -> nn.Sequential:
+    """Keyword spotting on MFCCs ``[N, 1, frames, coefficients]`` (examples/keyword_data.py).
+
+    ``activation="relu6"`` bounds every activation range to [0, 6], which keeps
+    min/max calibration at 4 bits from spending its codes on outliers;
+    ``"learned_clip"`` learns each layer's range [0, alpha] instead (PACT,
+    training/learned_clip.py: alpha starts at ``clip_init``, L2 decay ``clip_decay``).
+    ``head="pool"``: global average pool + Linear (any input size works);
+    ``"flatten"``: a third max pool, then the Linear sees every remaining
+    position (``frames // 8`` x ``coefficients // 8``), so it keeps *when* in
+    the clip a feature occurs and its inputs are not averaged onto the 4-bit grid."""
     def act() -> nn.Module:
         return _keyword_activation(activation, clip_init, clip_decay)
 
-    return nn.Sequential(
+    features = [
         nn.Conv2d(1, width, 3, padding=1), act(), nn.MaxPool2d(2),
         nn.Conv2d(width, 2 * width, 3, padding=1), act(), nn.MaxPool2d(2),
         nn.Conv2d(2 * width, 2 * width, 3, padding=1), act(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, classes),
-    )
+    ]
+    if head == "pool":
+        return nn.Sequential(*features, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, classes))
+    if head == "flatten":
+        positions = (frames // 8) * (coefficients // 8)
+        if positions < 1:
+            raise SpintronError(f"keyword_cnn: head 'flatten' needs inputs of at least 8x8, got {frames}x{coefficients}")
+        return nn.Sequential(*features, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * width * positions, classes))
+    raise SpintronError(f"keyword_cnn: head must be 'pool' or 'flatten', got {head!r}")
 
 
 def tiny_vision_cnn(classes: int = 10, channels: int = 3, width: int = 16) -> nn.Sequential:

@@ -58,6 +58,18 @@ def test_keyword_cnn_learned_clip_option():
         models.get("keyword_cnn", activation="gelu")
 
 
+def test_keyword_cnn_flatten_head_keeps_positions():
+    model = models.get("keyword_cnn", head="flatten")
+    assert model[-1].in_features == 32 * (48 // 8) * (13 // 8)
+    FakeQuantNetwork(model)
+    with torch.no_grad():
+        assert model(torch.zeros(models.input_shape("keyword_cnn"))).shape == (1, 6)
+    with pytest.raises(SpintronError, match="head must be"):
+        models.get("keyword_cnn", head="attention")
+    with pytest.raises(SpintronError, match="at least 8x8"):
+        models.get("keyword_cnn", head="flatten", coefficients=4)
+
+
 @pytest.mark.skipif(not models.weights_path("keyword_cnn").exists(), reason="weights not shipped")
 def test_pretrained_keyword_cnn_matches_the_default_architecture():
     model = models.get("keyword_cnn", pretrained=True)  # load_state_dict is strict
