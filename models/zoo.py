@@ -56,7 +56,8 @@ def keyword_cnn(classes: int = 6, width: int = 16, activation: str = "relu6",
     if head == "flatten":
         positions = (frames // 8) * (coefficients // 8)
         if positions < 1:
-            raise SpintronError(f"keyword_cnn: head 'flatten' needs inputs of at least 8x8, got {frames}x{coefficients}")
+            raise SpintronError(
+                f"keyword_cnn: head 'flatten' needs inputs of at least 8x8, got {frames}x{coefficients}")
         return nn.Sequential(*features, nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * width * positions, classes))
     raise SpintronError(f"keyword_cnn: head must be 'pool' or 'flatten', got {head!r}")
 
