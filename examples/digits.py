@@ -40,7 +40,7 @@ from sklearn.model_selection import train_test_split
 
 from spintron_nn import models
 from spintron_nn.config import CompileConfig
-from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc, spintronc
+from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc
 from spintron_nn.training.export import zero_negligible_rows
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, train_float
 
@@ -133,16 +133,6 @@ def quantization_aware(recipe: Recipe, float_model: torch.nn.Module, split: Spli
     else:
         trainer.network.calibrate(trainer.calibration)
     return trainer
-
-
-def run_rtl(bundle: Path, x: np.ndarray, folder: Path, simulator: str) -> np.ndarray:
-    # run_with_spintronc has no simulator choice; the build dominates and Icarus
-    # builds in ~0.5 s where Verilator takes ~5 s (docs/training.md).
-    inputs, outputs = folder / "inputs_rtl.npy", folder / "outputs_rtl.npy"
-    np.save(inputs, np.asarray(x, dtype=np.float32))
-    spintronc("run", str(bundle), "--input", str(inputs), "--output", str(outputs),
-              "--backend", "rtl", "--simulator", simulator)
-    return np.load(outputs)
 
 
 @dataclass
@@ -253,7 +243,9 @@ def main() -> None:
     if args.backend == "rtl":
         count = min(args.rtl_samples, len(split.y_test))
         rtl_started = time.time()
-        rtl_outputs = run_rtl(first.bundle, split.x_test[:count], out / f"seed{args.seed}", args.simulator)
+        # the build dominates: Icarus builds in ~0.5 s where Verilator takes ~5 s (docs/training.md)
+        rtl_outputs = run_with_spintronc(first.bundle, split.x_test[:count], out / f"seed{args.seed}",
+                                         backend="rtl", simulator=args.simulator)
         rtl = {"samples": count, "simulator": args.simulator, "seconds": time.time() - rtl_started,
                "bit_exact_vs_sim": bool(np.array_equal(rtl_outputs, first.simulated[:count])),
                "accuracy": accuracy(rtl_outputs, split.y_test[:count])}

@@ -48,12 +48,16 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
     return bundle
 
 
-def run_with_spintronc(bundle: str | Path, x: np.ndarray, folder: str | Path, *, backend: str = "sim") -> np.ndarray:
-    """``spintronc run BUNDLE --backend BACKEND`` on ``x``; the (single) output."""
+def run_with_spintronc(bundle: str | Path, x: np.ndarray, folder: str | Path, *, backend: str = "sim",
+                       simulator: str | None = None) -> np.ndarray:
+    """``spintronc run BUNDLE --backend BACKEND [--simulator SIMULATOR]`` on ``x``; the (single) output.
+
+    ``simulator`` (``icarus`` / ``verilator``) only with ``backend="rtl"``."""
     folder = Path(folder)
     inputs, outputs = folder / f"inputs_{backend}.npy", folder / f"outputs_{backend}.npy"
     np.save(inputs, np.asarray(x, dtype=np.float32))
-    spintronc("run", str(bundle), "--input", str(inputs), "--output", str(outputs), "--backend", backend)
+    extra = ("--simulator", simulator) if simulator else ()
+    spintronc("run", str(bundle), "--input", str(inputs), "--output", str(outputs), "--backend", backend, *extra)
     return np.load(outputs)
 
 
