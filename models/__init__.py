@@ -8,7 +8,7 @@
 ``pretrained=True`` loads the small float weights shipped in
 ``models/weights/<name>.npz`` (a plain ``state_dict``: no pickle), written by
 the example that trains the model (``examples/digits.py --save-weights``,
-``examples/wake_word.py --save-weights``); a model without shipped weights is
+``examples/wake_word.py --head pool --save-weights``); a model without shipped weights is
 an error that names that script.  Keyword arguments change the architecture
 (and then there are no pretrained weights for it).
 """
@@ -39,7 +39,7 @@ class ZooEntry:
 ZOO: dict[str, ZooEntry] = {
     "digits_mlp": ZooEntry(zoo.digits_mlp, (1, 64), "examples/digits.py --save-weights",
                            "MLP 64-96-10 on sklearn digits"),
-    "keyword_cnn": ZooEntry(zoo.keyword_cnn, (1, 1, 48, 13), "examples/wake_word.py --save-weights",
+    "keyword_cnn": ZooEntry(zoo.keyword_cnn, (1, 1, 48, 13), "examples/wake_word.py --head pool --save-weights",
                             "3-conv keyword spotter on MFCCs"),
     "tiny_vision_cnn": ZooEntry(zoo.tiny_vision_cnn, (1, 3, 32, 32), "(untrained definition)",
                                 "3-conv CIFAR-sized image classifier"),
