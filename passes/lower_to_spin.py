@@ -147,6 +147,7 @@ class _Lowering:
         name = f"layer{self.layers}"
         self.layers += 1
         out_scale, out_zp = self.out_params(out_op)
+        w_int, w_scale, bias_int = quant_math.fit_bias(w_int, w_scale, bias, x.scale, axis=1)
         props = dict(
             weights=self.weight(f"{name}.weights", w_int.astype(np.int8)),
             weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
@@ -159,7 +160,6 @@ class _Lowering:
         m, n = spin.shape_of(rows_value)[0], w_int.shape[1]
         acc = self.build(spin.CrossbarLayerOp, [rows_value], spin.tensor((m, n), i64), **props)
         requant = [quant_math.requant_multiplier(x.scale * s / out_scale) for s in w_scale]
-        bias_int = np.rint(bias / (x.scale * w_scale)).astype(np.int64)
         qmin, qmax = quant_math.fused_clamp_bounds(*clamp, out_scale, out_zp, self.bits)
         return self.build(
             spin.RequantOp, [acc], spin.tensor((m, n), spin.ui8),

@@ -152,7 +152,7 @@ def test_unfused_learned_clip_is_an_error():
         FakeQuantNetwork(nn.Sequential(LearnedClip(), nn.Linear(4, 4)))
 
 
-def test_negligible_rows_are_zeroed_and_then_compile():
+def test_negligible_rows_are_zeroed_and_the_model_still_compiles():
     from spintron_nn.training.export import zero_negligible_rows
 
     model = _cnn(0).eval()
@@ -162,8 +162,7 @@ def test_negligible_rows_are_zeroed_and_then_compile():
         model[3].bias[4] = 0.3
         model[7].weight[1] *= 1e-9
     config = CASES[1][2]
-    with pytest.raises(SpintronError, match="exceeds 2\\*\\*31"):
-        FakeQuantNetwork(model, config).calibrate(calibration)
+    FakeQuantNetwork(model, config).calibrate(calibration)  # dead units compile (quant_math.fit_bias)
     before = model(torch.from_numpy(calibration)).detach().numpy()
     assert zero_negligible_rows(model) == 2
     assert torch.count_nonzero(model[3].weight[4]) == 0 and torch.count_nonzero(model[7].weight[1]) == 0

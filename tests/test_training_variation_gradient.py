@@ -91,7 +91,7 @@ def test_the_noisy_surrogate_is_the_noisy_layer(case):
         exact = net(torch.from_numpy(x)).numpy().astype(np.float64)
         x_fq, grid_in, step = net.matrix_inputs[0]
         assert grid_in.zero_point != 0  # the digital zero-point term sees the programmed weights
-        w_int, w_scale = step.integer_weights(CONFIG.weight_bits)
+        w_int, w_scale = step.integer_weights(CONFIG.weight_bits, grid_in.scale)
         noisy, clean = (step.surrogate(x_fq, grid_in, w_int, w_scale, CONFIG, spec).numpy().astype(np.float64)
                         for spec in (step.tile_noise(SPEC), None))
     out_scale, _ = quant_math.activation_quant_params(*net.hardware.layer_ranges[0], CONFIG.activation_bits)

@@ -36,11 +36,11 @@ def zero_negligible_rows(model: torch.nn.Module, relative: float = NEGLIGIBLE_RO
     magnitude is below ``relative`` x the layer's largest weight to exact zeros; how many.
 
     A unit that never fires gets only weight decay's gradient, which Adam
-    shrinks geometrically (to ~1e-25 in 40 epochs).  The compiler's per-channel
-    weight scale then makes that unit's bias an integer beyond 2**31 and the
-    compiler (and so fake quantization's calibration) refuses the model; an
-    all-zero row compiles.  The bias is kept, so the float outputs change by
-    at most the zeroed weights times the inputs."""
+    shrinks geometrically (to ~1e-25 in 40 epochs).  The compiler copes with
+    such a unit (``quant_math.fit_bias`` gives it a coarser scale, so its bias
+    code stays within 2**24); zeroing makes the exported model say what the
+    hardware computes, exact zeros.  The bias is kept, so the float outputs
+    change by at most the zeroed weights times the inputs."""
     zeroed = 0
     with torch.no_grad():
         for layer in model.modules():

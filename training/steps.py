@@ -77,10 +77,14 @@ class MatrixStep:
     def is_conv(self) -> bool:
         return isinstance(self.module, torch.nn.Conv2d)
 
-    def integer_weights(self, bits: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule."""
+    def integer_weights(self, bits: int, x_scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule, with the
+        coarser scale of a channel whose bias code would exceed 2**24 (``quant_math.fit_bias``)."""
         w = self.module.weight.detach().to(torch.float64).cpu().numpy()
-        return quant_math.quantize_weights_per_channel(w, bits, axis=0)
+        w_int, w_scale = quant_math.quantize_weights_per_channel(w, bits, axis=0)
+        bias = self.bias().detach().to(torch.float64).cpu().numpy()
+        w_int, w_scale, _ = quant_math.fit_bias(w_int, w_scale, bias, x_scale, axis=0)
+        return w_int, w_scale
 
     def fake_quant_weight(self, w_int: np.ndarray, w_scale: np.ndarray) -> torch.Tensor:
         w = self.module.weight
@@ -105,7 +109,7 @@ class MatrixStep:
                 adc_shifts: np.ndarray, config: CompileConfig, noise=None) -> tuple[torch.Tensor, Grid]:
         bits = config.activation_bits
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
-        w_int, w_scale = self.integer_weights(config.weight_bits)
+        w_int, w_scale = self.integer_weights(config.weight_bits, grid_in.scale)
         noise = self.tile_noise(noise)
         surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)
         qmin, qmax = quant_math.fused_clamp_bounds(*activation_bounds(self.activation), grid_out.scale,

@@ -33,6 +33,9 @@ MAX_SHIFT = 62
 #: ``requantize`` needs ``|acc| < 2**31`` so that ``acc * multiplier + round``
 #: cannot overflow int64 (the TFLite int32-accumulator contract).
 ACC_LIMIT = 2**31
+#: Largest bias code ``|bias_int|`` a channel keeps its own weight scale for
+#: (float32's 24-bit significand: weights below it are lost in the bias anyway).
+BIAS_CODE_LIMIT = 2**24
 
 
 def _float32(value: float) -> float:
@@ -83,6 +86,30 @@ def quantize_weights_per_channel(w, bits: int, *, axis: int = 0):
     shape[axis] = -1
     w_int = np.clip(np.rint(w / scales.reshape(shape)), -qmax, qmax).astype(np.int64)
     return w_int, scales
+
+
+def fit_bias(w_int, w_scale, bias, x_scale: float, *, axis: int):
+    """``(w_int, scale, bias_int)`` of a layer: ``bias_int = rint(b / (s_x * scale))``.
+
+    A channel whose bias code would exceed ``BIAS_CODE_LIMIT`` has weights
+    more than 2**24 times smaller than its bias (a unit weight decay switched
+    off): nothing they add survives float32, yet its fine scale would push
+    the accumulator past ``ACC_LIMIT``.  Such a channel gets the coarser scale
+    ``float32(|b| / (s_x * 2**24))`` and its codes re-rounded on it,
+    ``rint(w_int * scale / scale')`` (usually all zeros).  Every other channel
+    is untouched.  ``axis`` is the output-channel axis of ``w_int``.
+    """
+    scale = np.asarray(w_scale, dtype=np.float64)
+    bias = np.asarray(bias, dtype=np.float64)
+    floor = np.abs(bias) / (x_scale * BIAS_CODE_LIMIT)
+    wide = floor > scale
+    if np.any(wide):
+        coarse = np.where(wide, floor.astype(np.float32).astype(np.float64), scale)
+        shape = [1] * np.ndim(w_int)
+        shape[axis] = -1
+        w_int = np.rint(np.asarray(w_int) * (scale / coarse).reshape(shape)).astype(np.int64)
+        scale = coarse
+    return w_int, scale, np.rint(bias / (x_scale * scale)).astype(np.int64)
 
 
 # --- activations (doc section 2) ----------------------------------------------
