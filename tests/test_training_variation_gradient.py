@@ -91,7 +91,7 @@ def test_the_noisy_surrogate_is_the_noisy_layer(case):
         exact = net(torch.from_numpy(x)).numpy().astype(np.float64)
         x_fq, grid_in, step = net.matrix_inputs[0]
         assert grid_in.zero_point != 0  # the digital zero-point term sees the programmed weights
-        w_int, w_scale = step.integer_weights(CONFIG.weight_bits, grid_in.scale)
+        w_int, w_scale = step.integer_weights(CONFIG, grid_in.scale)
         noisy, clean = (step.surrogate(x_fq, grid_in, w_int, w_scale, CONFIG, spec).numpy().astype(np.float64)
                         for spec in (step.tile_noise(SPEC), None))
     out_scale, _ = quant_math.activation_quant_params(*net.hardware.layer_ranges[0], CONFIG.activation_bits)
@@ -144,3 +144,25 @@ def test_draws_per_batch_gives_each_chunk_its_own_device_draw():
         one_draw = net.predict(x)
     np.testing.assert_array_equal(chunked, np.concatenate(separate))
     assert not np.array_equal(chunked, one_draw)  # predict (no_grad) keeps one draw per call
+
+
+def test_noisy_weight_value_is_the_draw_and_its_gradient_never_vanishes_or_flips():
+    from spintron_nn.training.device_weights import MAX_GAIN, noisy_weight
+
+    rng = np.random.default_rng(7)
+    w_int = rng.integers(-7, 8, size=(6, 40))
+    w_int[:, :5] = 0  # zero codes, some of which read a stuck cell below
+    w_eff = w_int * (1 + 0.1 * rng.standard_normal(w_int.shape))
+    w_eff[0, :5] = [0.0, 3.0, -2.0, 0.0, 1.0]  # stuck cells on zero weights
+    w_eff[1, 5] = -w_int[1, 5] * 4  # a stuck cell that flips and multiplies a weight's read
+    w_scale = rng.uniform(0.01, 0.1, size=6)
+    w = torch.tensor(w_int * w_scale[:, None], dtype=torch.float64, requires_grad=True)
+    out = noisy_weight(w, w_int, w_scale, w_eff)
+    np.testing.assert_allclose(out.detach().numpy(), w_eff * w_scale[:, None], rtol=1e-12, atol=1e-15)
+    out.sum().backward()
+    gain = w.grad.numpy()
+    assert np.all(gain[:, :5] == 1.0)  # zero codes: the plain straight-through gradient
+    assert np.all((gain >= 0) & (gain <= MAX_GAIN))  # never flipped, never blown up
+    nonzero = w_int != 0
+    ordinary = nonzero & (np.abs(w_eff / np.where(nonzero, w_int, 1) - 1) < 0.5)
+    np.testing.assert_allclose(gain[ordinary], (w_eff / np.where(nonzero, w_int, 1))[ordinary], rtol=1e-12)

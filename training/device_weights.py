@@ -40,6 +40,10 @@ def _array_currents_q16(levels: np.ndarray, spec: NoiseSpec, variation_stream: i
         spec, cell_bits)
 
 
+#: Largest gradient gain of a drawn weight (conductance variation of a few sigma stays below it).
+MAX_GAIN = 2.0
+
+
 def effective_integer_weights(matrix: np.ndarray, noise: NoiseSpec, *, weight_bits: int, cell_bits: int,
                               rows_per_tile: int, cols_per_tile: int) -> np.ndarray:
     """``W_eff`` (float64 ``[K, N]``) of the signed integer ``matrix [K, N]`` under ``noise``.
@@ -66,22 +70,25 @@ def effective_integer_weights(matrix: np.ndarray, noise: NoiseSpec, *, weight_bi
 def noisy_weight(w_fq: torch.Tensor, w_int: np.ndarray, w_scale: np.ndarray, w_eff: np.ndarray) -> torch.Tensor:
     """The fake-quantized weight ``w_fq = w_int * scale`` turned into the device draw's ``W_eff * scale``.
 
-    Where ``w_int != 0`` the value is ``w_fq * (W_eff / w_int)``: the gradient
-    w.r.t. the float weight is scaled by the cell's relative deviation.  A zero
-    weight has no cells programmed; what it reads (a stuck cell) is a constant
-    with no gradient path, added as such.  ``w_int``/``w_eff`` have ``w_fq``'s
-    shape, ``w_scale`` is per output channel (axis 0).
+    Value: exactly ``W_eff * scale``.  Gradient w.r.t. the float weight: the
+    straight-through one scaled by the cell's relative deviation
+    ``W_eff / w_int``, clipped to ``[0, MAX_GAIN]``.  A weight whose code is 0
+    keeps the plain straight-through gradient (gain 1: otherwise it could never
+    leave zero while training with noise), and stuck cells, which can flip or
+    multiply a small weight's read, do not flip or blow up its gradient: what
+    the clipped gain does not explain is a constant of the draw, added as such.
+    ``w_int``/``w_eff`` have ``w_fq``'s shape, ``w_scale`` is per output channel (axis 0).
     """
     scale = w_scale.reshape((-1,) + (1,) * (w_int.ndim - 1))
     nonzero = w_int != 0
-    ratio = np.where(nonzero, w_eff / np.where(nonzero, w_int, 1), 0.0)
-    constant = np.where(nonzero, 0.0, w_eff) * scale
+    gain = np.clip(np.where(nonzero, w_eff / np.where(nonzero, w_int, 1), 1.0), 0.0, MAX_GAIN)
+    constant = (w_eff - w_int * gain) * scale
     as_tensor = lambda a: torch.as_tensor(a, dtype=w_fq.dtype, device=w_fq.device)  # noqa: E731
-    return w_fq * as_tensor(ratio) + as_tensor(constant)
+    return w_fq * as_tensor(gain) + as_tensor(constant)
 
 
 def zero_point_correction(w_int: np.ndarray, w_scale: np.ndarray, w_eff: np.ndarray, x_scale: float,
-                          x_zero_point: int) -> torch.Tensor:
+                          x_zero_point: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """What to add to the bias of ``x_fq @ (W_eff * scale)`` to get the noisy layer (per output channel).
 
     The crossbar multiplies the codes ``x_q`` by ``W_eff``, but the zero-point
@@ -90,4 +97,4 @@ def zero_point_correction(w_int: np.ndarray, w_scale: np.ndarray, w_eff: np.ndar
     subtracts ``zp * sum_k W_eff``.  The difference is a constant of the draw.
     """
     drift = (w_eff - w_int).reshape(w_int.shape[0], -1).sum(axis=1)
-    return torch.as_tensor(x_scale * x_zero_point * drift * w_scale, dtype=torch.float32)
+    return torch.as_tensor(x_scale * x_zero_point * drift * w_scale, dtype=torch.float32, device=device)

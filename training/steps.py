@@ -77,13 +77,15 @@ class MatrixStep:
     def is_conv(self) -> bool:
         return isinstance(self.module, torch.nn.Conv2d)
 
-    def integer_weights(self, bits: int, x_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    def integer_weights(self, config: CompileConfig, x_scale: float) -> tuple[np.ndarray, np.ndarray]:
         """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule, with the
-        coarser scale of a channel whose bias code would exceed 2**24 (``quant_math.fit_bias``)."""
+        coarser scale of a channel whose bias code would overflow the accumulator
+        (``quant_math.fit_bias``)."""
         w = self.module.weight.detach().to(torch.float64).cpu().numpy()
-        w_int, w_scale = quant_math.quantize_weights_per_channel(w, bits, axis=0)
+        w_int, w_scale = quant_math.quantize_weights_per_channel(w, config.weight_bits, axis=0)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
-        w_int, w_scale, _ = quant_math.fit_bias(w_int, w_scale, bias, x_scale, axis=0)
+        w_int, w_scale, _ = quant_math.fit_bias(w_int, w_scale, bias, x_scale, axis=0,
+                                                weight_bits=config.weight_bits, input_bits=config.activation_bits)
         return w_int, w_scale
 
     def fake_quant_weight(self, w_int: np.ndarray, w_scale: np.ndarray) -> torch.Tensor:
@@ -109,7 +111,7 @@ class MatrixStep:
                 adc_shifts: np.ndarray, config: CompileConfig, noise=None) -> tuple[torch.Tensor, Grid]:
         bits = config.activation_bits
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
-        w_int, w_scale = self.integer_weights(config.weight_bits, grid_in.scale)
+        w_int, w_scale = self.integer_weights(config, grid_in.scale)
         noise = self.tile_noise(noise)
         surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)
         qmin, qmax = quant_math.fused_clamp_bounds(*activation_bounds(self.activation), grid_out.scale,
@@ -148,7 +150,8 @@ class MatrixStep:
         if noise is not None and not noise.is_off:
             w_eff = self.effective_weights(w_int, noise, config)
             w_fq = noisy_weight(w_fq, w_int, w_scale, w_eff)
-            bias = bias + zero_point_correction(w_int, w_scale, w_eff, grid_in.scale, grid_in.zero_point)
+            bias = bias + zero_point_correction(w_int, w_scale, w_eff, grid_in.scale, grid_in.zero_point,
+                                                bias.device)
         m = self.module
         if self.is_conv:
             return F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation)
