@@ -99,6 +99,7 @@ def test_device_variation_is_seeded(work, tmp_path):
     (["--backend", "rtl", "--device-variation", "--ideal-devices"],
      ["--ideal-devices", "--device-variation", "--backend spice only"]),
     (["--corner", "tt"], ["--corner", "--backend spice only"]),  # default backend is sim
+    (["--backend", "sim", "--wire-resistance", "0"], ["--wire-resistance", "--backend spice only"]),  # 0.0 == False
     (["--backend", "spice", "--simulator", "icarus"], ["--simulator", "--backend rtl only"]),
     (["--backend", "spice", "--wire-resistance", "2e4"], ["--wire-resistance", "range"]),
     (["--backend", "spice", "--wire-resistance", "-1"], ["--wire-resistance", "range"]),

@@ -82,7 +82,9 @@ def backend_options(args: argparse.Namespace) -> dict:
     """The options for the chosen backend; an option of another backend is
     an error rather than silently ignored."""
     for backend, dests in BACKEND_FLAGS.items():
-        given = ["--" + dest.replace("_", "-") for dest in dests if getattr(args, dest) not in (None, False)]
+        # "is not": 0.0 == False, and --wire-resistance 0 is a value given
+        given = ["--" + dest.replace("_", "-") for dest in dests
+                 if getattr(args, dest) is not None and getattr(args, dest) is not False]
         if given and args.backend != backend:
             verb = "applies" if len(given) == 1 else "apply"
             raise SpintronError(f"{' and '.join(given)} {verb} to --backend {backend} only")
