@@ -147,7 +147,8 @@ class _Lowering:
         name = f"layer{self.layers}"
         self.layers += 1
         out_scale, out_zp = self.out_params(out_op)
-        w_int, w_scale, bias_int = quant_math.fit_bias(w_int, w_scale, bias, x.scale, axis=1)
+        w_int, w_scale, bias_int = quant_math.fit_bias(
+            w_int, w_scale, bias, x.scale, axis=1, weight_bits=self.weight_bits, input_bits=self.bits)
         props = dict(
             weights=self.weight(f"{name}.weights", w_int.astype(np.int8)),
             weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,

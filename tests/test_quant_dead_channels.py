@@ -1,5 +1,5 @@
 """A channel whose weights weight decay shrank to nothing (but with a bias)
-compiles: its bias code is capped at 2**24 by a coarser scale
+compiles: a coarser scale keeps its bias code within the accumulator's headroom
 (``quant_math.fit_bias``, docs/semantics.md section 1) instead of pushing the
 accumulator past 2**31.  Oracle: the float model."""
 
@@ -14,21 +14,24 @@ from spintron_nn.backends.sim import quant_math
 from spintron_nn.config import CompileConfig
 
 
-def test_fit_bias_leaves_ordinary_channels_alone_and_caps_dead_ones():
+def test_fit_bias_leaves_ordinary_channels_alone_and_fits_dead_ones():
     rng = np.random.default_rng(0)
-    w_int = rng.integers(-7, 8, size=(12, 5))
-    scale = np.array([0.1, 0.02, 1e-12, 0.3, 1e-14])
-    bias = np.array([0.5, -0.1, 0.4, 0.0, -2.0])
-    x_scale = 0.05
-    new_w, new_scale, bias_int = quant_math.fit_bias(w_int, scale, bias, x_scale, axis=1)
+    k, weight_bits, input_bits = 512, 4, 8
+    w_int = rng.integers(-7, 8, size=(k, 5))
+    # channel 1: weights 1e4 below the bias, a bias code ~3e8: fits, must stay exact
+    scale = np.array([0.1, 1e-4 / 7, 1e-12, 0.3, 1e-14])
+    bias = np.array([0.5, 1.0, 0.4, 0.0, -2.0])
+    x_scale = 1 / 255
+    new_w, new_scale, bias_int = quant_math.fit_bias(w_int, scale, bias, x_scale, axis=1,
+                                                     weight_bits=weight_bits, input_bits=input_bits)
     ordinary = [0, 1, 3]
     assert np.array_equal(new_w[:, ordinary], w_int[:, ordinary])
     assert np.array_equal(new_scale[ordinary], scale[ordinary])
     assert np.array_equal(bias_int[ordinary], np.rint(bias[ordinary] / (x_scale * scale[ordinary])))
-    # dead channels: bias code at the cap, weights re-rounded on the coarse scale (to 0 here)
-    assert np.all(np.abs(bias_int[[2, 4]]) <= quant_math.BIAS_CODE_LIMIT * (1 + 1e-6))
-    assert np.all(np.abs(bias_int[[2, 4]]) >= quant_math.BIAS_CODE_LIMIT * (1 - 1e-6))
-    assert not new_w[:, [2, 4]].any()
+    # dead channels: the accumulator bound |bias_int| + K * qmax_w * qmax_x stays below 2**31, just
+    bound = np.abs(bias_int[[2, 4]]) + k * 7 * 255
+    assert np.all(bound < quant_math.ACC_LIMIT) and np.all(bound > 0.99 * quant_math.ACC_LIMIT)
+    assert not new_w[:, [2, 4]].any()  # re-rounded on the coarse scale: nothing left of them
     # the represented bias is the real bias to float32 precision
     np.testing.assert_allclose(bias_int * x_scale * new_scale, bias, rtol=1e-6, atol=1e-12)
 

@@ -33,9 +33,6 @@ MAX_SHIFT = 62
 #: ``requantize`` needs ``|acc| < 2**31`` so that ``acc * multiplier + round``
 #: cannot overflow int64 (the TFLite int32-accumulator contract).
 ACC_LIMIT = 2**31
-#: Largest bias code ``|bias_int|`` a channel keeps its own weight scale for
-#: (float32's 24-bit significand: weights below it are lost in the bias anyway).
-BIAS_CODE_LIMIT = 2**24
 
 
 def _float32(value: float) -> float:
@@ -88,28 +85,36 @@ def quantize_weights_per_channel(w, bits: int, *, axis: int = 0):
     return w_int, scales
 
 
-def fit_bias(w_int, w_scale, bias, x_scale: float, *, axis: int):
+def fit_bias(w_int, w_scale, bias, x_scale: float, *, axis: int, weight_bits: int, input_bits: int):
     """``(w_int, scale, bias_int)`` of a layer: ``bias_int = rint(b / (s_x * scale))``.
 
-    A channel whose bias code would exceed ``BIAS_CODE_LIMIT`` has weights
-    more than 2**24 times smaller than its bias (a unit weight decay switched
-    off): nothing they add survives float32, yet its fine scale would push
-    the accumulator past ``ACC_LIMIT``.  Such a channel gets the coarser scale
-    ``float32(|b| / (s_x * 2**24))`` and its codes re-rounded on it,
-    ``rint(w_int * scale / scale')`` (usually all zeros).  Every other channel
-    is untouched.  ``axis`` is the output-channel axis of ``w_int``.
+    The accumulator must stay below ``ACC_LIMIT`` (section 7):
+    ``|bias_int| + K * qmax_w * qmax_x`` bounds it, ``K`` the channel's inputs.
+    A channel whose bias code leaves no room for that (a unit weight decay
+    switched off: weights many orders below its bias give a fine scale and a
+    huge bias code) gets the coarsest scale that fits,
+    ``float32(|b| / (s_x * headroom))`` rounded up, and its codes re-rounded,
+    ``rint(w_int * scale / scale')``.  Every other channel is untouched, so
+    layers that compiled before compile to the same integers.  ``axis`` is the
+    output-channel axis of ``w_int``.
     """
     scale = np.asarray(w_scale, dtype=np.float64)
     bias = np.asarray(bias, dtype=np.float64)
-    floor = np.abs(bias) / (x_scale * BIAS_CODE_LIMIT)
-    wide = floor > scale
-    if np.any(wide):
-        coarse = np.where(wide, floor.astype(np.float32).astype(np.float64), scale)
-        shape = [1] * np.ndim(w_int)
+    w_int = np.asarray(w_int)
+    inputs = w_int.size // max(w_int.shape[axis], 1)
+    headroom = ACC_LIMIT - 1 - inputs * (2 ** (weight_bits - 1) - 1) * (2**input_bits - 1)
+    bias_int = np.rint(bias / (x_scale * scale))
+    wide = np.abs(bias_int) > headroom
+    if headroom > 0 and np.any(wide):
+        # float32 like every scale, nudged up so the bias code stays within the headroom
+        floor = (np.abs(bias) / (x_scale * headroom) * (1 + 2.0**-20)).astype(np.float32).astype(np.float64)
+        coarse = np.where(wide, floor, scale)
+        shape = [1] * w_int.ndim
         shape[axis] = -1
-        w_int = np.rint(np.asarray(w_int) * (scale / coarse).reshape(shape)).astype(np.int64)
+        w_int = np.rint(w_int * (scale / coarse).reshape(shape)).astype(np.int64)
         scale = coarse
-    return w_int, scale, np.rint(bias / (x_scale * scale)).astype(np.int64)
+        bias_int = np.rint(bias / (x_scale * scale))
+    return w_int, scale, bias_int.astype(np.int64)
 
 
 # --- activations (doc section 2) ----------------------------------------------
