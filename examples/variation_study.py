@@ -55,9 +55,7 @@ SIGNIFICANCE = 0.05
 FLOAT_RECIPE = TrainingOptions(epochs=20, learning_rate=3e-3, weight_decay=1e-4, seed=0)
 #: Chosen on the validation split (docs/training.md, "examples/variation_study.py").
 RECIPE = dict(epochs=3, learning_rate=5e-4)
-TRAINING_VARIATION = Variation(conductance_variation=0.10)
-#: Device draws per training batch (``FakeQuantNetwork.draws_per_batch``): chunks of 16 clips.
-TRAINING_DRAWS = 4
+TRAINING_VARIATION, TRAINING_DRAWS = wake_word.TRAINING_VARIATION, wake_word.TRAINING_DRAWS  # 10 %, 4 per batch
 LABELS = ("plain QAT", "variation-aware QAT")
 
 

@@ -14,8 +14,9 @@
    model of either activation too);
 3. fine-tunes it at W4A4 (2-bit cells, 6-bit ADC, 128x128 crossbars) with
    ``QAT_RECIPE``:
-   plain QAT, and variation-aware QAT (15 % conductance variation drawn by
-   the simulator's device model, a new seed per batch); and a third,
+   plain QAT, and variation-aware QAT (10 % conductance variation drawn by
+   the simulator's device model, ``TRAINING_DRAWS`` draws per batch, new
+   seeds every batch); and a third,
    energy-aware QAT (``ENERGY_WEIGHT`` times the bit-serial energy regulariser);
 4. compiles each with ``spintronc compile`` and runs the test set with
    ``spintronc run --backend sim`` (compiled accuracy vs fake-quantized);
@@ -63,7 +64,11 @@ from spintron_nn.training.trainer import (  # noqa: E402
     QuantizationAwareTrainer, TrainingOptions, Variation, train_float)
 
 CONFIG = CompileConfig(weight_bits=4, activation_bits=4, cell_bits=2, adc_bits=6, rows=128, cols=128)
-TRAINING_VARIATION = Variation(conductance_variation=0.15)
+# Variation-aware training: chosen on the validation voices by variation_study.py's
+# search (docs/training.md, "examples/variation_study.py"): 10 %, 4 device draws per batch.
+TRAINING_VARIATION = Variation(conductance_variation=0.10)
+#: Device draws per training batch (``FakeQuantNetwork.draws_per_batch``).
+TRAINING_DRAWS = 4
 TEST_VARIATION = 0.10
 DEVICE_SEEDS = 5
 ENERGY_WEIGHT = 10.0
@@ -120,6 +125,7 @@ def fine_tune(float_model: torch.nn.Module, data: dict, *, variation: Variation 
     trainer = QuantizationAwareTrainer(
         copy.deepcopy(float_model), CONFIG, calibration_set(data),
         dataclasses.replace(QAT_RECIPE, epochs=epochs, seed=seed, variation=variation, energy_weight=energy_weight))
+    trainer.network.draws_per_batch = TRAINING_DRAWS  # no effect without noise
     trainer.fit(data["x_train"], data["y_train"], validation=validation_set(data))
     return trainer
 
