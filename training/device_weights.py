@@ -27,17 +27,7 @@ import torch
 
 from spintron_nn.backends.sim import noise as device_noise
 from spintron_nn.backends.sim.noise import NoiseSpec
-from spintron_nn.backends.sim.reference import slice_weights, tile_grid, unslice_weights
-
-
-def _array_currents_q16(levels: np.ndarray, spec: NoiseSpec, variation_stream: int, stuck_stream: int,
-                        cell_bits: int) -> np.ndarray:
-    """One array's (positive or negative) per-cell currents, drawn as the simulator's tile draws them."""
-    return device_noise.level_currents_q16(
-        levels,
-        device_noise.stream_key(spec.seed, spec.tile_id, variation_stream),
-        device_noise.stream_key(spec.seed, spec.tile_id, stuck_stream),
-        spec, cell_bits)
+from spintron_nn.backends.sim.reference import cell_currents_q16, slice_weights, tile_grid, unslice_weights
 
 
 #: Largest gradient gain of a drawn weight (conductance variation of a few sigma stays below it).
@@ -57,11 +47,7 @@ def effective_integer_weights(matrix: np.ndarray, noise: NoiseSpec, *, weight_bi
     for t, (row_block, col_block) in enumerate(tile_grid(*matrix.shape, rows_per_tile, cols_per_tile)):
         spec = dataclasses.replace(noise, tile_id=noise.tile_id + t)
         levels_pos, levels_neg = slice_weights(matrix[row_block, col_block], weight_bits, cell_bits)
-        currents = (
-            _array_currents_q16(levels_pos, spec, device_noise.STREAM_VARIATION_POS,
-                                device_noise.STREAM_STUCK_POS, cell_bits)
-            - _array_currents_q16(levels_neg, spec, device_noise.STREAM_VARIATION_NEG,
-                                  device_noise.STREAM_STUCK_NEG, cell_bits))
+        currents = cell_currents_q16(levels_pos, levels_neg, cell_bits, spec)  # the simulator's own draw
         # un-slice the currents exactly as levels are un-sliced (the negative array is already subtracted)
         effective[row_block, col_block] = unslice_weights(currents, np.zeros_like(currents), cell_bits) / device_noise.ONE_Q
     return effective

@@ -32,7 +32,7 @@ from spintron_nn.backends.sim.quant_math import (
 from spintron_nn.errors import SpintronError
 
 __all__ = [
-    "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert",
+    "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert", "cell_currents_q16",
     "choose_adc_shift", "choose_adc_shift_min_error", "choose_layer_adc_shifts",
     "column_currents", "dequantize",
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
@@ -192,8 +192,9 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
     return shift_add(codes, adc_shift, cell_bits)
 
 
-def _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, spec: NoiseSpec):
-    """Column currents in Q16 level units with the non-idealities of ``spec``."""
+def cell_currents_q16(levels_pos, levels_neg, cell_bits: int, spec: NoiseSpec) -> np.ndarray:
+    """Signed per-cell read currents ``I_pos - I_neg`` (int64 ``[S, R, C]``, Q16 level
+    units) of one tile's device draw: conductance variation and stuck cells of ``spec``."""
     def array_currents(levels, variation_stream, stuck_stream):
         return _noise.level_currents_q16(
             levels,
@@ -201,10 +202,13 @@ def _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, spec: NoiseSp
             _noise.stream_key(spec.seed, spec.tile_id, stuck_stream),
             spec, cell_bits)
 
-    cell_currents = (
-        array_currents(levels_pos, _noise.STREAM_VARIATION_POS, _noise.STREAM_STUCK_POS)
-        - array_currents(levels_neg, _noise.STREAM_VARIATION_NEG, _noise.STREAM_STUCK_NEG))
-    currents = _currents(planes, cell_currents)
+    return (array_currents(levels_pos, _noise.STREAM_VARIATION_POS, _noise.STREAM_STUCK_POS)
+            - array_currents(levels_neg, _noise.STREAM_VARIATION_NEG, _noise.STREAM_STUCK_NEG))
+
+
+def _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, spec: NoiseSpec):
+    """Column currents in Q16 level units with the non-idealities of ``spec``."""
+    currents = _currents(planes, cell_currents_q16(levels_pos, levels_neg, cell_bits, spec))
     return currents + _noise.read_noise_q16(spec, currents.shape)
 
 
