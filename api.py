@@ -116,6 +116,7 @@ def compile_model(
             rows=config.rows,
             cols=config.cols,
             per_channel=config.per_channel,
+            output_bits=config.output_bits,
             pipeline="",  # the float passes ran above
             progress=progress,
             parameters=config.parameters(),

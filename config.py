@@ -38,6 +38,11 @@ class CompileConfig:
     rows: int = 128
     cols: int = 128
     per_channel: bool = True
+    # Code width of the network's outputs where a matrix layer produces them
+    # (None = activation_bits).  They feed no crossbar, so widening them costs
+    # one wider requant register and keeps a classifier's top logits apart
+    # (docs/semantics.md section 2).
+    output_bits: int | None = None
     targets: tuple[str, ...] = ("ir", "sim", "report")
     pipeline: str | None = None  # overrides the default flow when given
     # Device/energy parameter overrides (docs/parameters.md): a TOML file
@@ -54,6 +59,8 @@ class CompileConfig:
     def __post_init__(self):
         _check_range("weight bits", self.weight_bits, 2, 8)
         _check_range("activation bits", self.activation_bits, 2, 8)
+        if self.output_bits is not None:
+            _check_range("output bits", self.output_bits, 2, 8)
         _check_range("cell bits", self.cell_bits, 1, 4)
         _check_range("ADC bits", self.adc_bits, 1, 12)
         _check_range("crossbar rows", self.rows, 16, 1024)

@@ -55,6 +55,7 @@ def quantize_and_lower(
     weight_bits: int = 8,
     activation_bits: int = 8,
     per_channel: bool = True,
+    output_bits: int | None = None,
     cell_bits: int = 2,
     adc_bits: int | None = 6,
     rows: int = 128,
@@ -71,6 +72,8 @@ def quantize_and_lower(
     ``adc_bits=None`` (or 0) is an ideal ADC; ``pipeline`` replaces the float
     clean-up passes (default: canonicalize, fold-constants, fold-batchnorm,
     fuse-activations, those present).  ``timings`` collects seconds per pass.
+    ``output_bits``: code width of the network's outputs when a matrix layer
+    produces them (None = ``activation_bits``; the ``quantize`` pass's ``output-bits``).
     ``parameters``: the compile's parameter table (its --mtj-config and
     overrides) for ``schedule``'s float-unit latencies; default: the shipped table.
     """
@@ -92,7 +95,7 @@ def quantize_and_lower(
     tile_options = "" if max_saturation is None else f"{{max-saturation={float(max_saturation)}}}"
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
-        f"per-channel={'true' if per_channel else 'false'}}},"
+        f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0}}},"
         f"tile-crossbars{tile_options}"
     )

@@ -66,6 +66,7 @@ class Codes(NamedTuple):
     value: SSAValue
     scale: float
     zero_point: int
+    bits: int | None = None  # code width when not the activation bits (a returned matrix layer's output-bits)
 
 
 class _Lowering:
@@ -147,6 +148,7 @@ class _Lowering:
         name = f"layer{self.layers}"
         self.layers += 1
         out_scale, out_zp = self.out_params(out_op)
+        out_bits = q.code_bits(out_op, self.bits)
         w_int, w_scale, bias_int = quant_math.fit_bias(
             w_int, w_scale, bias, x.scale, axis=1, weight_bits=self.weight_bits, input_bits=self.bits)
         props = dict(
@@ -161,12 +163,12 @@ class _Lowering:
         m, n = spin.shape_of(rows_value)[0], w_int.shape[1]
         acc = self.build(spin.CrossbarLayerOp, [rows_value], spin.tensor((m, n), i64), **props)
         requant = [quant_math.requant_multiplier(x.scale * s / out_scale) for s in w_scale]
-        qmin, qmax = quant_math.fused_clamp_bounds(*clamp, out_scale, out_zp, self.bits)
+        qmin, qmax = quant_math.fused_clamp_bounds(*clamp, out_scale, out_zp, out_bits)
         return self.build(
             spin.RequantOp, [acc], spin.tensor((m, n), spin.ui8),
             multiplier=[mul for mul, _ in requant], shift=[s for _, s in requant],
             input_zero_point=x.zero_point, column_sums=self.weight(f"{name}.column_sums", w_int.sum(axis=0)),
-            bias=self.weight(f"{name}.bias", bias_int), zero_point=out_zp, bits=self.bits,
+            bias=self.weight(f"{name}.bias", bias_int), zero_point=out_zp, bits=out_bits,
             clamp_min=qmin, clamp_max=qmax,
         )
 
@@ -249,7 +251,7 @@ class _Lowering:
         value = self.matrix(out_op, x, x.value, w_int, w_scale, bias + extra_bias, clamp)
         if spin.shape_of(value) != spin.shape_of(op.results[0]):
             value = self.build(spin.ReshapeOp, [value], self.result_type(op))
-        return Codes(value, *self.out_params(out_op))
+        return Codes(value, *self.out_params(out_op), q.code_bits(out_op, self.bits))
 
     def lower_conv(self, op) -> Codes:
         """One im2col and one layer matrix per conv.  A grouped conv's matrix is
@@ -281,7 +283,7 @@ class _Lowering:
         extra_bias, out_op, clamp = self.absorb_tail(op, out_c)
         rows = self.matrix(out_op, x, patches, w_int, w_scale, bias + extra_bias, clamp, group)
         image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
-        return Codes(image, *self.out_params(out_op))
+        return Codes(image, *self.out_params(out_op), q.code_bits(out_op, self.bits))
 
     # -- digital ops -----------------------------------------------------
 
@@ -552,7 +554,8 @@ class _Lowering:
         for index, value in enumerate(op.operands):
             found = self.codes.get(value)
             if isinstance(found, Codes):
-                found = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point, self.bits)).results[0]
+                found = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point,
+                                                    found.bits or self.bits)).results[0]
             if found is not None:
                 op.operands[index] = found
             elif getattr(value.owner, "name", None) != "nn.constant":
@@ -569,13 +572,15 @@ class _Lowering:
                 raise UnsupportedError(f"lower-to-spin: {op.name} gives {result.type}; the float unit "
                                        "re-quantizes float32 results only")
             scale, zp = self.out_params(op)
-            self.codes[result] = Codes(self.emit(spin.QuantizeOp(result, scale, zp, self.bits)).results[0], scale, zp)
+            bits = q.code_bits(op, self.bits)
+            self.codes[result] = Codes(self.emit(spin.QuantizeOp(result, scale, zp, bits)).results[0], scale, zp, bits)
 
     def lower_return(self, op: func.ReturnOp) -> None:
         for index, value in enumerate(op.operands):
             found = self.codes.get(value)
             if isinstance(found, Codes):
-                value = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point, self.bits)).results[0]
+                value = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point,
+                                                    found.bits or self.bits)).results[0]
             elif found is not None:
                 value = found
             op.operands[index] = value

@@ -1,4 +1,4 @@
-"""``quantize{weight-bits=8 activation-bits=8 per-channel=true}``: choose the quantization.
+"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0}``: choose the quantization.
 
 Turns the ranges recorded by ``calibrate`` into per-tensor affine activation
 parameters (``quant_math.activation_quant_params``) and records the weight
@@ -6,7 +6,14 @@ format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
 
 * ``spin.scale`` (f64) and ``spin.zero_point`` (i64) on every op with a ``spin.range``;
 * ``spin.input_scales`` / ``spin.input_zero_points`` on ``@main`` (one per argument);
-* ``spin.activation_bits``, ``spin.weight_bits``, ``spin.per_channel`` on ``@main``.
+* ``spin.activation_bits``, ``spin.weight_bits``, ``spin.per_channel`` on ``@main``;
+* ``spin.bits`` on a matrix layer (Gemm, MatMul, Conv) whose result is only
+  returned, when ``output-bits`` differs from ``activation-bits``: the
+  network's outputs feed no crossbar, so their codes may be wider.  A 4-bit
+  classifier's logits have 16 levels and tie at the top for one test clip in
+  ten on the keyword task (docs/semantics.md section 2); ``output-bits=8``
+  keeps the decision without changing any crossbar input.  ``0`` = the
+  activation bits.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
+from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, ModuleOp, f64, i64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
@@ -31,6 +39,9 @@ INPUT_ZERO_POINTS_ATTR = "spin.input_zero_points"
 ACTIVATION_BITS_ATTR = "spin.activation_bits"
 WEIGHT_BITS_ATTR = "spin.weight_bits"
 PER_CHANNEL_ATTR = "spin.per_channel"
+BITS_ATTR = "spin.bits"
+#: ops whose returned result may take ``output-bits`` (lower-to-spin's requant honours it)
+OUTPUT_LAYER_OPS = ("nn.conv", "nn.gemm", "nn.matmul")
 
 
 def check_bits(what: str, value: int, bounds: tuple[int, int]) -> None:
@@ -43,6 +54,17 @@ def quant_params(op: Operation) -> tuple[float, int] | None:
     if SCALE_ATTR not in op.attributes:
         return None
     return op.attributes[SCALE_ATTR].value.data, op.attributes[ZERO_POINT_ATTR].value.data
+
+
+def code_bits(op: Operation, default: int) -> int:
+    """The code width ``quantize`` chose for ``op``'s result: its ``spin.bits``, else ``default``."""
+    return op.attributes[BITS_ATTR].value.data if BITS_ATTR in op.attributes else default
+
+
+def is_returned_only(op: Operation) -> bool:
+    """``op`` has one result and every use of it is ``@main``'s return."""
+    return len(op.results) == 1 and bool(op.results[0].uses) and all(
+        isinstance(use.operation, func.ReturnOp) for use in op.results[0].uses)
 
 
 def check_float32_graph(main: Operation) -> None:
@@ -64,9 +86,13 @@ def check_float32_graph(main: Operation) -> None:
             )
 
 
-def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool) -> None:
+def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool,
+                    output_bits: int = 0) -> None:
+    """``output_bits``: code width of returned matrix-layer results (0 = ``activation_bits``)."""
     check_bits("weight bits", weight_bits, WEIGHT_BITS)
     check_bits("activation bits", activation_bits, ACT_BITS)
+    if output_bits:
+        check_bits("output bits", output_bits, ACT_BITS)  # codes are ui8 words everywhere
     main = main_function(module)
     check_float32_graph(main)
     if INPUT_RANGES_ATTR not in main.attributes:
@@ -82,7 +108,11 @@ def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int,
         found = read_range(op)
         if found is None:
             continue
-        scale, zero_point = activation_quant_params(*found, activation_bits)
+        bits = activation_bits
+        if output_bits and output_bits != activation_bits and op.name in OUTPUT_LAYER_OPS and is_returned_only(op):
+            bits = output_bits
+            op.attributes[BITS_ATTR] = int_attr(bits)
+        scale, zero_point = activation_quant_params(*found, bits)
         op.attributes[SCALE_ATTR] = FloatAttr(scale, f64)
         op.attributes[ZERO_POINT_ATTR] = int_attr(zero_point)
 
@@ -96,8 +126,10 @@ class QuantizePass(ModulePass):
     weight_bits: int = 8
     activation_bits: int = 8
     per_channel: bool = True
+    output_bits: int = 0  # 0: the activation bits
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         quantize_module(
-            op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel
+            op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel,
+            output_bits=self.output_bits,
         )

@@ -297,3 +297,49 @@ def test_calibrate_runs_a_fixed_batch_model_in_whole_batches():
         calibrate_module(module(), [x[:5]])
     with pytest.warns(UserWarning):
         calibrate_module(module(), None)
+
+
+def _two_layer_net(block, x):
+    rng = np.random.default_rng(8)
+    hidden = add(block, nn.GemmOp(x, const(block, "w1", rng.normal(size=(12, 9))),
+                                  const(block, "b1", rng.normal(size=9)), clamp_min=0.0))
+    return add(block, nn.GemmOp(hidden, const(block, "w2", rng.normal(size=(9, 5))), const(block, "b2", rng.normal(size=5))))
+
+
+def _properties(op) -> dict:
+    return {name: value.array.tolist() if hasattr(value, "array") else str(value)
+            for name, value in op.properties.items()}
+
+
+def test_output_bits_widen_only_the_returned_layer():
+    """output-bits changes the returned matrix layer's requant (and the host's dequantize);
+    every crossbar input, and so every hidden layer, is the same as without it."""
+    x = np.random.default_rng(6).normal(size=(64, 12)).astype(np.float32)
+    narrow, wide = (quantize_and_lower(graph(_two_layer_net, (12,)), [x], activation_bits=3, output_bits=bits)
+                    for bits in (None, 8))
+    narrow_requants, wide_requants = ([op for op in d.walk() if isinstance(op, spin.RequantOp)] for d in (narrow, wide))
+    assert [spin.get_int(op, "bits") for op in narrow_requants] == [3, 3]
+    assert [spin.get_int(op, "bits") for op in wide_requants] == [3, 8]
+    assert [spin.get_int(op, "bits") for op in wide.walk() if isinstance(op, spin.DequantizeOp)] == [8]
+    assert _properties(narrow_requants[0]) == _properties(wide_requants[0])
+    out_narrow, out_wide = run_spin(narrow, [x])[0], run_spin(wide, [x])[0]
+    assert len(np.unique(out_narrow)) <= 8 < len(np.unique(out_wide))
+    # same range, finer grid: both round the same accumulator, each within half its own step
+    (narrow_step, wide_step) = (spin.get_real(next(op for op in d.walk() if isinstance(op, spin.DequantizeOp)), "scale")
+                                for d in (narrow, wide))
+    assert narrow_step / wide_step == pytest.approx(255 / 7, rel=1e-6)
+    assert np.abs(out_wide - out_narrow).max() <= (narrow_step + wide_step) / 2 * (1 + 1e-6)
+
+
+def test_output_bits_leave_hidden_and_non_matrix_outputs_alone(capsys):
+    """A returned tensor that also feeds another layer, or that no matrix layer makes,
+    keeps the activation bits; a bad width is a one-line error from spintron-opt."""
+    x = np.random.default_rng(7).normal(size=(32, 12)).astype(np.float32)
+
+    def pooled(block, x):
+        return add(block, nn.ReluOp(_two_layer_net(block, x)))
+
+    design = quantize_and_lower(graph(pooled, (12,)), [x], activation_bits=4, output_bits=8, pipeline="")
+    assert {spin.get_int(op, "bits") for op in design.walk() if isinstance(op, (spin.RequantOp, spin.DequantizeOp))} == {4}
+    with pytest.raises(SpintronError, match="output bits must be in 2..8"):
+        quantize_and_lower(gemm_net(), [np.zeros((4, 40), np.float32)], output_bits=9)

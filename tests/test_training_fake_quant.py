@@ -47,6 +47,9 @@ CASES = [
     (_mlp, (70,), CompileConfig(weight_bits=3, activation_bits=2, cell_bits=1, rows=16, cols=16, adc_bits=3)),
     (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=4, rows=64, cols=16, adc_bits=4)),
     (_cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5, cell_bits=3, rows=128, cols=128, adc_bits=5)),
+    # wider network outputs than activations (the last Linear's requant only)
+    (_mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, output_bits=8, rows=32, cols=16, adc_bits=4)),
+    (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=3, output_bits=6, rows=64, cols=16, adc_bits=4)),
 ]
 
 
@@ -80,6 +83,8 @@ def test_forward_equals_simulator(case, seed):
     simulated = design.run(x, backend="sim")[0]
     _assert_same_dequantized(net.predict(x), simulated)
     assert len(np.unique(simulated)) > 3  # not a degenerate all-clamped output
+    if config.output_bits is not None:  # the outputs really use the wider codes
+        assert len(np.unique(simulated)) > 2**config.activation_bits
 
 
 def test_cases_exercise_the_adc_shift_and_tiling():

@@ -83,7 +83,7 @@ def compiler_calibration(model: torch.nn.Module, calibration: np.ndarray,
     layer_ranges = tuple(read_range(op) for op in main.walk() if op.name in MATRIX_OPS)
     quantize_and_lower(
         module, [calibration], weight_bits=config.weight_bits, activation_bits=config.activation_bits,
-        per_channel=config.per_channel, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
+        per_channel=config.per_channel, output_bits=config.output_bits, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
         rows=config.rows, cols=config.cols, pipeline="",
     )
     shifts = _tile_shifts(module)

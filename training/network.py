@@ -81,6 +81,8 @@ def build_steps(model: torch.nn.Module) -> list:
         i += 1
     if not matrices:
         raise SpintronError("the model has no Linear or Conv2d layer to map onto crossbars")
+    if isinstance(steps[-1], MatrixStep):
+        steps[-1].is_output = True  # its result is returned: quantize gives it the output bits
     return steps
 
 

@@ -66,6 +66,9 @@ class MatrixStep:
     activation: torch.nn.Module | None  # fused: ReLU, ReLU6, Hardtanh or LearnedClip (activation_bounds)
     index: int  # position among the network's matrix layers (= compiler's layer<index>)
     first_tile_id: int = 0  # module-wide id of its first tile, as tile-crossbars numbers them
+    # the network's output (its last step): its codes take ``config.output_bits``, as
+    # ``quantize`` gives a returned matrix layer
+    is_output: bool = False
 
     def __post_init__(self):
         m = self.module
@@ -107,9 +110,14 @@ class MatrixStep:
         return digital.im2col(codes, m.kernel_size, (ph, pw, ph, pw), _pair(m.stride), _pair(m.dilation),
                               channel_offset=0, channels=codes.shape[1], pad_value=zero_point)
 
+    def output_code_bits(self, config: CompileConfig) -> int:
+        if self.is_output and config.output_bits is not None:
+            return config.output_bits
+        return config.activation_bits
+
     def forward(self, x: torch.Tensor, grid_in: Grid, out_range: tuple[float, float],
                 adc_shifts: np.ndarray, config: CompileConfig, noise=None) -> tuple[torch.Tensor, Grid]:
-        bits = config.activation_bits
+        bits = self.output_code_bits(config)
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
         w_int, w_scale = self.integer_weights(config, grid_in.scale)
         noise = self.tile_noise(noise)

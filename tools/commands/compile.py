@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8)")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
+    parser.add_argument("--output-bits", type=int,
+                        help="2..8: code width of the network's outputs where a matrix layer makes them "
+                        "(default: the activation bits)")
     parser.add_argument("--cell-bits", type=int, default=2, help="bits per MTJ cell, 1..4 (default 2)")
     parser.add_argument("--adc-bits", type=int, default=6, help="1..12 (default 6)")
     parser.add_argument("--crossbar", default="128x128", help="tile size RxC, 16..1024 (default 128x128)")
@@ -59,6 +62,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
     return CompileConfig(
         weight_bits=args.weight_bits,
         activation_bits=args.activation_bits,
+        output_bits=args.output_bits,
         cell_bits=args.cell_bits,
         adc_bits=args.adc_bits,
         rows=rows,
