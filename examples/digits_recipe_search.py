@@ -59,7 +59,7 @@ def main() -> None:
     float_models = {}
     float_scores = []
     for recipe in grid(Recipe(), FLOAT_GRID):
-        trained = [train_float_model(recipe, split, seed)[0] for seed in seeds]
+        trained = [train_float_model(recipe, split, seed) for seed in seeds]
         float_models[recipe] = trained
         float_scores.append((recipe, [float_accuracy(m, split.x_val, split.y_val) for m in trained]))
     show("float recipes", float_scores, tuple(FLOAT_GRID))
