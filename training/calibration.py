@@ -9,10 +9,16 @@ passes on the model (``frontend.load_model`` -> float clean-up ->
   range recorded after its fused ReLU), from ``calibrate``'s ``spin.range``
   attributes;
 * every tile's ADC shift (``spin.crossbar_tile`` ``adc_shift``), chosen by
-  ``tile-crossbars`` from the calibration activations.
+  ``tile-crossbars`` from the calibration activations, and each layer's first
+  ``tile_id`` (the device-noise streams; a grouped conv's skipped blocks get none);
+* the output range of every residual add of two activations (``nn.add``,
+  lowered to ``spin.add``), in graph order.
 
-Pools, flatten and max keep their input's scale (semantics section 9), so
-these are all the numbers a chain of matrix layers and pools needs.
+Layers and adds are matched to the torch model by their order in the graph
+(the exporter writes nodes in execution order); ``layer_channels`` lets the
+caller check that match.  Pools, flatten and max keep their input's scale
+(semantics section 9), and a ReLU after an add keeps the add's, so these are
+all the numbers a graph of matrix layers, adds and pools needs.
 """
 
 from __future__ import annotations
@@ -36,26 +42,47 @@ class HardwareCalibration:
     input_range: tuple[float, float]
     layer_ranges: tuple[tuple[float, float], ...]  # output range per matrix layer
     adc_shifts: tuple[np.ndarray, ...]  # [row tiles, col tiles] per matrix layer
+    add_ranges: tuple[tuple[float, float], ...] = ()  # output range per add of two activations
+    first_tile_ids: tuple[int, ...] = ()  # module-wide tile_id of each matrix layer's first tile
+    layer_channels: tuple[int, ...] = ()  # output channels per matrix layer (to check the match)
+    # BatchNormalization ops torch's exporter left unfolded (then fold-batchnorm folds them in
+    # float64, which fake quantization does not reproduce)
+    unfolded_batch_norms: int = 0
 
 
-def _tile_shifts(spin_module) -> dict[str, np.ndarray]:
+def _tile_shifts(spin_module) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per layer name: the ADC shift grid (0 for a block with no tile) and the first tile_id."""
     from spintron_nn.ir import spin
     from spintron_nn.ir.module_info import main_function
     from spintron_nn.ir.spin import get_int
 
     found: dict[str, list[tuple[int, int, int]]] = {}
+    first_ids: dict[str, int] = {}
     for op in main_function(spin_module).walk():
         if isinstance(op, spin.CrossbarTileOp):
             row = get_int(op, "row_offset") // get_int(op, "array_rows")
             col = get_int(op, "col_offset") // get_int(op, "array_cols")
             found.setdefault(op.layer.data, []).append((row, col, get_int(op, "adc_shift")))
+            first_ids[op.layer.data] = min(first_ids.get(op.layer.data, 2**63), get_int(op, "tile_id"))
     shifts = {}
     for layer, entries in found.items():
         grid = np.zeros((max(e[0] for e in entries) + 1, max(e[1] for e in entries) + 1), dtype=np.int64)
         for row, col, shift in entries:
             grid[row, col] = shift
         shifts[layer] = grid
-    return shifts
+    return shifts, first_ids
+
+
+def _is_activation_add(op) -> bool:
+    """An ``nn.add`` of two activations (``spin.add``), not of a constant (a bias or LUT)."""
+    return op.name == "nn.add" and all(getattr(v.owner, "name", None) != "nn.constant" for v in op.operands)
+
+
+def _output_channels(op) -> int:
+    from spintron_nn.ir import spin
+
+    shape = spin.shape_of(op.results[0])
+    return int(shape[1] if op.name == "nn.conv" else shape[-1])
 
 
 def compiler_calibration(model: torch.nn.Module, calibration: np.ndarray,
@@ -74,6 +101,7 @@ def compiler_calibration(model: torch.nn.Module, calibration: np.ndarray,
         module = load_model(model, example_input=torch.from_numpy(calibration[:1]))
     finally:
         model.train(was_training)
+    unfolded_batch_norms = sum(op.name == "nn.batch_normalization" for op in main_function(module).walk())
     float_passes = default_float_pipeline()
     if float_passes:
         run_pipeline(module, float_passes)
@@ -81,16 +109,23 @@ def compiler_calibration(model: torch.nn.Module, calibration: np.ndarray,
     main = main_function(module)
     input_range = tuple(main.attributes[INPUT_RANGES_ATTR].get_values()[:2])
     layer_ranges = tuple(read_range(op) for op in main.walk() if op.name in MATRIX_OPS)
+    layer_channels = tuple(_output_channels(op) for op in main.walk() if op.name in MATRIX_OPS)
+    add_ranges = tuple(read_range(op) for op in main.walk() if _is_activation_add(op))
     quantize_and_lower(
         module, [calibration], weight_bits=config.weight_bits, activation_bits=config.activation_bits,
         per_channel=config.per_channel, output_bits=config.output_bits, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
         rows=config.rows, cols=config.cols, pipeline="",
     )
-    shifts = _tile_shifts(module)
+    shifts, first_ids = _tile_shifts(module)
     if len(shifts) != len(layer_ranges):
         raise SpintronError(f"calibration: {len(layer_ranges)} matrix layers but {len(shifts)} mapped layers")
+    names = [f"layer{i}" for i in range(len(layer_ranges))]
     return HardwareCalibration(
         input_range=input_range,
         layer_ranges=layer_ranges,
-        adc_shifts=tuple(shifts[f"layer{i}"] for i in range(len(layer_ranges))),
+        adc_shifts=tuple(shifts[name] for name in names),
+        add_ranges=add_ranges,
+        first_tile_ids=tuple(first_ids[name] for name in names),
+        layer_channels=layer_channels,
+        unfolded_batch_norms=unfolded_batch_norms,
     )

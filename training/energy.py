@@ -9,7 +9,8 @@ the part of a layer's energy that the network can change by training is
 (``energy/cost_model.count_tile_events``: cell reads and row drivers scale with
 ``f``; ADC conversions, shift-add and buffers do not).  ``dE_layer`` is taken from
 the cost model itself, ``estimate_layer`` at ``f = 1`` minus at ``f = 0``, per
-inference, for the layer's real tiling.
+inference, for the layer's real tiling (a grouped conv: its block-diagonal
+matrix, only the tiles ``tile-crossbars`` maps).
 
 The popcount of a code is not differentiable; the regulariser uses
 ``q / (2**bits - 1)`` (the code as a fraction of full scale) as its surrogate
@@ -39,8 +40,10 @@ def _model_units(config: CompileConfig):
     return table, cost_model.unit_costs(table)
 
 
-def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float) -> float:
-    """Energy (J) of one matrix layer per inference at input one-bit fraction ``one_fraction``."""
+def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float,
+                 groups: int = 1) -> float:
+    """Energy (J) of one matrix layer per inference at input one-bit fraction ``one_fraction``
+    (``groups`` > 1: a grouped conv's ``rows x cols`` block-diagonal matrix)."""
     from spintron_nn.energy import cost_model
 
     table, units = _model_units(config)
@@ -49,15 +52,20 @@ def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_
     cost = cost_model.estimate_layer(
         rows, cols, units=units, cell=cell, vectors=vectors, weight_bits=config.weight_bits,
         input_bits=config.activation_bits, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
-        array_rows=config.rows, array_cols=config.cols)
+        array_rows=config.rows, array_cols=config.cols, groups=groups)
     return cost.total_energy
 
 
-def _layers(net) -> list[tuple[torch.Tensor, object, tuple[int, int, int]]]:
-    """``(input, grid, (rows, cols, vectors))`` of every matrix layer in ``net``'s last forward."""
+def _layers(net) -> list[tuple[torch.Tensor, object, tuple[int, int, int, int]]]:
+    """``(input, grid, (rows, cols, vectors, groups))`` of every matrix layer in ``net``'s last forward."""
     if not net.matrix_inputs:
         raise RuntimeError("run the network forward before asking for its energy")
-    return [(x, grid, step.crossbar_shape(tuple(x.shape))) for x, grid, step in net.matrix_inputs]
+    return [(x, grid, step.crossbar_shape(tuple(x.shape)) + (step.groups,)) for x, grid, step in net.matrix_inputs]
+
+
+def _energy(shape: tuple[int, int, int, int], config: CompileConfig, one_fraction: float) -> float:
+    rows, cols, vectors, groups = shape
+    return layer_energy(rows, cols, vectors, config, one_fraction, groups)
 
 
 def energy_regulariser(net) -> tuple[torch.Tensor, float]:
@@ -68,7 +76,7 @@ def energy_regulariser(net) -> tuple[torch.Tensor, float]:
     bits = net.config.activation_bits
     total, bound = 0.0, 0.0
     for x, grid, shape in _layers(net):
-        slope = layer_energy(*shape, net.config, 1.0) - layer_energy(*shape, net.config, 0.0)
+        slope = _energy(shape, net.config, 1.0) - _energy(shape, net.config, 0.0)
         soft_codes = x / grid.scale + grid.zero_point
         total = total + slope * torch.mean(soft_codes) / (2**bits - 1)
         bound += slope
@@ -103,7 +111,7 @@ def crossbar_energy(net, x: np.ndarray) -> dict:
     fractions = measured_one_fractions(net, x)
     _, units = _model_units(net.config)
     shapes = [shape for _, _, shape in _layers(net)]
-    measured = [layer_energy(*s, net.config, f) for s, f in zip(shapes, fractions)]
-    assumed = [layer_energy(*s, net.config, units.input_one_fraction) for s in shapes]
+    measured = [_energy(s, net.config, f) for s, f in zip(shapes, fractions)]
+    assumed = [_energy(s, net.config, units.input_one_fraction) for s in shapes]
     return {"one_fractions": fractions, "energy_j": float(sum(measured)),
             "energy_j_assumed_fraction": float(sum(assumed)), "per_layer_j": measured}

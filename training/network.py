@@ -4,12 +4,16 @@
     net.calibrate(calibration_inputs)       # the compiler's ranges and ADC shifts
     logits = net(x)                         # forward = the simulator's result
 
-``model`` stays an ordinary float model (an ``nn.Sequential`` chain of Linear,
-Conv2d, each with an optional ReLU/ReLU6/Hardtanh/LearnedClip, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten,
-Dropout/Identity): training updates its parameters, and it exports to ONNX
-and compiles with ``spintronc`` with no manual step.  The forward value is the
-compiled design's (docs/semantics.md), the gradient the float layer's
-(straight-through, training/ste.py).
+``model`` stays an ordinary float model: any module torch.fx can trace
+(training/graph.py) made of Linear, Conv2d (any groups, an optional
+BatchNorm2d folded in with its frozen running statistics), each with an
+optional ReLU/ReLU6/Hardtanh/LearnedClip, adds of two activations (residual
+blocks), standalone ReLU/ReLU6/Hardtanh, MaxPool2d, AvgPool2d,
+AdaptiveAvgPool2d(1), Flatten, Dropout/Identity.  Training updates its
+parameters, and it exports to ONNX and compiles with ``spintronc`` with no
+manual step.  The forward value is the compiled design's
+(docs/semantics.md), the gradient the float layer's (straight-through,
+training/ste.py).
 
 ``noise`` (a ``NoiseSpec``) injects the simulator's own device model
 (conductance variation, stuck cells) into the forward pass, with the
@@ -25,7 +29,6 @@ gradient averages over ``k`` devices.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -34,56 +37,29 @@ from spintron_nn.backends.sim import quant_math
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.calibration import HardwareCalibration, compiler_calibration
+from spintron_nn.training.elementwise_steps import AddStep, ClampStep
+from spintron_nn.training.graph import StepGraph, trace_steps
 from spintron_nn.training.ste import fake_quant_activation
-from spintron_nn.training.steps import Grid, MatrixStep, PoolStep, activation_bounds, check_pool
-
-_POOLS = (torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)
-_PASS_THROUGH = (torch.nn.Dropout, torch.nn.Identity)
-
-
-@dataclass
-class _FlattenStep:
-    start_dim: int
-
-    def forward(self, x: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, Grid]:
-        return torch.flatten(x, self.start_dim), grid
-
-
-def _leaves(model: torch.nn.Module) -> list[torch.nn.Module]:
-    if isinstance(model, torch.nn.Sequential):
-        return [leaf for child in model for leaf in _leaves(child)]
-    return [model]
+from spintron_nn.training.steps import Grid, MatrixStep
 
 
 def build_steps(model: torch.nn.Module) -> list:
-    """The model's layers as fake-quantization steps (SpintronError if unsupported)."""
-    leaves = [m for m in _leaves(model) if not isinstance(m, _PASS_THROUGH)]
-    steps, matrices, i = [], 0, 0
-    while i < len(leaves):
-        module = leaves[i]
-        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
-            following = leaves[i + 1] if i + 1 < len(leaves) else None
-            fused = following is not None and activation_bounds(following) is not None
-            steps.append(MatrixStep(module, following if fused else None, matrices))
-            matrices += 1
-            i += 2 if fused else 1
-            continue
-        if isinstance(module, _POOLS):
-            check_pool(module)
-            steps.append(PoolStep(module))
-        elif isinstance(module, torch.nn.Flatten) and module.end_dim == -1:
-            steps.append(_FlattenStep(module.start_dim))
-        else:
-            raise SpintronError(
-                f"fake quantization does not support {type(module).__name__} here "
-                "(supported: a chain of Linear/Conv2d [+ReLU/ReLU6/Hardtanh/LearnedClip], pools, Flatten, "
-                "Dropout)")
-        i += 1
-    if not matrices:
-        raise SpintronError("the model has no Linear or Conv2d layer to map onto crossbars")
-    if isinstance(steps[-1], MatrixStep):
-        steps[-1].is_output = True  # its result is returned: quantize gives it the output bits
-    return steps
+    """The model's ops as fake-quantization steps in execution order (SpintronError if unsupported)."""
+    return trace_steps(model).steps
+
+
+def _check_match(steps: list, hardware: HardwareCalibration) -> None:
+    """The compiler's layers and adds are the traced ones, in the same order."""
+    matrices = [s for s in steps if isinstance(s, MatrixStep)]
+    channels = tuple(int(s.module.weight.shape[0]) for s in matrices)
+    adds = sum(isinstance(s, AddStep) for s in steps)
+    if channels != hardware.layer_channels or adds != len(hardware.add_ranges):
+        raise SpintronError(
+            f"fake quantization: the compiled graph has matrix layers of {list(hardware.layer_channels)} channels "
+            f"and {len(hardware.add_ranges)} adds, the traced model {list(channels)} and {adds}")
+    if hardware.unfolded_batch_norms and any(s.batch_norm is not None for s in matrices):
+        raise SpintronError("fake quantization: torch's exporter left a BatchNorm unfolded (fold-batchnorm "
+                            "would fold it in float64, which fake quantization does not reproduce)")
 
 
 class FakeQuantNetwork(torch.nn.Module):
@@ -95,7 +71,8 @@ class FakeQuantNetwork(torch.nn.Module):
         self.config = config or CompileConfig()
         if not self.config.per_channel:
             raise SpintronError("fake quantization follows the compiler's per-channel weights only")
-        self.steps = build_steps(model)
+        self.graph: StepGraph = trace_steps(model)
+        self.steps = self.graph.steps
         self.hardware: HardwareCalibration | None = None
         self.noise = None  # a NoiseSpec, or None for the exact integer result
         # device draws per forward call (training): averages the noisy gradient over draws
@@ -109,13 +86,13 @@ class FakeQuantNetwork(torch.nn.Module):
         Call again whenever the weights changed a lot (the trainer does once per
         epoch and at the end): the compiled design will be calibrated on the
         final weights."""
-        self.hardware = compiler_calibration(self.model, calibration, self.config)
-        first = 0
+        hardware = compiler_calibration(self.model, calibration, self.config)
+        _check_match(self.steps, hardware)
         for step in self.steps:
             if isinstance(step, MatrixStep):
-                step.first_tile_id = first
-                first += self.hardware.adc_shifts[step.index].size
-        return self.hardware
+                step.first_tile_id = hardware.first_tile_ids[step.index]
+        self.hardware = hardware
+        return hardware
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.hardware is None:
@@ -136,16 +113,22 @@ class FakeQuantNetwork(torch.nn.Module):
     def _forward(self, x: torch.Tensor, noise) -> torch.Tensor:
         bits = self.config.activation_bits
         grid = Grid(*quant_math.activation_quant_params(*self.hardware.input_range, bits))
-        x = fake_quant_activation(x, grid.scale, grid.zero_point, bits)
+        values = {self.graph.input: (fake_quant_activation(x, grid.scale, grid.zero_point, bits), grid)}
         self.matrix_inputs = []
-        for step in self.steps:
+        for node in self.graph.nodes:
+            step, (x, grid) = node.step, values[node.inputs[0]]
             if isinstance(step, MatrixStep):
                 self.matrix_inputs.append((x, grid, step))
-                x, grid = step.forward(x, grid, self.hardware.layer_ranges[step.index],
-                                       self.hardware.adc_shifts[step.index], self.config, noise)
+                values[node.output] = step.forward(x, grid, self.hardware.layer_ranges[step.index],
+                                                   self.hardware.adc_shifts[step.index], self.config, noise)
+            elif isinstance(step, AddStep):
+                values[node.output] = step.forward(x, grid, *values[node.inputs[1]],
+                                                   self.hardware.add_ranges[step.index], bits)
+            elif isinstance(step, ClampStep):
+                values[node.output] = step.forward(x, grid, bits)
             else:
-                x, grid = step.forward(x, grid)
-        return x
+                values[node.output] = step.forward(x, grid)
+        return values[self.graph.output][0]
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -5,12 +5,15 @@ tensor on the grid ``scale * (q - zero_point)`` and the forward value is
 bit-exact with the compiled design; gradients come from the float surrogate
 (training/ste.py); with device noise, a matrix layer's surrogate uses that
 draw's effective weights (training/device_weights.py).  Matrix layers
-(Linear, Conv2d + an optional fused ReLU / ReLU6 / Hardtanh / LearnedClip) run
-``reference.linear_reference`` (docs/semantics.md sections 1-7: bit slices,
-bit-serial inputs, per-tile ADC, shift-add, requant), tiled by the crossbar's
-rows and columns, with the simulator's tile implementation
+(Linear, Conv2d of any groups + an optional folded BatchNorm2d
+(training/batch_norm.py) + an optional fused ReLU / ReLU6 / Hardtanh /
+LearnedClip) run ``reference.linear_reference`` (docs/semantics.md sections
+1-7: bit slices, bit-serial inputs, per-tile ADC, shift-add, requant), tiled
+by the crossbar's rows and columns, with the simulator's tile implementation
 (``dispatch.tile_matvec``: the C kernel when built, bit-identical to the numpy
-reference); pools use the exact integer pools of ``backends/sim/digital.py``.
+reference); a grouped conv runs its block-diagonal matrix on the mapped tiles
+only (training/crossbar_matrix.py); pools use the exact integer pools of
+``backends/sim/digital.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import torch.nn.functional as F
 from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
+from spintron_nn.training import batch_norm as bn_fold
+from spintron_nn.training.crossbar_matrix import block_diagonal, diagonal_blocks, mapped_blocks
 from spintron_nn.training.device_weights import effective_integer_weights, noisy_weight, zero_point_correction
 from spintron_nn.training.learned_clip import LearnedClip
 from spintron_nn.training.ste import codes_of, with_exact_value
@@ -60,7 +65,8 @@ def activation_bounds(module: torch.nn.Module | None) -> tuple[float | None, flo
 
 @dataclass
 class MatrixStep:
-    """Linear or Conv2d on crossbar tiles, with the output clamp of a fused activation."""
+    """Linear or Conv2d (+ folded BatchNorm2d) on crossbar tiles, with the output clamp of a fused
+    activation."""
 
     module: torch.nn.Module
     activation: torch.nn.Module | None  # fused: ReLU, ReLU6, Hardtanh or LearnedClip (activation_bounds)
@@ -69,36 +75,55 @@ class MatrixStep:
     # the network's output (its last step): its codes take ``config.output_bits``, as
     # ``quantize`` gives a returned matrix layer
     is_output: bool = False
+    batch_norm: torch.nn.Module | None = None  # a BatchNorm2d folded into the conv (eval statistics)
 
     def __post_init__(self):
         m = self.module
         if isinstance(m, torch.nn.Conv2d):
-            if m.groups != 1 or isinstance(m.padding, str) or m.padding_mode != "zeros":
-                raise SpintronError("fake quantization supports Conv2d with groups=1 and numeric zero padding")
+            if isinstance(m.padding, str) or m.padding_mode != "zeros":
+                raise SpintronError("fake quantization supports Conv2d with numeric zero padding only")
+        if self.batch_norm is not None:
+            if not isinstance(m, torch.nn.Conv2d):
+                raise SpintronError("fake quantization folds a BatchNorm2d into the Conv2d before it only")
+            bn_fold.check_foldable(self.batch_norm)
 
     @property
     def is_conv(self) -> bool:
         return isinstance(self.module, torch.nn.Conv2d)
 
+    @property
+    def groups(self) -> int:
+        return self.module.groups if self.is_conv else 1
+
+    def weight(self) -> torch.Tensor:
+        """The layer's float weight as exported (BN folded in), in the autograd graph."""
+        if self.batch_norm is not None:
+            return bn_fold.folded_weight(self.module, self.batch_norm)
+        return self.module.weight
+
     def integer_weights(self, config: CompileConfig, x_scale: float) -> tuple[np.ndarray, np.ndarray]:
         """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule, with the
         coarser scale of a channel whose bias code would overflow the accumulator
-        (``quant_math.fit_bias``)."""
-        w = self.module.weight.detach().to(torch.float64).cpu().numpy()
+        (``quant_math.fit_bias``, on the crossbar matrix: a grouped conv's block-diagonal
+        one, whose row count sets the headroom)."""
+        w = self.weight().detach().to(torch.float64).cpu().numpy()
         w_int, w_scale = quant_math.quantize_weights_per_channel(w, config.weight_bits, axis=0)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
-        w_int, w_scale, _ = quant_math.fit_bias(w_int, w_scale, bias, x_scale, axis=0,
-                                                weight_bits=config.weight_bits, input_bits=config.activation_bits)
-        return w_int, w_scale
+        matrix, w_scale, _ = quant_math.fit_bias(block_diagonal(w_int, self.groups), w_scale, bias, x_scale,
+                                                 axis=1, weight_bits=config.weight_bits,
+                                                 input_bits=config.activation_bits)
+        return diagonal_blocks(matrix, self.groups, w_int.shape), w_scale
 
     def fake_quant_weight(self, w_int: np.ndarray, w_scale: np.ndarray) -> torch.Tensor:
-        w = self.module.weight
+        w = self.weight()
         shape = (-1,) + (1,) * (w.dim() - 1)
         exact = w_int * w_scale.reshape(shape)
         return with_exact_value(w, exact)
 
     def bias(self) -> torch.Tensor:
         m = self.module
+        if self.batch_norm is not None:
+            return bn_fold.folded_bias(m, self.batch_norm)
         return m.bias if m.bias is not None else torch.zeros(m.weight.shape[0], dtype=m.weight.dtype)
 
     def rows_of(self, codes: np.ndarray, zero_point: int) -> np.ndarray:
@@ -162,7 +187,7 @@ class MatrixStep:
                                                 bias.device)
         m = self.module
         if self.is_conv:
-            return F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation)
+            return F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation, m.groups)
         return F.linear(x, w_fq, bias)
 
     def tile_noise(self, noise):
@@ -173,26 +198,47 @@ class MatrixStep:
 
     def effective_weights(self, w_int: np.ndarray, noise, config: CompileConfig) -> np.ndarray:
         """``W_eff`` of the device draw ``noise`` (already tile-numbered), shaped like ``w_int``."""
-        effective = effective_integer_weights(
-            w_int.reshape(w_int.shape[0], -1).T, noise, weight_bits=config.weight_bits,
-            cell_bits=config.cell_bits, rows_per_tile=config.rows, cols_per_tile=config.cols)
-        return effective.T.reshape(w_int.shape)
+        matrix = block_diagonal(w_int, self.groups)
+        options = dict(weight_bits=config.weight_bits, cell_bits=config.cell_bits,
+                       rows_per_tile=config.rows, cols_per_tile=config.cols)
+        if self.groups == 1:
+            return diagonal_blocks(effective_integer_weights(matrix, noise, **options), 1, w_int.shape)
+        effective = np.zeros(matrix.shape, dtype=np.float64)
+        for t, (rows, cols) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows, config.cols)):
+            # one mapped block is one tile: its draw is tile t of the mapped numbering
+            effective[rows, cols] = effective_integer_weights(
+                matrix[rows, cols], dataclasses.replace(noise, tile_id=(noise.tile_id + t) % 2**64), **options)
+        return diagonal_blocks(effective, self.groups, w_int.shape)
 
     def exact_codes(self, x, grid_in: Grid, grid_out: Grid, bounds, w_int, w_scale, adc_shifts,
                     config: CompileConfig, noise) -> np.ndarray:
         """The compiled layer's output codes ``[rows, out]`` (numpy reference); ``noise`` tile-numbered."""
         rows = self.rows_of(codes_of(x, grid_in.scale, grid_in.zero_point), grid_in.zero_point)
-        matrix = w_int.reshape(w_int.shape[0], -1).T
+        matrix = block_diagonal(w_int, self.groups)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
         bias_int = np.rint(bias / (grid_in.scale * w_scale)).astype(np.int64)
         requant = [quant_math.requant_multiplier(grid_in.scale * s / grid_out.scale) for s in w_scale]
-        return reference.linear_reference(
-            rows, matrix, weight_bits=config.weight_bits, cell_bits=config.cell_bits,
-            input_bits=config.activation_bits, adc_bits=config.adc_bits, adc_shifts=adc_shifts,
-            rows_per_tile=config.rows, cols_per_tile=config.cols, x_zero_point=grid_in.zero_point,
-            bias=bias_int, multiplier=np.array([m for m, _ in requant]),
-            shift=np.array([s for _, s in requant]), out_zero_point=grid_out.zero_point,
-            qmin=bounds[0], qmax=bounds[1], noise=noise, tile_function=dispatch.tile_matvec)
+        multiplier, shift = np.array([m for m, _ in requant]), np.array([s for _, s in requant])
+        tiles = dict(weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=config.activation_bits,
+                     adc_bits=config.adc_bits, rows_per_tile=config.rows, cols_per_tile=config.cols,
+                     tile_function=dispatch.tile_matvec)
+        if self.groups == 1:
+            return reference.linear_reference(
+                rows, matrix, adc_shifts=adc_shifts, x_zero_point=grid_in.zero_point, bias=bias_int,
+                multiplier=multiplier, shift=shift, out_zero_point=grid_out.zero_point,
+                qmin=bounds[0], qmax=bounds[1], noise=noise, **tiles)
+        # block diagonal: only the mapped tiles exist (numbered in mapped order), each one
+        # tile of the reference; then the layer's digital terms, as linear_accumulate adds them
+        acc = np.zeros((rows.shape[0], matrix.shape[1]), dtype=np.int64)
+        for t, (row_block, col_block) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows,
+                                                                 config.cols)):
+            tile_noise = None if noise is None else dataclasses.replace(noise, tile_id=(noise.tile_id + t) % 2**64)
+            shift_of_tile = adc_shifts[row_block.start // config.rows, col_block.start // config.cols]
+            acc[:, col_block] += reference.linear_accumulate(
+                rows[:, row_block], matrix[row_block, col_block], adc_shifts=shift_of_tile, noise=tile_noise,
+                **tiles)
+        acc += bias_int - grid_in.zero_point * matrix.sum(axis=0)
+        return quant_math.requantize(acc, multiplier, shift, grid_out.zero_point, bounds[0], bounds[1])
 
     def crossbar_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int]:
         """``(rows K, columns N, input vectors per sample)`` of this layer's matrix."""
@@ -202,7 +248,8 @@ class MatrixStep:
         m = self.module
         out = [(x_shape[2 + i] + 2 * _pair(m.padding)[i] - _pair(m.dilation)[i] * (m.kernel_size[i] - 1) - 1)
                // _pair(m.stride)[i] + 1 for i in range(2)]
-        return int(np.prod(w.shape[1:])), int(w.shape[0]), out[0] * out[1]
+        # a grouped conv's matrix is block diagonal over all input channels
+        return int(np.prod(w.shape[1:])) * self.groups, int(w.shape[0]), out[0] * out[1]
 
 
 

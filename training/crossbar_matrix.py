@@ -1,0 +1,43 @@
+"""A layer's crossbar matrix as ``lower-to-spin`` and ``tile-crossbars`` build it.
+
+A Linear or Conv2d weight ``[out, in/groups, kh, kw]`` becomes one ``[K, N]``
+matrix (rows = inputs, in im2col's (channel, kh, kw) order; columns = output
+channels).  A grouped conv's matrix is block diagonal (``lower_conv``): group
+``g`` owns rows ``g*K_g ..`` and columns ``g*N_g ..``, and ``tile-crossbars``
+maps only the grid blocks that meet a diagonal block, numbering the mapped
+ones row-major (``energy.cost_model.diagonal_block_cells``, the rule it calls).
+A dense layer is the case ``groups = 1``: every block is mapped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spintron_nn.backends.sim.reference import tile_grid
+from spintron_nn.energy.cost_model import diagonal_block_cells
+
+
+def block_diagonal(w_int: np.ndarray, groups: int) -> np.ndarray:
+    """``[groups * K_g, out]`` matrix of the weights ``[out, ...]`` (``K_g`` = prod of ``...``)."""
+    out = w_int.shape[0]
+    per_group, k_group = out // groups, int(np.prod(w_int.shape[1:]))
+    matrix = np.zeros((groups * k_group, out), dtype=w_int.dtype)
+    for g in range(groups):
+        rows, cols = slice(g * k_group, (g + 1) * k_group), slice(g * per_group, (g + 1) * per_group)
+        matrix[rows, cols] = w_int[cols].reshape(per_group, k_group).T
+    return matrix
+
+
+def diagonal_blocks(matrix: np.ndarray, groups: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`block_diagonal`: the weights ``shape`` back from the matrix."""
+    out = shape[0]
+    per_group, k_group = out // groups, int(np.prod(shape[1:]))
+    blocks = [matrix[g * k_group:(g + 1) * k_group, g * per_group:(g + 1) * per_group].T for g in range(groups)]
+    return np.concatenate(blocks).reshape(shape)
+
+
+def mapped_blocks(shape: tuple[int, int], groups: int, rows_per_tile: int,
+                  cols_per_tile: int) -> list[tuple[slice, slice]]:
+    """The grid blocks of a ``shape`` matrix that get a physical tile, in tile_id order."""
+    return [(r, c) for r, c in tile_grid(*shape, rows_per_tile, cols_per_tile)
+            if diagonal_block_cells(r, c, shape, groups) > 0]
