@@ -8,12 +8,14 @@ grouped convs are cut into several row/column tiles, some of them skipped.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from spintron_nn.api import compile_model
 from spintron_nn.backends.sim.noise import NoiseSpec
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
@@ -27,6 +29,11 @@ from spintron_nn.training.steps import MatrixStep
 from spintron_nn.training.threads import single_torch_thread
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions
 
+sys.path.insert(0, str(Path(__file__).parent))
+import test_training_fake_quant as chain_cases  # noqa: E402  (the chain tests' oracle helpers)
+from test_training_fake_quant import _assert_same_dequantized  # noqa: E402
+
+INPUT_SHAPE = (3, 8, 8)
 W4_SMALL = CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=3)
 W8 = CompileConfig(weight_bits=8, activation_bits=8, cell_bits=2, rows=64, cols=32, adc_bits=6)
 W4_TINY = CompileConfig(weight_bits=4, activation_bits=4, rows=16, cols=16, adc_bits=3)
@@ -104,25 +111,9 @@ CASES = {
 }
 
 
-def _data(seed, count=24, size=8):
-    rng = np.random.default_rng(seed)
-    return np.clip(rng.standard_normal((count, 3, size, size)), -1.5, 1.5).astype(np.float32)
-
-
 def _compiled_and_fake(case, seed, config=None):
     build, default_config = CASES[case]
-    config = config or default_config
-    model = build(seed).eval()
-    calibration, x = _data(seed), _data(seed + 100)
-    design = compile_model(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
-    net = FakeQuantNetwork(model, config)
-    net.calibrate(calibration)
-    return design, net, x
-
-
-def _assert_same_dequantized(fake, simulated):
-    scale = max(float(np.abs(simulated).max()), 1e-30)
-    np.testing.assert_allclose(fake, simulated, rtol=0, atol=1e-6 * scale)
+    return chain_cases._compiled_and_fake(build, INPUT_SHAPE, config or default_config, seed)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c != "mobilenet-w4"])
@@ -191,7 +182,7 @@ def test_gradients_reach_convs_and_batch_norm_affine_but_not_statistics(case):
 
 def test_trainer_runs_on_a_resnet():
     model = _resnet(3)
-    x, y = _data(3, count=16), np.arange(16) % 5
+    x, y = chain_cases._data(INPUT_SHAPE, 3, count=16), np.arange(16) % 5
     before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
     trainer = QuantizationAwareTrainer(model, W4_SMALL, x[:8], TrainingOptions(epochs=1, batch_size=8, max_steps=2,
                                                                                learning_rate=1e-2))
