@@ -1,11 +1,10 @@
 """Model definitions of the zoo (plain torch modules, float).
 
-The first three are chains that ``training.FakeQuantNetwork`` supports
-(Linear/Conv2d + ReLU/ReLU6/LearnedClip, pools, Flatten), so they can be trained
-hardware-aware; the MobileNetV2- and ResNet-style networks use batch norm,
-depthwise convolutions and residual adds, which the compiler maps (folding the
-batch norm) but fake quantization does not: they are for compile, energy and
-area studies, untrained.
+All of them can be trained hardware-aware with ``training.FakeQuantNetwork``
+(the first three are chains; the MobileNetV2- and ResNet-style networks use
+batch norm, depthwise convolutions and residual adds, which the compiler maps
+with the batch norm folded and fake quantization follows, training/graph.py).
+The last two ship untrained: they are for compile, energy and area studies.
 """
 
 from __future__ import annotations
