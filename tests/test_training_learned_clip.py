@@ -22,7 +22,7 @@ from spintron_nn.ir.module_info import main_function
 from spintron_nn.passes.flows import default_float_pipeline
 from spintron_nn.passes.pipeline import run_pipeline
 from spintron_nn.training import FakeQuantNetwork
-from spintron_nn.training.learned_clip import LearnedClip
+from spintron_nn.training.learned_clip import LearnedClip, clip_decay_penalty
 from spintron_nn.training.threads import single_torch_thread
 
 
@@ -140,7 +140,7 @@ def test_float_gradient_and_decay():
     clip(x).sum().backward()
     assert clip.alpha.grad.item() == 2.0  # two values above alpha
     decayed = LearnedClip(1.5, decay=0.1)
-    decayed(x).sum().backward()
+    (decayed(x).sum() + clip_decay_penalty(nn.Sequential(decayed))).backward()
     assert decayed.alpha.grad.item() == pytest.approx(2.0 + 0.1 * 1.5)
     with pytest.raises(ValueError):
         LearnedClip(0.0)
@@ -167,3 +167,19 @@ def test_dead_units_compile_as_they_are():
     design = compile_model(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
     simulated = design.run(x, backend="sim")[0]
     np.testing.assert_allclose(net.predict(x), simulated, rtol=0, atol=1e-6 * float(np.abs(simulated).max()))
+
+
+def test_trainer_applies_the_decay_where_the_forward_never_reads_alpha():
+    """alpha above every input: the task gives it no gradient, the decay still pulls it down."""
+    from spintron_nn.training.trainer import TrainingOptions, train_float
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), LearnedClip(50.0, decay=0.1), nn.Linear(3, 2))
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 4)).astype(np.float32)
+    y = np.arange(16) % 2
+    train_float(model, x, y, TrainingOptions(epochs=1, batch_size=16, learning_rate=0.5))
+    assert model[1].alpha.item() < 50.0
+    model[1].decay = 0.0
+    before = model[1].alpha.item()
+    train_float(model, x, y, TrainingOptions(epochs=1, batch_size=16, learning_rate=0.5))
+    assert model[1].alpha.item() == before

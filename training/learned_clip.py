@@ -20,28 +20,18 @@ from __future__ import annotations
 import torch
 
 
-class _DecayGradient(torch.autograd.Function):
-    """Identity forward; backward adds ``decay * alpha`` to alpha's gradient.
-
-    This is the gradient of ``decay / 2 * alpha**2`` in the loss, without
-    the trainer having to know about it (and whatever weight decay the
-    optimiser gives every parameter comes on top)."""
-
-    @staticmethod
-    def forward(ctx, alpha: torch.Tensor, decay: float) -> torch.Tensor:
-        ctx.save_for_backward(alpha)
-        ctx.decay = decay
-        return alpha.view_as(alpha)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (alpha,) = ctx.saved_tensors
-        return grad + ctx.decay * alpha, None
+def clip_decay_penalty(model: torch.nn.Module) -> torch.Tensor | float:
+    """``sum decay / 2 * alpha**2`` over the model's LearnedClips: the trainers add it to the
+    loss once per step.  (A term in the loss, not a gradient hook in the forward: the forward
+    may run several times per step, e.g. once per device draw, or not read alpha at all while
+    the calibrated range, not alpha, sets the top code.)  The optimiser's weight decay comes on top."""
+    terms = [m.decay / 2 * m.alpha**2 for m in model.modules() if isinstance(m, LearnedClip) and m.decay]
+    return sum(terms) if terms else 0.0
 
 
 class LearnedClip(torch.nn.Module):
     """``clamp(x, 0, alpha)`` with one trainable ``alpha`` per layer (initially ``init``);
-    ``decay`` is alpha's own L2 regulariser (added once per forward call that trains)."""
+    ``decay`` is alpha's own L2 regulariser (``clip_decay_penalty``, added by the trainers)."""
 
     def __init__(self, init: float = 6.0, decay: float = 0.0):
         super().__init__()
@@ -53,9 +43,7 @@ class LearnedClip(torch.nn.Module):
         self.register_buffer("zero", torch.tensor(0.0), persistent=False)
 
     def upper(self) -> torch.Tensor:
-        """``alpha`` as a tensor in the autograd graph (with the decay's gradient when training)."""
-        if self.decay and torch.is_grad_enabled() and not torch.jit.is_tracing():
-            return _DecayGradient.apply(self.alpha, self.decay)
+        """``alpha`` as a tensor in the autograd graph."""
         return self.alpha
 
     def bounds(self) -> tuple[float, float]:

@@ -41,6 +41,7 @@ from spintron_nn.backends.sim.noise import NoiseSpec
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.energy import energy_regulariser
+from spintron_nn.training.learned_clip import clip_decay_penalty
 from spintron_nn.training.network import FakeQuantNetwork
 
 
@@ -158,6 +159,7 @@ def _fit(model, forward, x, y, options: TrainingOptions, before_epoch, net,
             if net is not None and options.variation is not None:
                 net.noise = options.variation.noise(seed=options.seed * 1_000_003 + history.steps)
             loss = _task_loss(forward(xt[index]), yt[index], xt[index], teacher, options)
+            loss = loss + clip_decay_penalty(model)
             if net is not None and options.energy_weight:
                 energy, bound = energy_regulariser(net)
                 term = options.energy_weight * energy / bound
