@@ -17,6 +17,14 @@ def _check_range(name: str, value: int, lo: int, hi: int) -> None:
         raise SpintronError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
+def precision_label(weight_bits: int, activation_bits: int, output_bits: int | None = None) -> str:
+    """``"W4A4"``, or ``"W4A4 (8-bit outputs)"`` when the outputs are wider (``output_bits``)."""
+    label = f"W{weight_bits}A{activation_bits}"
+    if output_bits is not None and output_bits != activation_bits:
+        label += f" ({output_bits}-bit outputs)"
+    return label
+
+
 def parse_crossbar(text: str) -> tuple[int, int]:
     """``"128x128"`` or ``"128"`` -> (rows, cols)."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(text))

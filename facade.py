@@ -113,6 +113,7 @@ class SpintronConverter:
         crossbar_size: int | tuple[int, int] = 128,
         *,
         activation_bits: int = 8,
+        output_bits: int | None = None,
         cell_bits: int = 2,
         adc_bits: int = 6,
         calibration: Any = None,
@@ -127,6 +128,7 @@ class SpintronConverter:
         config = CompileConfig(
             weight_bits=quantization_bits,
             activation_bits=activation_bits,
+            output_bits=output_bits,
             cell_bits=cell_bits,
             adc_bits=adc_bits,
             rows=rows,

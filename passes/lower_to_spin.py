@@ -36,6 +36,7 @@ from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.nn import read_float, read_int, read_ints
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes import quantize as q
+from spintron_nn.passes.calibrate import read_range
 
 @dataclass(frozen=True)
 class CrossbarConfig:
@@ -76,6 +77,8 @@ class _Lowering:
         if q.ACTIVATION_BITS_ATTR not in attrs:
             raise SpintronError("lower-to-spin: the graph is not quantized: run calibrate and quantize first")
         self.bits = attrs[q.ACTIVATION_BITS_ATTR].value.data
+        output_bits = attrs.get(q.OUTPUT_BITS_ATTR)
+        self.output_bits = output_bits.value.data if output_bits is not None else self.bits
         self.weight_bits = attrs[q.WEIGHT_BITS_ATTR].value.data
         self.per_channel = bool(attrs[q.PER_CHANNEL_ATTR].value.data)
         self.config = config
@@ -100,6 +103,16 @@ class _Lowering:
             raise UnsupportedError(f"lower-to-spin: operand #{index} of {op.name} is not an activation "
                                    "(constant activations are not supported)")
         return found
+
+    def layer_out_params(self, out_op: Operation) -> tuple[float, int, int]:
+        """``(scale, zero_point, bits)`` of a matrix layer's result, ``out_op`` being the layer
+        or the tail it absorbs: ``output_bits`` wide when only ``@main`` returns it."""
+        if self.output_bits != self.bits and q.is_returned_only(out_op):
+            found = read_range(out_op)
+            if found is None:
+                raise SpintronError(f"lower-to-spin: {out_op.name} has no calibrated range: run calibrate first")
+            return (*quant_math.activation_quant_params(*found, self.output_bits), self.output_bits)
+        return (*self.out_params(out_op), self.bits)
 
     def out_params(self, op: Operation) -> tuple[float, int]:
         found = q.quant_params(op)
@@ -147,8 +160,7 @@ class _Lowering:
         quantized to ``out_op``'s result (the matrix op or its absorbed tail)."""
         name = f"layer{self.layers}"
         self.layers += 1
-        out_scale, out_zp = self.out_params(out_op)
-        out_bits = q.code_bits(out_op, self.bits)
+        out_scale, out_zp, out_bits = self.layer_out_params(out_op)
         w_int, w_scale, bias_int = quant_math.fit_bias(
             w_int, w_scale, bias, x.scale, axis=1, weight_bits=self.weight_bits, input_bits=self.bits)
         props = dict(
@@ -251,7 +263,7 @@ class _Lowering:
         value = self.matrix(out_op, x, x.value, w_int, w_scale, bias + extra_bias, clamp)
         if spin.shape_of(value) != spin.shape_of(op.results[0]):
             value = self.build(spin.ReshapeOp, [value], self.result_type(op))
-        return Codes(value, *self.out_params(out_op), q.code_bits(out_op, self.bits))
+        return Codes(value, *self.layer_out_params(out_op))
 
     def lower_conv(self, op) -> Codes:
         """One im2col and one layer matrix per conv.  A grouped conv's matrix is
@@ -283,7 +295,7 @@ class _Lowering:
         extra_bias, out_op, clamp = self.absorb_tail(op, out_c)
         rows = self.matrix(out_op, x, patches, w_int, w_scale, bias + extra_bias, clamp, group)
         image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
-        return Codes(image, *self.out_params(out_op), q.code_bits(out_op, self.bits))
+        return Codes(image, *self.layer_out_params(out_op))
 
     # -- digital ops -----------------------------------------------------
 
@@ -572,8 +584,7 @@ class _Lowering:
                 raise UnsupportedError(f"lower-to-spin: {op.name} gives {result.type}; the float unit "
                                        "re-quantizes float32 results only")
             scale, zp = self.out_params(op)
-            bits = q.code_bits(op, self.bits)
-            self.codes[result] = Codes(self.emit(spin.QuantizeOp(result, scale, zp, bits)).results[0], scale, zp, bits)
+            self.codes[result] = Codes(self.emit(spin.QuantizeOp(result, scale, zp, self.bits)).results[0], scale, zp)
 
     def lower_return(self, op: func.ReturnOp) -> None:
         for index, value in enumerate(op.operands):

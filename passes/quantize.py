@@ -7,13 +7,13 @@ format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
 * ``spin.scale`` (f64) and ``spin.zero_point`` (i64) on every op with a ``spin.range``;
 * ``spin.input_scales`` / ``spin.input_zero_points`` on ``@main`` (one per argument);
 * ``spin.activation_bits``, ``spin.weight_bits``, ``spin.per_channel`` on ``@main``;
-* ``spin.bits`` on a matrix layer (Gemm, MatMul, Conv) whose result is only
-  returned, when ``output-bits`` differs from ``activation-bits``: the
-  network's outputs feed no crossbar, so their codes may be wider.  A 4-bit
+* ``spin.output_bits`` on ``@main`` when ``output-bits`` is set and differs
+  from ``activation-bits`` (``0`` = the activation bits): lower-to-spin gives
+  a matrix layer whose result (after the bias/activation it absorbs) is only
+  returned codes of that width, scaled from the same calibrated range.  The
+  network's outputs feed no crossbar, so their codes may be wider: a 4-bit
   classifier's logits have 16 levels and tie at the top for one test clip in
-  ten on the keyword task (docs/semantics.md section 2); ``output-bits=8``
-  keeps the decision without changing any crossbar input.  ``0`` = the
-  activation bits.
+  ten on the keyword task (docs/semantics.md section 2).
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ INPUT_ZERO_POINTS_ATTR = "spin.input_zero_points"
 ACTIVATION_BITS_ATTR = "spin.activation_bits"
 WEIGHT_BITS_ATTR = "spin.weight_bits"
 PER_CHANNEL_ATTR = "spin.per_channel"
-BITS_ATTR = "spin.bits"
-#: ops whose returned result may take ``output-bits`` (lower-to-spin's requant honours it)
-OUTPUT_LAYER_OPS = ("nn.conv", "nn.gemm", "nn.matmul")
+OUTPUT_BITS_ATTR = "spin.output_bits"
 
 
 def check_bits(what: str, value: int, bounds: tuple[int, int]) -> None:
@@ -54,11 +52,6 @@ def quant_params(op: Operation) -> tuple[float, int] | None:
     if SCALE_ATTR not in op.attributes:
         return None
     return op.attributes[SCALE_ATTR].value.data, op.attributes[ZERO_POINT_ATTR].value.data
-
-
-def code_bits(op: Operation, default: int) -> int:
-    """The code width ``quantize`` chose for ``op``'s result: its ``spin.bits``, else ``default``."""
-    return op.attributes[BITS_ATTR].value.data if BITS_ATTR in op.attributes else default
 
 
 def is_returned_only(op: Operation) -> bool:
@@ -104,15 +97,15 @@ def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int,
     main.attributes[ACTIVATION_BITS_ATTR] = int_attr(activation_bits)
     main.attributes[WEIGHT_BITS_ATTR] = int_attr(weight_bits)
     main.attributes[PER_CHANNEL_ATTR] = int_attr(int(per_channel))
+    if output_bits and output_bits != activation_bits:
+        main.attributes[OUTPUT_BITS_ATTR] = int_attr(output_bits)
+    else:
+        main.attributes.pop(OUTPUT_BITS_ATTR, None)  # quantizing again without it
     for op in main.walk():
         found = read_range(op)
         if found is None:
             continue
-        bits = activation_bits
-        if output_bits and output_bits != activation_bits and op.name in OUTPUT_LAYER_OPS and is_returned_only(op):
-            bits = output_bits
-            op.attributes[BITS_ATTR] = int_attr(bits)
-        scale, zero_point = activation_quant_params(*found, bits)
+        scale, zero_point = activation_quant_params(*found, activation_bits)
         op.attributes[SCALE_ATTR] = FloatAttr(scale, f64)
         op.attributes[ZERO_POINT_ATTR] = int_attr(zero_point)
 

@@ -110,6 +110,8 @@ def test_ir_only_bundle_has_no_sim(tmp_path):
         (["--adc-bits", "13"], "ADC bits"),
         (["--targets", "ir,gds"], "unknown target"),
         (["--calibration", "missing.npy"], "no such file"),
+        (["--output-bits", "9"], "output bits"),
+        (["--output-bits", "1"], "output bits"),
     ],
 )
 def test_bad_options_leave_nothing(tmp_path, args, words):
@@ -119,6 +121,19 @@ def test_bad_options_leave_nothing(tmp_path, args, words):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("spintronc: error:") and words in lines[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_bits_reach_the_bundle_and_the_outputs(tmp_path):
+    out = tmp_path / "w4"
+    result = spintronc("compile", EXAMPLE, "-o", out, "--calibration", CALIBRATION, "--weight-bits", "4",
+                       "--activation-bits", "4", "--output-bits", "8")
+    assert result.returncode == 0, result.stderr
+    assert "W4A4 (8-bit outputs)" in result.stdout
+    assert json.loads((out / "manifest.json").read_text())["config"]["output_bits"] == 8
+    y = tmp_path / "y.npy"
+    assert spintronc("run", out, "--input", INPUTS, "--output", y, "--backend", "sim").returncode == 0
+    assert len(np.unique(np.load(y))) > 16  # 4-bit codes would give at most 16 values
+    assert "W4A4 (8-bit outputs)" in spintronc("report", out).stdout
 
 
 def test_facade_convert_and_save(tmp_path):

@@ -331,15 +331,70 @@ def test_output_bits_widen_only_the_returned_layer():
     assert np.abs(out_wide - out_narrow).max() <= (narrow_step + wide_step) / 2 * (1 + 1e-6)
 
 
-def test_output_bits_leave_hidden_and_non_matrix_outputs_alone(capsys):
+def _returned_bits(design) -> tuple[list[int], list[int]]:
+    """Requant and output-dequantize code widths of a lowered design, in program order."""
+    requants = [spin.get_int(op, "bits") for op in design.walk() if isinstance(op, spin.RequantOp)]
+    dequants = [spin.get_int(op, "bits") for op in design.walk() if isinstance(op, spin.DequantizeOp)]
+    return requants, dequants
+
+
+def test_output_bits_follow_the_tail_a_layer_absorbs():
+    """MatMul + bias Add (the TF/Keras pattern) and an unfused Relu are one crossbar layer:
+    the returned tail's width is the layer's, and the result matches the fused Gemm's."""
+    rng = np.random.default_rng(4)
+    w, b = rng.normal(size=(12, 5)), rng.normal(size=(1, 5))
+
+    def unfused(block, x):
+        product = add(block, nn.MatMulOp(x, const(block, "w", w)))
+        return add(block, nn.ReluOp(add(block, nn.AddOp(product, const(block, "b", b)))))
+
+    def fused(block, x):
+        return add(block, nn.GemmOp(x, const(block, "w", w), const(block, "b", b[0]), clamp_min=0.0))
+
+    x = rng.normal(size=(40, 12)).astype(np.float32)
+    designs = [quantize_and_lower(graph(build, (12,)), [x], activation_bits=4, output_bits=8, pipeline="")
+               for build in (unfused, fused)]
+    assert [_returned_bits(d) for d in designs] == [([8], [8])] * 2
+    np.testing.assert_array_equal(run_spin(designs[0], [x])[0], run_spin(designs[1], [x])[0])
+    assert len(np.unique(run_spin(designs[0], [x])[0])) > 16
+
+
+def test_output_bits_leave_hidden_and_non_matrix_outputs_alone():
     """A returned tensor that also feeds another layer, or that no matrix layer makes,
-    keeps the activation bits; a bad width is a one-line error from spintron-opt."""
+    keeps the activation bits; a bad width is an error."""
     x = np.random.default_rng(7).normal(size=(32, 12)).astype(np.float32)
 
-    def pooled(block, x):
-        return add(block, nn.ReluOp(_two_layer_net(block, x)))
+    def hidden_also_returned(block, x):
+        rng = np.random.default_rng(8)
+        hidden = add(block, nn.GemmOp(x, const(block, "w1", rng.normal(size=(12, 9))),
+                                      const(block, "b1", rng.normal(size=9)), clamp_min=0.0))
+        out = add(block, nn.GemmOp(hidden, const(block, "w2", rng.normal(size=(9, 5)))))
+        block.add_op(func.ReturnOp(out, hidden))
+        return None
 
-    design = quantize_and_lower(graph(pooled, (12,)), [x], activation_bits=4, output_bits=8, pipeline="")
-    assert {spin.get_int(op, "bits") for op in design.walk() if isinstance(op, (spin.RequantOp, spin.DequantizeOp))} == {4}
+    block = Block(arg_types=[nn.tensor_type([nn.DYNAMIC, 12])])
+    hidden_also_returned(block, block.args[0])
+    outputs = [v.type for v in block.last_op.operands]
+    main = func.FuncOp("main", FunctionType.from_lists([block.args[0].type], outputs), Region(block))
+    design = quantize_and_lower(ModuleOp([main]), [x], activation_bits=4, output_bits=8)
+    assert _returned_bits(design) == ([4, 8], [8, 4])  # the head widened, the shared hidden layer not
+
+    def sum_of_two(block, x):  # a returned digital op (the sum of two layers' codes): not widened
+        first = _two_layer_net(block, x)
+        rng = np.random.default_rng(9)
+        second = add(block, nn.GemmOp(x, const(block, "w3", rng.normal(size=(12, 5)))))
+        return add(block, nn.AddOp(first, second))
+
+    requants, dequants = _returned_bits(quantize_and_lower(graph(sum_of_two, (12,)), [x], activation_bits=4, output_bits=8))
+    assert set(requants) == set(dequants) == {4}
     with pytest.raises(SpintronError, match="output bits must be in 2..8"):
         quantize_and_lower(gemm_net(), [np.zeros((4, 40), np.float32)], output_bits=9)
+
+
+def test_quantizing_again_without_output_bits_forgets_them():
+    x = np.random.default_rng(6).normal(size=(64, 12)).astype(np.float32)
+    module = graph(_two_layer_net, (12,))
+    calibrate_module(module, [x])
+    run_pipeline(module, "quantize{activation-bits=3 output-bits=8},quantize{activation-bits=3}")
+    run_pipeline(module, "lower-to-spin,tile-crossbars")
+    assert _returned_bits(module) == ([3, 3], [3])

@@ -248,3 +248,12 @@ def test_unsupported_graphs_are_errors():
         FakeQuantNetwork(nn.Sequential(nn.Conv2d(3, 4, 1), nn.MaxPool2d(2), LearnedClip()))
     with pytest.raises(SpintronError, match="two activations"):
         FakeQuantNetwork(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.ReLU6()))
+
+
+def test_linear_on_a_sequence_is_a_clear_error():
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 6))
+    x = np.random.default_rng(0).normal(size=(6, 4, 8)).astype(np.float32)
+    net = FakeQuantNetwork(model, CompileConfig(weight_bits=4, activation_bits=4))
+    with pytest.raises(SpintronError, match=r"Linear on \[N, features\] inputs, got 3-D"):
+        net.calibrate(x)
+        net.predict(x)

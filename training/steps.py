@@ -142,6 +142,9 @@ class MatrixStep:
 
     def forward(self, x: torch.Tensor, grid_in: Grid, out_range: tuple[float, float],
                 adc_shifts: np.ndarray, config: CompileConfig, noise=None) -> tuple[torch.Tensor, Grid]:
+        if not self.is_conv and x.dim() != 2:
+            raise SpintronError(f"fake quantization runs Linear on [N, features] inputs, got {x.dim()}-D "
+                                f"{tuple(x.shape)} (flatten first)")
         bits = self.output_code_bits(config)
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
         w_int, w_scale = self.integer_weights(config, grid_in.scale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from spintron_nn.config import precision_label
 from spintron_nn.design import Design
 from spintron_nn.ir.module_info import count_ops
 
@@ -10,7 +11,8 @@ def print_summary(design: Design, output: str) -> None:
     config = design.config
     print(f"bundle: {output}")
     print(
-        f"config: W{config.weight_bits}A{config.activation_bits}, {config.cell_bits}-bit cells, "
+        f"config: {precision_label(config.weight_bits, config.activation_bits, config.output_bits)}, "
+        f"{config.cell_bits}-bit cells, "
         f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars"
     )
     float_ops = count_ops(design.float_module)
