@@ -20,7 +20,6 @@ value.
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import torch
@@ -45,7 +44,7 @@ def effective_integer_weights(matrix: np.ndarray, noise: NoiseSpec, *, weight_bi
     matrix = np.asarray(matrix, dtype=np.int64)
     effective = np.empty(matrix.shape, dtype=np.float64)
     for t, (row_block, col_block) in enumerate(tile_grid(*matrix.shape, rows_per_tile, cols_per_tile)):
-        spec = dataclasses.replace(noise, tile_id=noise.tile_id + t)
+        spec = noise.tile(t)
         levels_pos, levels_neg = slice_weights(matrix[row_block, col_block], weight_bits, cell_bits)
         currents = cell_currents_q16(levels_pos, levels_neg, cell_bits, spec)  # the simulator's own draw
         # un-slice the currents exactly as levels are un-sliced (the negative array is already subtracted)

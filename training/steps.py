@@ -18,7 +18,6 @@ only (training/crossbar_matrix.py); pools use the exact integer pools of
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,7 +196,7 @@ class MatrixStep:
         """``noise`` with the simulator's tile numbering, so the same seed draws the same devices."""
         if noise is None:
             return None
-        return dataclasses.replace(noise, tile_id=(noise.tile_id + self.first_tile_id) % 2**64)
+        return noise.tile(self.first_tile_id)
 
     def effective_weights(self, w_int: np.ndarray, noise, config: CompileConfig) -> np.ndarray:
         """``W_eff`` of the device draw ``noise`` (already tile-numbered), shaped like ``w_int``."""
@@ -210,7 +209,7 @@ class MatrixStep:
         for t, (rows, cols) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows, config.cols)):
             # one mapped block is one tile: its draw is tile t of the mapped numbering
             effective[rows, cols] = effective_integer_weights(
-                matrix[rows, cols], dataclasses.replace(noise, tile_id=(noise.tile_id + t) % 2**64), **options)
+                matrix[rows, cols], noise.tile(t), **options)
         return diagonal_blocks(effective, self.groups, w_int.shape)
 
     def exact_codes(self, x, grid_in: Grid, grid_out: Grid, bounds, w_int, w_scale, adc_shifts,
@@ -235,7 +234,7 @@ class MatrixStep:
         acc = np.zeros((rows.shape[0], matrix.shape[1]), dtype=np.int64)
         for t, (row_block, col_block) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows,
                                                                  config.cols)):
-            tile_noise = None if noise is None else dataclasses.replace(noise, tile_id=(noise.tile_id + t) % 2**64)
+            tile_noise = None if noise is None else noise.tile(t)
             shift_of_tile = adc_shifts[row_block.start // config.rows, col_block.start // config.cols]
             acc[:, col_block] += reference.linear_accumulate(
                 rows[:, row_block], matrix[row_block, col_block], adc_shifts=shift_of_tile, noise=tile_noise,

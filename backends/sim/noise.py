@@ -17,6 +17,7 @@ been converted to Q16 fixed point.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -69,6 +70,10 @@ class NoiseSpec:
     stuck_at_zero: float = 0.0
     stuck_at_one: float = 0.0
     sample_offset: int = 0
+
+    def tile(self, offset: int) -> "NoiseSpec":
+        """The same devices' spec for the tile ``offset`` places after this one (ids wrap at 2**64)."""
+        return dataclasses.replace(self, tile_id=(self.tile_id + int(offset)) & MASK64)
 
     def __post_init__(self):
         for name in ("seed", "tile_id", "sample_offset"):

@@ -10,7 +10,6 @@ the non-idealities (``noise``) are re-exported here.
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
@@ -336,7 +335,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
         tile_noise = None
         if noise is not None:
-            tile_noise = dataclasses.replace(noise, tile_id=noise.tile_id + t)
+            tile_noise = noise.tile(t)
         acc[:, col_block] += tile_function(
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
