@@ -3,8 +3,8 @@
     python examples/variation_study.py [--data keywords.npz] [--out examples/output/variation_study]
                                        [--plot docs/variation_study.png]
 
-On the keyword task of ``wake_word.py`` (its hardware: W4A4, 2-bit cells,
-6-bit ADC, 128x128 crossbars): one float model (``FLOAT_RECIPE``), then for
+On the keyword task of ``wake_word.py`` (its hardware: W4A4 with 8-bit
+logits, 2-bit cells, 6-bit ADC, 128x128 crossbars): one float model (``FLOAT_RECIPE``), then for
 each of ``--seeds`` training seeds a plain QAT and a variation-aware QAT
 fine-tune from it with the study's own fixed recipe (``RECIPE``; the two
 differ only in the injected noise: ``TRAINING_VARIATION`` with
@@ -117,7 +117,7 @@ def plot(path: Path, curves: dict[str, np.ndarray], gains: np.ndarray) -> None:
                     label=label)
     ax.set_xlabel("conductance variation sigma (%)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"keyword CNN, W4A4, 2-bit cells, 6-bit ADC\n(mean +- std over {len(gains)} training seeds)",
+    ax.set_title(f"keyword CNN, W4A4 (8-bit logits), 2-bit cells, 6-bit ADC\n(mean +- std over {len(gains)} training seeds)",
                  fontsize=9)
     ax.legend()
     for seed_gain in gains:
