@@ -253,6 +253,29 @@ def load_parameters(
     return table.with_override_file(override)
 
 
+def parse_value_overrides(text: str, *, origin: str = "parameters option") -> dict[str, float]:
+    """``"mtj.r_parallel=5e3, crossbar.input_one_fraction=0.3"`` -> {name: value}: a pass
+    option's overrides (the same names and checks as a --mtj-config file; '' = none)."""
+    values: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not name:
+            raise SpintronError(f"{origin}: expected name=value, got {item!r}")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise SpintronError(f"{origin}: {name} = {value!r} is not a number") from None
+    return values
+
+
+def pass_parameter_table(mtj_config: str = "", values: str = "") -> ParameterTable:
+    """The table a pass run alone uses: shipped, then its ``mtj-config`` file, then its
+    ``parameters`` values (as ``CompileConfig`` applies ``mtj_config`` then overrides)."""
+    table = load_parameters(mtj_config or None)
+    overrides = parse_value_overrides(values)
+    return table.with_values(overrides, origin="parameters option") if overrides else table
+
+
 __all__ = [
     "Parameter",
     "ParameterTable",

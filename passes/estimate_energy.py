@@ -50,6 +50,7 @@ from spintron_nn.energy.cost_model import (
     unit_costs,
 )
 from spintron_nn.energy.params import ParameterTable, load_parameters
+from spintron_nn.parameters import pass_parameter_table
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
@@ -342,8 +343,9 @@ class EstimateEnergyPass(ModulePass):
     name = "estimate-energy"
 
     mtj_config: str = ""  # TOML file of parameter overrides (same names as docs/parameters.md)
+    parameters: str = ""  # "name=value,name=value" overrides applied after mtj_config
     cell_type: str = "auto"  # mtj | sot | dw | auto (mtj for 1-bit cells, dw otherwise)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        table = load_parameters(self.mtj_config or None)
+        table = pass_parameter_table(self.mtj_config, self.parameters)
         estimate_module(op, table, cell_type=self.cell_type, annotate=True)

@@ -36,6 +36,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from spintron_nn.energy.params import ParameterTable, load_parameters
+from spintron_nn.parameters import pass_parameter_table
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
@@ -109,6 +110,7 @@ class SchedulePass(ModulePass):
 
     arrays: int = 0
     mtj_config: str = ""  # TOML file of parameter overrides (the float unit's clock, lanes, pipeline)
+    parameters: str = ""  # "name=value,name=value" overrides applied after mtj_config
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        schedule_module(op, arrays=self.arrays, table=load_parameters(self.mtj_config or None))
+        schedule_module(op, arrays=self.arrays, table=pass_parameter_table(self.mtj_config, self.parameters))

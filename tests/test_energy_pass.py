@@ -116,3 +116,26 @@ def test_row_tiles_are_merged_by_shift_add():
     conversions = 4 * (16 + 14) * 8 * 4
     merges = 3 * 16 + 3 * 14  # 3 adds per output to merge 4 row tiles
     assert first["energy_j"]["shift_add"] == pytest.approx((conversions + merges) * add)
+
+
+def test_pass_option_overrides_equal_a_compile_with_the_same_values(mlp, tmp_path):
+    """estimate-energy / schedule run alone take name=value overrides after their TOML
+    file, as a compile applies --mtj-config then parameter_overrides."""
+    import copy
+
+    (tmp_path / "cfg.toml").write_text("[mtj]\nr_parallel = 6.0e3\n")
+    values = {"crossbar.input_one_fraction": 0.3, "row_driver.energy_per_activation": 2e-15}
+    table = load_parameters(tmp_path / "cfg.toml").with_values(values)
+    expected = estimate_module(copy.deepcopy(mlp), table)["spintronic"]["total"]["energy_j"]["total"]
+    shipped = estimate_module(copy.deepcopy(mlp))["spintronic"]["total"]["energy_j"]["total"]
+    module = copy.deepcopy(mlp)
+    text = ",".join(f"{k}={v}" for k, v in values.items())
+    run_pipeline(module, f'estimate-energy{{mtj-config="{tmp_path / "cfg.toml"}" parameters="{text}"}}')
+    got = module.attributes["spin.cost_total"].data["energy_pj"].value.data * 1e-12
+    assert got == pytest.approx(expected, rel=1e-9) and got != pytest.approx(shipped, rel=1e-3)
+    run_pipeline(copy.deepcopy(mlp), 'schedule{parameters="digital.fp32_fma_latency=6"}')
+    for bad, message in (("crossbar.input_one_fraction", "expected name=value"),
+                         ("crossbar.input_one_fraction=x", "not a number"),
+                         ("crossbar.nope=1", "unknown parameter 'crossbar.nope'")):
+        with pytest.raises(SpintronError, match=message):
+            run_pipeline(copy.deepcopy(mlp), f'estimate-energy{{parameters="{bad}"}}')

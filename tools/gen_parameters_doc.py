@@ -29,7 +29,7 @@ below: value, unit (SI), plausible range (a value outside it is refused with
 an error naming the field, unit and range) and source.  "assumed: ..." marks
 numbers no publication gives, with the reasoning.  Override any entry with
 `--mtj-config cfg.toml` (or the `estimate-energy{{mtj-config=...}}` pass
-option) using the same dotted names, e.g.
+option, or its `parameters="name=value,..."` option) using the same dotted names, e.g.
 
 ```toml
 [mtj]
