@@ -5,7 +5,7 @@
 Per training seed:
 
 1. trains the zoo's ``digits_mlp`` in float;
-2. quantization-aware training at W4A4 (2-bit cells, 6-bit ADC, 128x128
+2. quantization-aware training at W4A4, 8-bit logits (2-bit cells, 6-bit ADC, 128x128
    crossbars): every forward pass is the compiled design's integer result;
 3. exports the trained model to ONNX and compiles it with ``spintronc compile``,
    runs the test set with ``spintronc run --backend sim`` and compares with the
@@ -175,7 +175,7 @@ def summary(results: list[dict]) -> dict:
 
 def markdown(report: dict) -> str:
     seeds = report["per_seed"]
-    lines = ["# digits example (W4A4, 2-bit cells, 6-bit ADC, 128x128)", "",
+    lines = ["# digits example (W4A4 with 8-bit logits, 2-bit cells, 6-bit ADC, 128x128)", "",
              f"recipe: {report['recipe']}", f"test images: {report['test_samples']}, seeds: "
              f"{[r['seed'] for r in seeds]}", "",
              "| test accuracy | " + " | ".join(f"seed {r['seed']}" for r in seeds) + " | mean +- std |",

@@ -12,7 +12,7 @@
    clips ``clamp(x, 0, alpha)`` whose alphas are trained (then each seed also
    trains the ReLU6 float model, and the gap is reported to the better float
    model of either activation too);
-3. fine-tunes it at W4A4 (2-bit cells, 6-bit ADC, 128x128 crossbars) with
+3. fine-tunes it at W4A4 with 8-bit logits (2-bit cells, 6-bit ADC, 128x128 crossbars) with
    ``QAT_RECIPE``:
    plain QAT, and variation-aware QAT (10 % conductance variation drawn by
    the simulator's device model, ``TRAINING_DRAWS`` draws per batch, new
@@ -278,7 +278,7 @@ def main() -> None:
               "gap_to_best_float_points": {"mean": float(np.mean(best_gaps)), "std": float(np.std(best_gaps))},
               "seconds": time.time() - started}
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    lines = ["# wake word example (W4A4, 2-bit cells, 6-bit ADC, 128x128)", "",
+    lines = ["# wake word example (W4A4 with 8-bit logits, 2-bit cells, 6-bit ADC, 128x128)", "",
              f"float accuracy: {float_acc:.4f} on {len(y_test)} test clips of unseen voices", "",
              "| model | fake-quant | spintronc sim | sim @ 10 % conductance variation (5 seeds) "
              "| energy/inference (report) | crossbar energy, measured 1-bits |",
