@@ -23,7 +23,6 @@ from spintron_nn.models import zoo
 from spintron_nn.training import FakeQuantNetwork
 from spintron_nn.training.crossbar_matrix import mapped_blocks
 from spintron_nn.training.elementwise_steps import AddStep, ClampStep
-from spintron_nn.training.energy import crossbar_energy, layer_energy
 from spintron_nn.training.learned_clip import LearnedClip
 from spintron_nn.training.steps import MatrixStep
 from spintron_nn.training.threads import single_torch_thread
@@ -190,16 +189,6 @@ def test_trainer_runs_on_a_resnet():
     assert history.steps == 2 and all(np.isfinite(history.loss))
     assert not torch.equal(before, torch.cat([p.detach().flatten() for p in model.parameters()]))
     assert 0.0 <= trainer.accuracy(x, y) <= 1.0
-
-
-def test_grouped_conv_energy_counts_only_mapped_tiles():
-    _, net, x = _compiled_and_fake("depthwise-w4", 0)
-    report = crossbar_energy(net, x[:4])
-    depthwise = next(s for s in net.steps if isinstance(s, MatrixStep) and s.groups == 24)
-    rows, cols, vectors = depthwise.crossbar_shape((1, 24, 8, 8))
-    assert (rows, cols) == (24 * 9, 24)  # the block-diagonal matrix over all channels
-    dense = layer_energy(rows, cols, vectors, net.config, report["one_fractions"][depthwise.index])
-    assert report["per_layer_j"][depthwise.index] < 0.5 * dense
 
 
 @pytest.mark.parametrize("bias", [False, True])
