@@ -31,3 +31,16 @@ def test_mtj_config_file_and_override_price_the_same(tmp_path):
     from_file = base.replace(mtj_config=str(path))
     from_override = base.replace(parameter_overrides=((ROW_DRIVER, value),))
     assert _slope(from_file) == _slope(from_override) > _slope(base)
+
+
+def test_mean_level_fraction_prices_only_unknown_levels():
+    base = CompileConfig(weight_bits=4, activation_bits=4)
+    other = base.replace(parameter_overrides=(("crossbar.mean_level_fraction", 0.9),))
+    levels = [1000]  # the 96x40 matrix is one 128x128 tile
+    # known levels: the table's mean level is not used, as in estimate-energy's compiled tiles
+    assert layer_energy(96, 40, 3, other, 0.5, level_sums=levels) == layer_energy(96, 40, 3, base, 0.5,
+                                                                                  level_sums=levels)
+    assert layer_energy(96, 40, 3, other, 0.5) > layer_energy(96, 40, 3, base, 0.5)
+    # more levels, more conductance, more read energy
+    assert layer_energy(96, 40, 3, base, 0.5, level_sums=[2000]) > layer_energy(96, 40, 3, base, 0.5,
+                                                                                 level_sums=levels)
