@@ -23,7 +23,9 @@
 5. measures the compiled designs under device variation (``Design.run`` with
    a ``NoiseSpec``: 10 % conductance variation, 5 device seeds);
 6. energy per inference from the bundle's report (``estimate-energy``) and,
-   with the measured fraction of 1 input bits, from the cost model;
+   with the measured fraction of 1 input bits, from the cost model: at the
+   weights' actual cell levels (as the report prices them) and, for
+   comparison, with every cell at the table's mean level;
 7. with ``--seeds N`` (N > 1), repeats float training and plain QAT for seeds
    1..N-1 (the float model is seeded too) and reports the float - QAT gap on
    the test set, compiled and simulated through ``spintronc``, as mean +- std.
@@ -243,13 +245,18 @@ def main() -> None:
                                             "per_device_seed": noisy},
             "energy_per_inference_j": energy,
             "crossbar_energy_measured_one_bits_j": measured["energy_j"],
+            "crossbar_energy_measured_one_bits_mean_level_j": measured["energy_j_mean_level"],
+            "crossbar_energy_table_one_bits_j": measured["energy_j_assumed_fraction"],
+            "cell_level_sums": measured["level_sums"],
             "input_one_bit_fractions": measured["one_fractions"],
         }
         print(f"{name:<16} fake-quant {fake_acc:.4f}  spintronc sim {compiled_acc:.4f}  "
               f"@10% variation {np.mean(noisy):.4f} +- {np.std(noisy):.4f}  "
               f"energy {energy['spintronic_energy_j'] * 1e9:.2f} nJ/inference (report.json), crossbar layers "
               f"{measured['energy_j'] * 1e9:.2f} nJ with measured 1-bit fractions "
-              f"{', '.join(f'{f:.2f}' for f in measured['one_fractions'])}")
+              f"{', '.join(f'{f:.2f}' for f in measured['one_fractions'])} and the cells' levels "
+              f"({measured['energy_j_mean_level'] * 1e9:.2f} nJ at the table's mean level; "
+              f"{measured['energy_j_assumed_fraction'] * 1e9:.2f} nJ at the table's 1-bit fraction)")
         if name == "qat":
             seeds.append(gap_row(0, float_model, trainer, compiled_acc, data, architecture))
             if args.save_weights:
@@ -281,14 +288,15 @@ def main() -> None:
     lines = ["# wake word example (W4A4 with 8-bit logits, 2-bit cells, 6-bit ADC, 128x128)", "",
              f"float accuracy: {float_acc:.4f} on {len(y_test)} test clips of unseen voices", "",
              "| model | fake-quant | spintronc sim | sim @ 10 % conductance variation (5 seeds) "
-             "| energy/inference (report) | crossbar energy, measured 1-bits |",
-             "|---|---|---|---|---|---|"]
+             "| energy/inference (report) | crossbar energy, measured 1-bits | same, cells at the mean level |",
+             "|---|---|---|---|---|---|---|"]
     for name in ("qat", "variation_aware", "energy_aware"):
         r = results[name]
         v = r["accuracy_at_10pct_variation"]
         lines.append(f"| {name} | {r['fake_quant_accuracy']:.4f} | {r['spintronc_sim_accuracy']:.4f} | "
                      f"{v['mean']:.4f} +- {v['std']:.4f} | {r['energy_per_inference_j']['spintronic_energy_j'] * 1e9:.2f} nJ "
-                     f"| {r['crossbar_energy_measured_one_bits_j'] * 1e9:.2f} nJ |")
+                     f"| {r['crossbar_energy_measured_one_bits_j'] * 1e9:.2f} nJ "
+                     f"| {r['crossbar_energy_measured_one_bits_mean_level_j'] * 1e9:.2f} nJ |")
     lines += ["", "| seed | float val | float test | QAT val | QAT fake-quant test | QAT spintronc sim test | gap (points) |",
               "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['seed']} | {r['float_val']:.4f} | {r['float_test']:.4f} | {r['qat_val']:.4f} | "
