@@ -64,22 +64,37 @@ FREE_OPS = (spin.ReshapeOp, spin.Im2ColOp, spin.RowsToImageOp, spin.ConcatOp, sp
 # ------------------------------------------------------------------ shapes
 
 
+def _rows_per_item(value: SSAValue) -> int:
+    """Rows of a dynamic-batch matrix ``[?, N]`` per batch item: a conv's patch
+    matrix ``[B*OH*OW, K]`` has OH*OW, and so do the tile, shift-add and requant
+    results computed from it (row for row); a reshape ``[?, T, K] -> [?, K]``
+    has T; any other dynamic leading dimension is the batch itself (1)."""
+    owner = value.owner
+    if isinstance(owner, spin.Im2ColOp):
+        b, _c, h, w = spin.shape_of(owner.input)
+        oh, ow = spin.conv_output_hw(
+            (h, w), spin.get_ints(owner, "kernel_shape"), spin.get_ints(owner, "pads"),
+            spin.get_ints(owner, "strides"), spin.get_ints(owner, "dilations"),
+        )
+        return oh * ow * (1 if b == spin.DYNAMIC else b)
+    if isinstance(owner, (spin.CrossbarTileOp, spin.CrossbarLayerOp, spin.RequantOp)):
+        return _rows_per_item(owner.input)
+    if isinstance(owner, spin.ShiftAddOp):
+        return _rows_per_item(owner.inputs[0])
+    if isinstance(owner, spin.ReshapeOp):
+        before, after = spin.shape_of(owner.input), spin.shape_of(value)
+        if before and before[0] == spin.DYNAMIC and spin.DYNAMIC not in (*before[1:], *after[1:]):
+            per_item = int(np.prod(before[1:], dtype=np.int64)) * _rows_per_item(owner.input)
+            return max(per_item // max(int(np.prod(after[1:], dtype=np.int64)), 1), 1)
+    return 1
+
+
 def _batch1_shape(value: SSAValue) -> tuple[int, ...]:
-    """Static shape with a dynamic batch dimension taken as 1.  Conv patch
-    matrices ``[B*OH*OW, K]`` are traced to their im2col for OH*OW."""
+    """Static shape with a dynamic batch dimension taken as 1 item (``_rows_per_item``
+    rows of a matrix computed per item)."""
     shape = list(spin.shape_of(value))
     if shape and shape[0] == spin.DYNAMIC:
-        owner = value.owner
-        if isinstance(owner, spin.Im2ColOp):
-            b, _c, h, w = spin.shape_of(owner.input)
-            kernel = spin.get_ints(owner, "kernel_shape")
-            oh, ow = spin.conv_output_hw(
-                (h, w), kernel, spin.get_ints(owner, "pads"), spin.get_ints(owner, "strides"),
-                spin.get_ints(owner, "dilations"),
-            )
-            shape[0] = oh * ow * (1 if b == spin.DYNAMIC else b)
-        else:
-            shape[0] = 1
+        shape[0] = _rows_per_item(value)
     return tuple(shape)
 
 

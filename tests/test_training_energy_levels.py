@@ -215,9 +215,9 @@ def test_regulariser_value_is_the_level_exact_energy_slope():
     assert 0 < float(energy.detach()) < bound
 
 
-@pytest.mark.xfail(strict=True, reason="estimate-energy prices a conv's requant for one output pixel "
-                   "(passes/estimate_energy._batch1_shape takes the '?' of [?, N] rows as 1)")
 def test_compiled_conv_requant_counts_every_pixel():
+    """Found by this file: estimate-energy priced a conv's requant and merge adds for one
+    output pixel (the '?' rows of [?, N] taken as 1 item); now traced to the im2col."""
     build, shape, config = CASES["cnn-w6-3bit-cells"]
     design, net, x = chain_cases._compiled_and_fake(build, shape, _with_overrides(config), 0)
     compiled = _compiled_layers(design)
