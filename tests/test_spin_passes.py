@@ -237,10 +237,8 @@ def test_filecheck_weight_files_of_the_spin_passes_are_up_to_date():
                 np.testing.assert_array_equal(stored[key], array)
 
 
-def test_matmul_bias_add_and_relu_fold_into_one_layer():
-    """MatMul + Add(per-column constant) + Relu (skl2onnx's pattern) become one
-    crossbar layer whose requant carries the bias and the ReLU clamp, and the
-    result matches the same network written as one Gemm with a fused ReLU."""
+def _bias_relu_as_three_ops_and_as_one():
+    """``(unfused, fused, x)``: MatMul + Add(per-column constant) + Relu, and the same as one Gemm."""
     rng = np.random.default_rng(4)
     w, b = rng.normal(size=(12, 5)), rng.normal(size=(1, 5))
 
@@ -251,7 +249,14 @@ def test_matmul_bias_add_and_relu_fold_into_one_layer():
     def fused(block, x):
         return add(block, nn.GemmOp(x, const(block, "w", w), const(block, "b", b[0]), clamp_min=0.0))
 
-    x = rng.normal(size=(40, 12)).astype(np.float32)
+    return unfused, fused, rng.normal(size=(40, 12)).astype(np.float32)
+
+
+def test_matmul_bias_add_and_relu_fold_into_one_layer():
+    """MatMul + Add(per-column constant) + Relu (skl2onnx's pattern) become one
+    crossbar layer whose requant carries the bias and the ReLU clamp, and the
+    result matches the same network written as one Gemm with a fused ReLU."""
+    unfused, fused, x = _bias_relu_as_three_ops_and_as_one()
     designs = [quantize_and_lower(graph(build, (12,)), [x], pipeline="") for build in (unfused, fused)]
     names = [op.name for op in designs[0].walk() if op.name.startswith("spin.")]
     assert names == ["spin.quantize", "spin.crossbar_tile", "spin.requant", "spin.dequantize"]
@@ -341,17 +346,7 @@ def _returned_bits(design) -> tuple[list[int], list[int]]:
 def test_output_bits_follow_the_tail_a_layer_absorbs():
     """MatMul + bias Add (the TF/Keras pattern) and an unfused Relu are one crossbar layer:
     the returned tail's width is the layer's, and the result matches the fused Gemm's."""
-    rng = np.random.default_rng(4)
-    w, b = rng.normal(size=(12, 5)), rng.normal(size=(1, 5))
-
-    def unfused(block, x):
-        product = add(block, nn.MatMulOp(x, const(block, "w", w)))
-        return add(block, nn.ReluOp(add(block, nn.AddOp(product, const(block, "b", b)))))
-
-    def fused(block, x):
-        return add(block, nn.GemmOp(x, const(block, "w", w), const(block, "b", b[0]), clamp_min=0.0))
-
-    x = rng.normal(size=(40, 12)).astype(np.float32)
+    unfused, fused, x = _bias_relu_as_three_ops_and_as_one()
     designs = [quantize_and_lower(graph(build, (12,)), [x], activation_bits=4, output_bits=8, pipeline="")
                for build in (unfused, fused)]
     assert [_returned_bits(d) for d in designs] == [([8], [8])] * 2
