@@ -27,6 +27,7 @@ from spintron_nn.devices.mtj import MTJ, MTJ_FIELDS
 from spintron_nn.devices.sot import SOTWritePath, WRITE_FIELDS
 from spintron_nn.errors import SpintronError
 from spintron_nn.energy.params import ParameterTable
+from spintron_nn.tiling import column_blocks, diagonal_block_cells, layer_tile_blocks
 
 # Stable keys of the breakdowns (report.json depends on them).
 # ``mac`` is the CMOS baseline's multiply-accumulate array (zero on crossbars).
@@ -458,11 +459,6 @@ def digital_unit_area(units: UnitCosts, lanes: int) -> float:
 # ------------------------------------------------------------ whole layers
 
 
-def chunks(total: int, size: int) -> list[range]:
-    """``range(total)`` cut into chunks of at most ``size`` (the last one shorter)."""
-    return [range(start, min(start + size, total)) for start in range(0, total, size)]
-
-
 def weight_slices(weight_bits: int, cell_bits: int) -> int:
     """Slices of a weight magnitude (sign is in the differential pair)."""
     return math.ceil((weight_bits - 1) / cell_bits)
@@ -471,19 +467,6 @@ def weight_slices(weight_bits: int, cell_bits: int) -> int:
 def check_groups(rows: int, cols: int, groups: int) -> None:
     if groups < 1 or rows % groups or cols % groups:
         raise SpintronError(f"groups = {groups} must divide the {rows}x{cols} matrix into equal diagonal blocks")
-
-
-def diagonal_block_cells(rows: range, cols: range, shape: tuple[int, int], groups: int) -> int:
-    """Positions of the block ``rows x cols`` of a ``shape`` matrix made of
-    ``groups`` equal diagonal blocks (a grouped conv, docs/spin-dialect.md)
-    that lie inside a diagonal block: the weights of the layer it holds.
-    ``tile-crossbars`` maps a grid block only if this is non-zero (it calls this)."""
-    k_group, n_group = shape[0] // groups, shape[1] // groups
-
-    def overlap(span: range, start: int, size: int) -> int:
-        return max(0, min(span.stop, start + size) - max(span.start, start))
-
-    return sum(overlap(rows, g * k_group, k_group) * overlap(cols, g * n_group, n_group) for g in range(groups))
 
 
 def estimate_layer(
@@ -505,24 +488,23 @@ def estimate_layer(
     ``vectors`` input vectors, tiled onto ``array_rows x array_cols`` arrays
     the way ``tile-crossbars`` tiles it: tiles in parallel, then shift-add of
     the row tiles and requant.  Weights unknown: mean-level conductances.
-    ``groups`` > 1: a grouped conv's block-diagonal matrix; grid blocks off
-    the diagonal get no tile, and only the in-group products are MACs."""
+    ``groups`` > 1: a grouped conv's block-diagonal matrix, tiled by
+    ``tiling.layer_tile_blocks`` (group-aligned tiles when a group fits an
+    array); only the in-group products are MACs."""
     check_groups(rows, cols, groups)
     slices = weight_slices(weight_bits, cell_bits)
     tiles, merge_adds, partial_bytes = [], 0, 0
-    for col_span in chunks(cols, array_cols):
-        row_tiles = 0
-        for row_span in chunks(rows, array_rows):
-            weight_cells = diagonal_block_cells(row_span, col_span, (rows, cols), groups)
-            if not weight_cells:
-                continue
-            row_tiles += 1
-            bits = adc_bits if adc_bits is not None else ideal_adc_bits(len(row_span), cell_bits)
-            shape = TileShape(len(row_span), len(col_span), array_rows, array_cols, slices, cell_bits, input_bits,
-                              bits, vectors)
-            tiles.append(tile_cost(shape, units, cell, weight_cells=weight_cells))
-        merge_adds += (row_tiles - 1) * vectors * len(col_span)
-        partial_bytes += row_tiles * vectors * len(col_span) * ACCUMULATOR_BYTES
+    blocks = layer_tile_blocks((rows, cols), groups, array_rows, array_cols)
+    for column_block in column_blocks(blocks):
+        width = blocks[column_block[0]][1].stop - blocks[column_block[0]][1].start
+        for row_span, col_span in (blocks[i] for i in column_block):
+            height = row_span.stop - row_span.start
+            bits = adc_bits if adc_bits is not None else ideal_adc_bits(height, cell_bits)
+            shape = TileShape(height, width, array_rows, array_cols, slices, cell_bits, input_bits, bits, vectors)
+            tiles.append(tile_cost(shape, units, cell,
+                                   weight_cells=diagonal_block_cells(row_span, col_span, (rows, cols), groups)))
+        merge_adds += (len(column_block) - 1) * vectors * width
+        partial_bytes += len(column_block) * vectors * width * ACCUMULATOR_BYTES
     cost = combine(tiles, parallel=True)
     if merge_adds:
         cost = cost.combine(

@@ -1,25 +1,27 @@
 """``tile-crossbars{adc-shift-rule=... max-saturation=0.001}``: split each layer matrix into physical tiles.
 
 Each ``spin.crossbar_layer`` (a ``[K, N]`` weight-integer matrix, K = inputs
-on rows) is cut into ``array_rows x array_cols`` blocks (``reference.tile_grid``,
-row-major; the last row/column block may be partial; ``utilisation`` is the
-fraction of the array's cells that hold a weight of the layer).  Each block
-becomes a ``spin.crossbar_tile`` holding its differential bit slices
-(``reference.slice_weights``) and a ``spin.shift_add`` sums the row tiles of
-each column block and concatenates the column blocks.  A grouped conv arrives
-as one block-diagonal matrix (``groups``, see lower-to-spin); grid blocks
-entirely off its diagonal blocks get no tile.
+on rows) is cut into the blocks ``tiling.layer_tile_blocks`` gives: the
+``array_rows x array_cols`` grid for a dense matrix (row-major; the last
+row/column block may be partial); for a grouped conv's block-diagonal matrix
+(``groups``, see lower-to-spin) group-aligned tiles of whole consecutive
+groups when a group fits an array, else the grid blocks that meet a diagonal
+block.  ``utilisation`` is the fraction of the array's cells that hold a
+weight of the layer.  Each block becomes a ``spin.crossbar_tile`` holding its
+differential bit slices (``reference.slice_weights``) and a ``spin.shift_add``
+sums the row tiles of each column block and concatenates the column blocks
+(``tiling.column_blocks``; group-aligned tiles are column blocks of one tile).
 
 ADC shift per tile (docs/semantics.md section 5): the calibration items that
 ``calibrate`` kept on ``@main`` run through the quantized network, layer by
 layer as it is tiled (``executor.evaluate_op``, exact integer tiles), so each
 layer sees the codes its predecessors really produce; at most
 ``MAX_CALIBRATION_ROWS`` evenly spaced input rows per layer go to
-``reference.choose_layer_adc_shifts`` (the reference's rule unless
+``reference.choose_tile_adc_shifts`` (the reference's rule unless
 ``adc-shift-rule`` ("min-error" | "saturation") / ``max-saturation`` say
 otherwise).  Without a calibration sample every tile gets the worst-case
 shift of its row count (no read can saturate).
-``tile_id`` numbers tiles module-wide in row-major order per layer.
+``tile_id`` numbers tiles module-wide, per layer in ``layer_tile_blocks`` order.
 """
 
 from __future__ import annotations
@@ -37,13 +39,13 @@ from xdsl.ir import Operation
 
 from spintron_nn.backends.sim import reference
 from spintron_nn.backends.sim.executor import evaluate_op
-from spintron_nn.energy.cost_model import diagonal_block_cells
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import get_int
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes.calibrate import calibration_sample
+from spintron_nn.tiling import column_blocks, diagonal_block_cells, layer_tile_blocks
 
 #: Calibration rows per layer for the ADC-shift choice (evenly spaced).
 #: 128 rows x 8 input bits x S slices x C columns is ~0.5 M reads per 128x128
@@ -57,39 +59,29 @@ def _worst_case_shift(rows: int, cell_bits: int, adc_bits: int) -> int:
     return reference.choose_adc_shift(np.array([bound, -bound]), adc_bits, 0.0)
 
 
-def _layer_shifts(layer: spin.CrossbarLayerOp, calibration: np.ndarray | None, options: dict) -> np.ndarray:
-    """ADC shift of every grid block ``[row block, col block]`` (reference rule)."""
-    weights = layer.weights.array
-    array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
-    grid_shape = (-(-weights.shape[0] // array_rows), -(-weights.shape[1] // array_cols))
+def _layer_shifts(layer: spin.CrossbarLayerOp, blocks: list[tuple[slice, slice]],
+                  calibration: np.ndarray | None, options: dict) -> list[int]:
+    """ADC shift of every tile ``blocks[t]`` (reference rule), in tile order."""
     adc_bits = get_int(layer, "adc_bits")
     if adc_bits is None:
-        return np.zeros(grid_shape, dtype=np.int64)
+        return [0] * len(blocks)
     if calibration is None:
-        heights = [min(array_rows, weights.shape[0] - start) for start in range(0, weights.shape[0], array_rows)]
-        shifts = [_worst_case_shift(h, get_int(layer, "cell_bits"), adc_bits) for h in heights]
-        return np.repeat(np.array(shifts, dtype=np.int64)[:, None], grid_shape[1], axis=1)
+        return [_worst_case_shift(rows.stop - rows.start, get_int(layer, "cell_bits"), adc_bits) for rows, _ in blocks]
     if len(calibration) > MAX_CALIBRATION_ROWS:
         calibration = calibration[np.linspace(0, len(calibration) - 1, MAX_CALIBRATION_ROWS).astype(np.int64)]
-    return reference.choose_layer_adc_shifts(
-        calibration, weights, weight_bits=get_int(layer, "weight_bits"),
+    return [int(s) for s in reference.choose_tile_adc_shifts(
+        calibration, layer.weights.array, blocks, weight_bits=get_int(layer, "weight_bits"),
         cell_bits=get_int(layer, "cell_bits"), input_bits=get_int(layer, "input_bits"), adc_bits=adc_bits,
-        rows_per_tile=array_rows, cols_per_tile=array_cols, **options,
-    )
+        **options,
+    )]
 
 
-def _mapped_cells(layer: spin.CrossbarLayerOp, rows: slice, cols: slice) -> int:
-    """Cells of the block that hold a weight of the layer: the whole block for a
-    dense matrix, only its parts inside diagonal blocks for a grouped conv.
-    The energy model counts MACs with the same rule."""
-    return diagonal_block_cells(rows, cols, layer.weights.array.shape, get_int(layer, "groups", 1))
-
-
-def _mapped_blocks(layer: spin.CrossbarLayerOp, grid: list[tuple[slice, slice]]) -> list[tuple[slice, slice]]:
-    """The grid blocks that get a physical tile: all of them for a dense matrix;
-    for a block-diagonal one (``groups`` > 1) those that hold a weight.
-    Every column block meets a diagonal block, so every output column is produced."""
-    return [(r, c) for r, c in grid if _mapped_cells(layer, r, c) > 0]
+def _tile_key(name: str, rows: slice, cols: slice, array_rows: int, array_cols: int) -> str:
+    """Weight key prefix of a tile: its grid position, or (a group-aligned tile off
+    the grid) its offsets."""
+    if rows.start % array_rows == 0 and cols.start % array_cols == 0:
+        return f"spin.{name}.t{rows.start // array_rows}_{cols.start // array_cols}"
+    return f"spin.{name}.at{rows.start}_{cols.start}"
 
 
 def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict,
@@ -97,50 +89,51 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
     """Replace ``layer`` by its tiles (and shift_add); returns the new ops in order.
     ``calibration``: the layer's input codes on calibration data, if known."""
     weights = layer.weights.array
-    k, n = weights.shape
     array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
+    groups = get_int(layer, "groups", 1)
     cell_bits = get_int(layer, "cell_bits")
     levels_pos, levels_neg = reference.slice_weights(weights, get_int(layer, "weight_bits"), cell_bits)
     name = layer.layer.data
-    grid = reference.tile_grid(k, n, array_rows, array_cols)
+    blocks = layer_tile_blocks(weights.shape, groups, array_rows, array_cols)
     rewriter = Rewriter()
     m = spin.shape_of(layer.input)[0]
     shared = {key: layer.properties[key] for key in
               ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer")
               if key in layer.properties}
-    shifts = _layer_shifts(layer, calibration, shift_options)
-    tiles: dict[tuple[int, int], spin.CrossbarTileOp] = {}
-    for index, (rows, cols) in enumerate(_mapped_blocks(layer, grid)):
+    shifts = _layer_shifts(layer, blocks, calibration, shift_options)
+    tiles: list[spin.CrossbarTileOp] = []
+    for index, (rows, cols) in enumerate(blocks):
         tile_pos, tile_neg = levels_pos[:, rows, cols], levels_neg[:, rows, cols]
         height, width = rows.stop - rows.start, cols.stop - cols.start
-        key = f"spin.{name}.t{rows.start // array_rows}_{cols.start // array_cols}"
+        key = _tile_key(name, rows, cols, array_rows, array_cols)
         props = dict(
             rows=height, cols=width, row_offset=rows.start, col_offset=cols.start,
-            slices=tile_pos.shape[0], adc_shift=int(shifts[rows.start // array_rows, cols.start // array_cols]),
-            tile_id=first_tile_id + index,
+            slices=tile_pos.shape[0], adc_shift=shifts[index], tile_id=first_tile_id + index,
         )
+        # the fraction of the array's cells that hold a weight of the layer
+        # (only the parts inside diagonal blocks for a grouped conv; the energy model counts MACs alike)
+        mapped = diagonal_block_cells(rows, cols, weights.shape, groups)
         tile = spin.CrossbarTileOp.build(
             operands=[layer.input],
             result_types=[spin.tensor((m, width), i64)],
             properties=shared | {k: spin.int_attr(v) for k, v in props.items()} | {
                 "levels_pos": WeightAttr(WeightBlob(f"{key}.pos", tile_pos)),
                 "levels_neg": WeightAttr(WeightBlob(f"{key}.neg", tile_neg)),
-                "utilisation": spin.real_attr(_mapped_cells(layer, rows, cols) / (array_rows * array_cols)),
+                "utilisation": spin.real_attr(mapped / (array_rows * array_cols)),
             },
         )
         rewriter.insert_op(tile, InsertPoint.before(layer))
-        tiles[(rows.start, cols.start)] = tile
-    # shift_add operands: column blocks in order, each its row tiles in order.
-    col_starts = sorted({c for _, c in tiles})
-    row_starts = sorted({r for r, _ in tiles})
-    new_ops: list[Operation] = list(tiles.values())
+        tiles.append(tile)
+    new_ops: list[Operation] = list(tiles)
     if len(tiles) == 1:
         result = new_ops[0].results[0]
     else:
-        blocks = [[tiles[(r, c)].results[0] for r in row_starts if (r, c) in tiles] for c in col_starts]
+        # shift_add operands: column blocks in order, each its row tiles in order
+        partition = column_blocks(blocks)
         shift_add = spin.ShiftAddOp.build(
-            operands=[[v for block in blocks for v in block]], result_types=[layer.output.type],
-            properties={"blocks": spin.ints_attr([len(block) for block in blocks])},
+            operands=[[tiles[i].results[0] for block in partition for i in block]],
+            result_types=[layer.output.type],
+            properties={"blocks": spin.ints_attr([len(block) for block in partition])},
         )
         rewriter.insert_op(shift_add, InsertPoint.before(layer))
         new_ops.append(shift_add)
@@ -151,7 +144,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
 
 def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: float | None = None) -> None:
     """Tile every crossbar layer; ``rule``/``max_saturation`` go to
-    ``reference.choose_layer_adc_shifts`` (None: the reference's defaults)."""
+    ``reference.choose_tile_adc_shifts`` (None: the reference's defaults)."""
     options: dict = {}
     if rule is not None:
         if rule not in reference.ADC_SHIFT_RULES:

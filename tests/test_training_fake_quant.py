@@ -19,6 +19,7 @@ from spintron_nn.backends.sim.noise import NoiseSpec
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training import FakeQuantNetwork
+from spintron_nn.training.steps import MatrixStep
 from spintron_nn.training.threads import single_torch_thread
 
 
@@ -88,12 +89,18 @@ def test_forward_equals_simulator(case, seed):
 
 
 def test_cases_exercise_the_adc_shift_and_tiling():
-    shifts = []
+    shifts, grids = [], []
     for build, shape, config in CASES:
         _, net, _ = _compiled_and_fake(build, shape, config, 0)
-        shifts += [s for s in net.hardware.adc_shifts]
+        for step in net.steps:
+            if isinstance(step, MatrixStep):
+                rows, cols, _ = step.crossbar_shape((1,) + shape)
+                grid = (-(-rows // config.rows), -(-cols // config.cols))
+                assert len(net.hardware.adc_shifts[step.index]) == grid[0] * grid[1]  # one shift per grid tile
+                shifts.append(net.hardware.adc_shifts[step.index])
+                grids.append(grid)
     assert any(s.max() > 0 for s in shifts), "no tile used a non-zero ADC shift"
-    assert any(s.shape[0] > 1 for s in shifts) and any(s.shape[1] > 1 for s in shifts)
+    assert any(g[0] > 1 for g in grids) and any(g[1] > 1 for g in grids)
 
 
 @pytest.mark.parametrize("case", [0, 3])

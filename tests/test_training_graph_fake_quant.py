@@ -139,7 +139,7 @@ def test_mobilenet_more_seeds_and_configs(seed, config):
 
 def test_cases_exercise_grouped_tiling_residual_adds_and_clamps():
     kinds = set()
-    skipped = shifted = False
+    skipped = aligned = shifted = False
     for case in ("resnet-w4", "depthwise-w4", "functional-w4"):
         _, net, _ = _compiled_and_fake(case, 0)
         kinds |= {type(s) for s in net.steps}
@@ -147,13 +147,18 @@ def test_cases_exercise_grouped_tiling_residual_adds_and_clamps():
             if isinstance(step, MatrixStep):
                 shifts = net.hardware.adc_shifts[step.index]
                 shifted |= bool(shifts.max() > 0)
-                matrix = (step.crossbar_shape((1, step.module.in_channels, 8, 8))[0], step.module.weight.shape[0]) \
-                    if step.is_conv else None
-                if step.groups > 1:
+                if step.is_conv and step.groups > 1:
+                    matrix = (step.crossbar_shape((1, step.module.in_channels, 8, 8))[0], step.module.weight.shape[0])
                     mapped = mapped_blocks(matrix, step.groups, net.config.rows, net.config.cols)
-                    skipped |= len(mapped) < shifts.size and shifts.shape[0] > 1 and shifts.shape[1] > 1
+                    assert len(mapped) == len(shifts)
+                    grid_rows, grid_cols = -(-matrix[0] // net.config.rows), -(-matrix[1] // net.config.cols)
+                    # the grid rule (a group larger than an array) skipping off-diagonal blocks
+                    skipped |= len(mapped) < grid_rows * grid_cols and grid_rows > 1 and grid_cols > 1
+                    # group-aligned tiles, off the grid's offsets
+                    aligned |= any(r.start % net.config.rows or c.start % net.config.cols for r, c in mapped)
     assert {AddStep, ClampStep, MatrixStep} <= kinds
-    assert skipped, "no grouped conv had tiles off its diagonal blocks"
+    assert skipped, "no grouped conv had grid tiles off its diagonal blocks"
+    assert aligned, "no grouped conv had group-aligned tiles"
     assert shifted, "no tile used a non-zero ADC shift"
 
 

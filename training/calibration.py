@@ -10,7 +10,7 @@ passes on the model (``frontend.load_model`` -> float clean-up ->
   attributes;
 * every tile's ADC shift (``spin.crossbar_tile`` ``adc_shift``), chosen by
   ``tile-crossbars`` from the calibration activations, and each layer's first
-  ``tile_id`` (the device-noise streams; a grouped conv's skipped blocks get none);
+  ``tile_id`` (the device-noise streams; tiles are numbered by ``tiling.layer_tile_blocks``);
 * the output range of every residual add of two activations (``nn.add``,
   lowered to ``spin.add``), in graph order.
 
@@ -41,7 +41,7 @@ class HardwareCalibration:
 
     input_range: tuple[float, float]
     layer_ranges: tuple[tuple[float, float], ...]  # output range per matrix layer
-    adc_shifts: tuple[np.ndarray, ...]  # [row tiles, col tiles] per matrix layer
+    adc_shifts: tuple[np.ndarray, ...]  # per matrix layer: one shift per tile, in tile_id order
     add_ranges: tuple[tuple[float, float], ...] = ()  # output range per add of two activations
     first_tile_ids: tuple[int, ...] = ()  # module-wide tile_id of each matrix layer's first tile
     layer_channels: tuple[int, ...] = ()  # output channels per matrix layer (to check the match)
@@ -51,25 +51,18 @@ class HardwareCalibration:
 
 
 def _tile_shifts(spin_module) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Per layer name: the ADC shift grid (0 for a block with no tile) and the first tile_id."""
+    """Per layer name: the ADC shift of every tile in tile_id order, and the first tile_id."""
     from spintron_nn.ir import spin
     from spintron_nn.ir.module_info import main_function
     from spintron_nn.ir.spin import get_int
 
-    found: dict[str, list[tuple[int, int, int]]] = {}
-    first_ids: dict[str, int] = {}
+    found: dict[str, list[tuple[int, int]]] = {}
     for op in main_function(spin_module).walk():
         if isinstance(op, spin.CrossbarTileOp):
-            row = get_int(op, "row_offset") // get_int(op, "array_rows")
-            col = get_int(op, "col_offset") // get_int(op, "array_cols")
-            found.setdefault(op.layer.data, []).append((row, col, get_int(op, "adc_shift")))
-            first_ids[op.layer.data] = min(first_ids.get(op.layer.data, 2**63), get_int(op, "tile_id"))
-    shifts = {}
-    for layer, entries in found.items():
-        grid = np.zeros((max(e[0] for e in entries) + 1, max(e[1] for e in entries) + 1), dtype=np.int64)
-        for row, col, shift in entries:
-            grid[row, col] = shift
-        shifts[layer] = grid
+            found.setdefault(op.layer.data, []).append((get_int(op, "tile_id"), get_int(op, "adc_shift")))
+    shifts = {layer: np.array([shift for _, shift in sorted(entries)], dtype=np.int64)
+              for layer, entries in found.items()}
+    first_ids = {layer: min(tile_id for tile_id, _ in entries) for layer, entries in found.items()}
     return shifts, first_ids
 
 

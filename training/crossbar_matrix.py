@@ -3,18 +3,17 @@
 A Linear or Conv2d weight ``[out, in/groups, kh, kw]`` becomes one ``[K, N]``
 matrix (rows = inputs, in im2col's (channel, kh, kw) order; columns = output
 channels).  A grouped conv's matrix is block diagonal (``lower_conv``): group
-``g`` owns rows ``g*K_g ..`` and columns ``g*N_g ..``, and ``tile-crossbars``
-maps only the grid blocks that meet a diagonal block, numbering the mapped
-ones row-major (``energy.cost_model.diagonal_block_cells``, the rule it calls).
-A dense layer is the case ``groups = 1``: every block is mapped.
+``g`` owns rows ``g*K_g ..`` and columns ``g*N_g ..``.  ``tile-crossbars``
+maps the blocks ``tiling.layer_tile_blocks`` gives, in their order (the rule
+it calls): the grid for a dense layer (``groups = 1``), group-aligned tiles
+for a grouped conv whose group fits an array.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from spintron_nn.backends.sim.reference import tile_grid
-from spintron_nn.energy.cost_model import diagonal_block_cells
+from spintron_nn.tiling import layer_tile_blocks
 
 
 def block_diagonal(w_int: np.ndarray, groups: int) -> np.ndarray:
@@ -38,6 +37,5 @@ def diagonal_blocks(matrix: np.ndarray, groups: int, shape: tuple[int, ...]) -> 
 
 def mapped_blocks(shape: tuple[int, int], groups: int, rows_per_tile: int,
                   cols_per_tile: int) -> list[tuple[slice, slice]]:
-    """The grid blocks of a ``shape`` matrix that get a physical tile, in tile_id order."""
-    return [(r, c) for r, c in tile_grid(*shape, rows_per_tile, cols_per_tile)
-            if diagonal_block_cells(r, c, shape, groups) > 0]
+    """The blocks of a ``shape`` matrix that get a physical tile, in tile_id order."""
+    return layer_tile_blocks(shape, groups, rows_per_tile, cols_per_tile)

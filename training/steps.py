@@ -7,12 +7,12 @@ bit-exact with the compiled design; gradients come from the float surrogate
 draw's effective weights (training/device_weights.py).  Matrix layers
 (Linear, Conv2d of any groups + an optional folded BatchNorm2d
 (training/batch_norm.py) + an optional fused ReLU / ReLU6 / Hardtanh /
-LearnedClip) run ``reference.linear_reference`` (docs/semantics.md sections
-1-7: bit slices, bit-serial inputs, per-tile ADC, shift-add, requant), tiled
-by the crossbar's rows and columns, with the simulator's tile implementation
+LearnedClip) run the numpy reference's tiles (docs/semantics.md sections
+1-7: bit slices, bit-serial inputs, per-tile ADC, shift-add, requant) on the
+blocks ``tile-crossbars`` maps (training/crossbar_matrix.py: the grid, or a
+grouped conv's group-aligned tiles), with the simulator's tile implementation
 (``dispatch.tile_matvec``: the C kernel when built, bit-identical to the numpy
-reference); a grouped conv runs its block-diagonal matrix on the mapped tiles
-only (training/crossbar_matrix.py); pools use the exact integer pools of
+reference); pools use the exact integer pools of
 ``backends/sim/digital.py``.
 """
 
@@ -203,18 +203,17 @@ class MatrixStep:
         matrix = block_diagonal(w_int, self.groups)
         options = dict(weight_bits=config.weight_bits, cell_bits=config.cell_bits,
                        rows_per_tile=config.rows, cols_per_tile=config.cols)
-        if self.groups == 1:
-            return diagonal_blocks(effective_integer_weights(matrix, noise, **options), 1, w_int.shape)
         effective = np.zeros(matrix.shape, dtype=np.float64)
         for t, (rows, cols) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows, config.cols)):
-            # one mapped block is one tile: its draw is tile t of the mapped numbering
+            # one mapped block is one tile: its draw is tile t of the layer's numbering
             effective[rows, cols] = effective_integer_weights(
                 matrix[rows, cols], noise.tile(t), **options)
         return diagonal_blocks(effective, self.groups, w_int.shape)
 
     def exact_codes(self, x, grid_in: Grid, grid_out: Grid, bounds, w_int, w_scale, adc_shifts,
                     config: CompileConfig, noise) -> np.ndarray:
-        """The compiled layer's output codes ``[rows, out]`` (numpy reference); ``noise`` tile-numbered."""
+        """The compiled layer's output codes ``[rows, out]`` (numpy reference); ``noise`` tile-numbered,
+        ``adc_shifts`` one per tile in tile_id order."""
         rows = self.rows_of(codes_of(x, grid_in.scale, grid_in.zero_point), grid_in.zero_point)
         matrix = block_diagonal(w_int, self.groups)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
@@ -224,20 +223,16 @@ class MatrixStep:
         tiles = dict(weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=config.activation_bits,
                      adc_bits=config.adc_bits, rows_per_tile=config.rows, cols_per_tile=config.cols,
                      tile_function=dispatch.tile_matvec)
-        if self.groups == 1:
-            return reference.linear_reference(
-                rows, matrix, adc_shifts=adc_shifts, x_zero_point=grid_in.zero_point, bias=bias_int,
-                multiplier=multiplier, shift=shift, out_zero_point=grid_out.zero_point,
-                qmin=bounds[0], qmax=bounds[1], noise=noise, **tiles)
-        # block diagonal: only the mapped tiles exist (numbered in mapped order), each one
-        # tile of the reference; then the layer's digital terms, as linear_accumulate adds them
+        # the compiled tiles (numbered in tile_id order), each one tile of the reference;
+        # then the layer's digital terms, as linear_accumulate adds them
+        blocks = mapped_blocks(matrix.shape, self.groups, config.rows, config.cols)
+        if len(blocks) != len(adc_shifts):
+            raise SpintronError(f"{len(adc_shifts)} ADC shifts for a layer of {len(blocks)} tiles")
         acc = np.zeros((rows.shape[0], matrix.shape[1]), dtype=np.int64)
-        for t, (row_block, col_block) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows,
-                                                                 config.cols)):
+        for t, (row_block, col_block) in enumerate(blocks):
             tile_noise = None if noise is None else noise.tile(t)
-            shift_of_tile = adc_shifts[row_block.start // config.rows, col_block.start // config.cols]
             acc[:, col_block] += reference.linear_accumulate(
-                rows[:, row_block], matrix[row_block, col_block], adc_shifts=shift_of_tile, noise=tile_noise,
+                rows[:, row_block], matrix[row_block, col_block], adc_shifts=int(adc_shifts[t]), noise=tile_noise,
                 **tiles)
         acc += bias_int - grid_in.zero_point * matrix.sum(axis=0)
         return quant_math.requantize(acc, multiplier, shift, grid_out.zero_point, bounds[0], bounds[1])

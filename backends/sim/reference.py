@@ -29,10 +29,11 @@ from spintron_nn.backends.sim.quant_math import (
     round_shift_half_up,
 )
 from spintron_nn.errors import SpintronError
+from spintron_nn.tiling import tile_grid
 
 __all__ = [
     "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert", "cell_currents_q16",
-    "choose_adc_shift", "choose_adc_shift_min_error", "choose_layer_adc_shifts",
+    "choose_adc_shift", "choose_adc_shift_min_error", "choose_layer_adc_shifts", "choose_tile_adc_shifts",
     "column_currents", "dequantize",
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
     "num_slices", "quantize_activations", "quantize_weights_per_channel",
@@ -270,11 +271,11 @@ def choose_adc_shift_min_error(currents, adc_bits: int | None, cell_bits: int) -
 ADC_SHIFT_RULES = ("min-error", "saturation")
 
 
-def choose_layer_adc_shifts(x_calibration, w_int, *, weight_bits: int, cell_bits: int,
-                            input_bits: int, adc_bits: int | None, rows_per_tile: int,
-                            cols_per_tile: int, rule: str = "min-error",
-                            max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE) -> np.ndarray:
-    """Per-tile shifts ``[n_row_tiles, n_col_tiles]`` of a ``[K, N]`` matrix from calibration codes.
+def choose_tile_adc_shifts(x_calibration, w_int, blocks, *, weight_bits: int, cell_bits: int,
+                           input_bits: int, adc_bits: int | None, rule: str = "min-error",
+                           max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE) -> np.ndarray:
+    """The shift of every tile ``blocks[t] = (row_slice, col_slice)`` of a ``[K, N]`` matrix
+    from calibration codes ``[B, K]``: int64 ``[len(blocks)]``, in the blocks' order.
 
     ``rule``: ``"min-error"`` (:func:`choose_adc_shift_min_error`) or
     ``"saturation"`` (:func:`choose_adc_shift` with ``max_saturation_rate``).
@@ -283,29 +284,29 @@ def choose_layer_adc_shifts(x_calibration, w_int, *, weight_bits: int, cell_bits
         raise SpintronError(f"ADC shift rule must be one of {', '.join(ADC_SHIFT_RULES)}, got {rule!r}")
     x_calibration = np.asarray(x_calibration, dtype=np.int64)
     w_int = np.asarray(w_int, dtype=np.int64)
-    rows, cols = w_int.shape
-    n_col_tiles = -(-cols // cols_per_tile)
-    shifts = np.zeros((-(-rows // rows_per_tile), n_col_tiles), dtype=np.int64)
-    for t, (row_block, col_block) in enumerate(
-            tile_grid(rows, cols, rows_per_tile, cols_per_tile)):
+    shifts = np.zeros(len(blocks), dtype=np.int64)
+    for t, (row_block, col_block) in enumerate(blocks):
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
         currents = column_currents(x_calibration[:, row_block], levels_pos, levels_neg,
                                    input_bits=input_bits)
         if rule == "min-error":
-            shift = choose_adc_shift_min_error(currents, adc_bits, cell_bits)
+            shifts[t] = choose_adc_shift_min_error(currents, adc_bits, cell_bits)
         else:
-            shift = choose_adc_shift(currents, adc_bits, max_saturation_rate)
-        shifts[t // n_col_tiles, t % n_col_tiles] = shift
+            shifts[t] = choose_adc_shift(currents, adc_bits, max_saturation_rate)
     return shifts
 
 
+def choose_layer_adc_shifts(x_calibration, w_int, *, rows_per_tile: int, cols_per_tile: int,
+                            **options) -> np.ndarray:
+    """Per-tile shifts ``[n_row_tiles, n_col_tiles]`` of a dense ``[K, N]`` matrix on the
+    ``rows_per_tile x cols_per_tile`` grid (:func:`choose_tile_adc_shifts`' ``options``)."""
+    rows, cols = np.shape(w_int)
+    shifts = choose_tile_adc_shifts(x_calibration, w_int, tile_grid(rows, cols, rows_per_tile, cols_per_tile),
+                                    **options)
+    return shifts.reshape(-(-rows // rows_per_tile), -(-cols // cols_per_tile))
+
+
 # --- a whole matrix layer (doc sections 6-8) ------------------------------------
-
-
-def tile_grid(rows: int, cols: int, rows_per_tile: int, cols_per_tile: int):
-    """Row-major list of ``(row_slice, col_slice)`` of the tiles covering a ``[rows, cols]`` matrix."""
-    return [(slice(r, min(r + rows_per_tile, rows)), slice(c, min(c + cols_per_tile, cols)))
-            for r in range(0, rows, rows_per_tile) for c in range(0, cols, cols_per_tile)]
 
 
 def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits: int,
