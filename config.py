@@ -51,6 +51,9 @@ class CompileConfig:
     # one wider requant register and keeps a classifier's top logits apart
     # (docs/semantics.md section 2).
     output_bits: int | None = None
+    # Grouped/depthwise convs: "aligned" tiles of whole groups (least energy) or the
+    # "grid" (fewest arrays); tiling.py has the trade-off.
+    grouped_tiling: str = "aligned"
     targets: tuple[str, ...] = ("ir", "sim", "report")
     pipeline: str | None = None  # overrides the default flow when given
     # Device/energy parameter overrides (docs/parameters.md): a TOML file
@@ -69,6 +72,9 @@ class CompileConfig:
         _check_range("activation bits", self.activation_bits, 2, 8)
         if self.output_bits is not None:
             _check_range("output bits", self.output_bits, 2, 8)
+        from spintron_nn.tiling import check_grouped_tiling
+
+        check_grouped_tiling(self.grouped_tiling)
         _check_range("cell bits", self.cell_bits, 1, 4)
         _check_range("ADC bits", self.adc_bits, 1, 12)
         _check_range("crossbar rows", self.rows, 16, 1024)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from spintron_nn.energy.cost_model import (
     Cost,
     UnitCosts,
-    check_groups,
     digital_cost,
     requant_work,
 )
 from spintron_nn.energy.params import ParameterTable
+from spintron_nn.tiling import check_groups
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from spintron_nn.devices.mtj import MTJ, MTJ_FIELDS
 from spintron_nn.devices.sot import SOTWritePath, WRITE_FIELDS
 from spintron_nn.errors import SpintronError
 from spintron_nn.energy.params import ParameterTable
-from spintron_nn.tiling import column_blocks, diagonal_block_cells, layer_tile_blocks
+from spintron_nn.tiling import check_groups, column_blocks, diagonal_block_cells, layer_tile_blocks
 
 # Stable keys of the breakdowns (report.json depends on them).
 # ``mac`` is the CMOS baseline's multiply-accumulate array (zero on crossbars).
@@ -464,11 +464,6 @@ def weight_slices(weight_bits: int, cell_bits: int) -> int:
     return math.ceil((weight_bits - 1) / cell_bits)
 
 
-def check_groups(rows: int, cols: int, groups: int) -> None:
-    if groups < 1 or rows % groups or cols % groups:
-        raise SpintronError(f"groups = {groups} must divide the {rows}x{cols} matrix into equal diagonal blocks")
-
-
 def estimate_layer(
     rows: int,
     cols: int,
@@ -483,6 +478,7 @@ def estimate_layer(
     array_rows: int = 128,
     array_cols: int = 128,
     groups: int = 1,
+    grouped_tiling: str = "aligned",
 ) -> Cost:
     """A ``rows x cols`` weight matrix (K inputs, N outputs) applied to
     ``vectors`` input vectors, tiled onto ``array_rows x array_cols`` arrays
@@ -490,11 +486,11 @@ def estimate_layer(
     the row tiles and requant.  Weights unknown: mean-level conductances.
     ``groups`` > 1: a grouped conv's block-diagonal matrix, tiled by
     ``tiling.layer_tile_blocks`` (group-aligned tiles when a group fits an
-    array); only the in-group products are MACs."""
+    array, unless ``grouped_tiling = "grid"``); only the in-group products are MACs."""
     check_groups(rows, cols, groups)
     slices = weight_slices(weight_bits, cell_bits)
     tiles, merge_adds, partial_bytes = [], 0, 0
-    blocks = layer_tile_blocks((rows, cols), groups, array_rows, array_cols)
+    blocks = layer_tile_blocks((rows, cols), groups, array_rows, array_cols, grouped_tiling)
     for column_block in column_blocks(blocks):
         width = blocks[column_block[0]][1].stop - blocks[column_block[0]][1].start
         for row_span, col_span in (blocks[i] for i in column_block):

@@ -62,6 +62,7 @@ def quantize_and_lower(
     cols: int = 128,
     percentile: float = 100.0,
     max_saturation: float | None = None,
+    grouped_tiling: str = "aligned",
     pipeline: str | None = None,
     progress: Callable[[str], None] | None = None,
     timings: list[PassTiming] | None = None,
@@ -72,6 +73,7 @@ def quantize_and_lower(
     ``adc_bits=None`` (or 0) is an ideal ADC; ``pipeline`` replaces the float
     clean-up passes (default: canonicalize, fold-constants, fold-batchnorm,
     fuse-activations, those present).  ``timings`` collects seconds per pass.
+    ``grouped_tiling``: ``"aligned"`` or ``"grid"`` for grouped convs (tiling.py).
     ``output_bits``: code width of the network's outputs when a matrix layer
     produces them (None = ``activation_bits``; the ``quantize`` pass's ``output-bits``).
     ``parameters``: the compile's parameter table (its --mtj-config and
@@ -92,12 +94,14 @@ def quantize_and_lower(
 
     run(default_float_pipeline() if pipeline is None else pipeline)
     timed("calibrate", lambda: calibrate_module(module, calibration_inputs, percentile=percentile))
-    tile_options = "" if max_saturation is None else f"{{max-saturation={float(max_saturation)}}}"
+    tile_options = [f"grouped-tiling={grouped_tiling}"]
+    if max_saturation is not None:
+        tile_options.append(f"max-saturation={float(max_saturation)}")
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
         f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0}}},"
-        f"tile-crossbars{tile_options}"
+        f"tile-crossbars{{{' '.join(tile_options)}}}"
     )
     # called directly, not through the pass text: the table may hold overrides given as values
     timed("schedule", lambda: schedule_module(module, table=parameters))

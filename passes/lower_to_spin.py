@@ -269,7 +269,7 @@ class _Lowering:
         """One im2col and one layer matrix per conv.  A grouped conv's matrix is
         block diagonal: im2col rows come in (channel, kh, kw) order, so group g
         owns rows ``g*K_g ..`` and output columns ``g*N_g ..``; tile-crossbars
-        maps only the tiles that meet a diagonal block."""
+        maps it on the tiles ``tiling.layer_tile_blocks`` gives."""
         x = self.operand(op)
         w = self.constant(op.operands[1], "nn.conv weight")
         if w.ndim != 4:

@@ -45,7 +45,7 @@ from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import get_int
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes.calibrate import calibration_sample
-from spintron_nn.tiling import column_blocks, diagonal_block_cells, layer_tile_blocks
+from spintron_nn.tiling import check_grouped_tiling, column_blocks, diagonal_block_cells, layer_tile_blocks
 
 #: Calibration rows per layer for the ADC-shift choice (evenly spaced).
 #: 128 rows x 8 input bits x S slices x C columns is ~0.5 M reads per 128x128
@@ -85,16 +85,17 @@ def _tile_key(name: str, rows: slice, cols: slice, array_rows: int, array_cols: 
 
 
 def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: dict,
-               calibration: np.ndarray | None = None) -> list[Operation]:
+               calibration: np.ndarray | None = None, grouped: str = "aligned") -> list[Operation]:
     """Replace ``layer`` by its tiles (and shift_add); returns the new ops in order.
-    ``calibration``: the layer's input codes on calibration data, if known."""
+    ``calibration``: the layer's input codes on calibration data, if known;
+    ``grouped``: ``tiling.GROUPED_TILINGS`` for a grouped layer."""
     weights = layer.weights.array
     array_rows, array_cols = get_int(layer, "array_rows"), get_int(layer, "array_cols")
     groups = get_int(layer, "groups", 1)
     cell_bits = get_int(layer, "cell_bits")
     levels_pos, levels_neg = reference.slice_weights(weights, get_int(layer, "weight_bits"), cell_bits)
     name = layer.layer.data
-    blocks = layer_tile_blocks(weights.shape, groups, array_rows, array_cols)
+    blocks = layer_tile_blocks(weights.shape, groups, array_rows, array_cols, grouped)
     rewriter = Rewriter()
     m = spin.shape_of(layer.input)[0]
     shared = {key: layer.properties[key] for key in
@@ -142,9 +143,12 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
     return new_ops
 
 
-def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: float | None = None) -> None:
+def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: float | None = None,
+                grouped: str = "aligned") -> None:
     """Tile every crossbar layer; ``rule``/``max_saturation`` go to
-    ``reference.choose_tile_adc_shifts`` (None: the reference's defaults)."""
+    ``reference.choose_tile_adc_shifts`` (None: the reference's defaults);
+    ``grouped``: how grouped layers are tiled (``tiling.GROUPED_TILINGS``)."""
+    check_grouped_tiling(grouped)
     options: dict = {}
     if rule is not None:
         if rule not in reference.ADC_SHIFT_RULES:
@@ -164,7 +168,7 @@ def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: fl
         if isinstance(op, func.ReturnOp):
             break
         if isinstance(op, spin.CrossbarLayerOp):
-            new_ops = tile_layer(op, next_id, options, None if values is None else values[op.input])
+            new_ops = tile_layer(op, next_id, options, None if values is None else values[op.input], grouped)
             next_id += sum(isinstance(new, spin.CrossbarTileOp) for new in new_ops)
         else:
             new_ops = [op]
@@ -181,7 +185,8 @@ class TileCrossbarsPass(ModulePass):
 
     adc_shift_rule: str | None = None
     max_saturation: float | None = None
+    grouped_tiling: str = "aligned"  # or "grid": fewest arrays (tiling.py says when it matters)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         max_saturation = None if self.max_saturation is None else float(self.max_saturation)
-        tile_module(op, rule=self.adc_shift_rule, max_saturation=max_saturation)
+        tile_module(op, rule=self.adc_shift_rule, max_saturation=max_saturation, grouped=self.grouped_tiling)

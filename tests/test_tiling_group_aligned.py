@@ -188,3 +188,45 @@ def test_spice_with_ideal_devices_is_the_simulator(compiled):
     design, _, x = compiled
     np.testing.assert_array_equal(design.run(x[:2], backend="spice", ideal=True)[0],
                                   design.run(x[:2], backend="sim")[0])
+
+
+# --- the grid choice (fewest arrays) ---------------------------------------------
+
+
+def test_grid_choice_keeps_the_array_grid_for_grouped_layers():
+    # depthwise 32 channels on 128x128: the grid's 3 row blocks x 1 column block (all meet the
+    # diagonal); aligned would also be 3 tiles, but each 14 columns wide
+    assert _spans(layer_tile_blocks((288, 32), 32, 128, 128, "grid")) == [
+        ((0, 128), (0, 32)), ((128, 256), (0, 32)), ((256, 288), (0, 32))]
+    # K_g = 65 on 128 rows, 64 groups of one output: aligned needs a tile per group, the grid 33
+    shape = (65 * 64, 64)
+    assert len(layer_tile_blocks(shape, 64, 128, 128)) == 64
+    assert len(layer_tile_blocks(shape, 64, 128, 128, "grid")) == 33
+    assert layer_tile_blocks((40, 40), 1, 16, 16, "grid") == layer_tile_blocks((40, 40), 1, 16, 16)
+
+
+def test_bad_groups_and_tiling_choices_are_errors():
+    from spintron_nn.errors import SpintronError
+
+    with pytest.raises(SpintronError, match="groups = 3 must divide the 10x7 matrix"):
+        layer_tile_blocks((10, 7), 3, 16, 16)
+    with pytest.raises(SpintronError, match="grouped tiling must be one of aligned, grid"):
+        layer_tile_blocks((9, 3), 3, 16, 16, "dense")
+    with pytest.raises(SpintronError, match="grouped tiling"):
+        CompileConfig(grouped_tiling="packed")
+
+
+def test_grid_choice_compiles_bit_exact_with_fake_quantization():
+    """The choice reaches tile-crossbars and fake quantization alike (same tiles, same shifts)."""
+    config = CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=3, grouped_tiling="grid")
+    rng = np.random.default_rng(8)
+    calibration = rng.uniform(0, 1, size=(16, *SHAPE)).astype(np.float32)
+    x = rng.uniform(0, 1, size=(4, *SHAPE)).astype(np.float32)
+    design = compile_model(_network(1), config, calibration, example_input=torch.from_numpy(calibration[:1]))
+    # depthwise 108 x 12 on 32x16: the grid's 4 row blocks x 1 column block, 12 columns each
+    assert [(spin.get_int(t, "row_offset"), spin.get_int(t, "cols")) for t in _tiles(design, "layer1")] == [
+        (0, 12), (32, 12), (64, 12), (96, 12)]
+    with single_torch_thread():
+        net = FakeQuantNetwork(_network(1), config)
+        net.calibrate(calibration)
+        _assert_same_dequantized(net.predict(x), design.run(x, backend="sim")[0])

@@ -149,7 +149,7 @@ def test_cases_exercise_grouped_tiling_residual_adds_and_clamps():
                 shifted |= bool(shifts.max() > 0)
                 if step.is_conv and step.groups > 1:
                     matrix = (step.crossbar_shape((1, step.module.in_channels, 8, 8))[0], step.module.weight.shape[0])
-                    mapped = mapped_blocks(matrix, step.groups, net.config.rows, net.config.cols)
+                    mapped = mapped_blocks(matrix, step.groups, net.config)
                     assert len(mapped) == len(shifts)
                     grid_rows, grid_cols = -(-matrix[0] // net.config.rows), -(-matrix[1] // net.config.cols)
                     # the grid rule (a group larger than an array) skipping off-diagonal blocks

@@ -41,10 +41,11 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
     calibration_path = folder / "calibration.npy"
     np.save(calibration_path, np.asarray(calibration, dtype=np.float32))
     bundle = folder / "bundle"
-    output_bits = ("--output-bits", str(config.output_bits)) if config.output_bits is not None else ()
+    options = ("--output-bits", str(config.output_bits)) if config.output_bits is not None else ()
+    options += ("--grouped-tiling", config.grouped_tiling)
     spintronc("compile", str(onnx_path), "-o", str(bundle), "-q",
               "--weight-bits", str(config.weight_bits), "--activation-bits", str(config.activation_bits),
-              *output_bits, "--cell-bits", str(config.cell_bits), "--adc-bits", str(config.adc_bits),
+              *options, "--cell-bits", str(config.cell_bits), "--adc-bits", str(config.adc_bits),
               "--crossbar", config.crossbar, "--calibration", str(calibration_path), "--targets", targets)
     return bundle
 

@@ -35,7 +35,7 @@ def diagonal_blocks(matrix: np.ndarray, groups: int, shape: tuple[int, ...]) -> 
     return np.concatenate(blocks).reshape(shape)
 
 
-def mapped_blocks(shape: tuple[int, int], groups: int, rows_per_tile: int,
-                  cols_per_tile: int) -> list[tuple[slice, slice]]:
-    """The blocks of a ``shape`` matrix that get a physical tile, in tile_id order."""
-    return layer_tile_blocks(shape, groups, rows_per_tile, cols_per_tile)
+def mapped_blocks(shape: tuple[int, int], groups: int, config) -> list[tuple[slice, slice]]:
+    """The blocks of a ``shape`` matrix that get a physical tile under ``config`` (a
+    ``CompileConfig``: its crossbar size and grouped tiling), in tile_id order."""
+    return layer_tile_blocks(shape, groups, config.rows, config.cols, config.grouped_tiling)

@@ -51,6 +51,7 @@ from spintron_nn.backends.sim.reference import slice_weights
 from spintron_nn.config import CompileConfig
 from spintron_nn.training.crossbar_matrix import block_diagonal, mapped_blocks
 from spintron_nn.training.ste import codes_of, with_exact_value
+from spintron_nn.tiling import diagonal_block_cells
 
 
 @lru_cache(maxsize=None)
@@ -78,7 +79,7 @@ def layer_level_sums(w_int: np.ndarray, groups: int, config: CompileConfig) -> l
     matrix = block_diagonal(np.asarray(w_int, dtype=np.int64), groups)
     levels_pos, levels_neg = slice_weights(matrix, config.weight_bits, config.cell_bits)
     return [level_sum(levels_pos[:, rows, cols], levels_neg[:, rows, cols])
-            for rows, cols in mapped_blocks(matrix.shape, groups, config.rows, config.cols)]
+            for rows, cols in mapped_blocks(matrix.shape, groups, config)]
 
 
 def _full_scale_level_sum(config: CompileConfig) -> int:
@@ -89,11 +90,10 @@ def _full_scale_level_sum(config: CompileConfig) -> int:
 
 def _full_scale_level_sums(rows: int, cols: int, groups: int, config: CompileConfig) -> list[int]:
     """Per mapped tile: every weight of the layer at the top code (the largest level sums)."""
-    from spintron_nn.energy.cost_model import diagonal_block_cells
 
     top = _full_scale_level_sum(config)
     return [top * diagonal_block_cells(r, c, (rows, cols), groups)
-            for r, c in mapped_blocks((rows, cols), groups, config.rows, config.cols)]
+            for r, c in mapped_blocks((rows, cols), groups, config)]
 
 
 # ------------------------------------------------------------------- costs
@@ -107,7 +107,7 @@ def _tile_cell_reads(rows: int, cols: int, vectors: int, groups: int, config: Co
 
     _, units, cell = _model_units(config)
     units = dataclasses.replace(units, input_one_fraction=float(one_fraction))
-    blocks = mapped_blocks((rows, cols), groups, config.rows, config.cols)
+    blocks = mapped_blocks((rows, cols), groups, config)
     if len(blocks) != len(level_sums):
         raise ValueError(f"{len(level_sums)} level sums for a layer of {len(blocks)} mapped tiles")
     slices = cost_model.weight_slices(config.weight_bits, config.cell_bits)
@@ -120,7 +120,7 @@ def _tile_cell_reads(rows: int, cols: int, vectors: int, groups: int, config: Co
                                      config.activation_bits, adc_bits, vectors)
         cells = 2 * slices * height * width  # both cells of every differential pair, every slice
         tile = cost_model.tile_cost(shape, units, cell, conductance_sum=cells * cell.conductance(levels / cells),
-                                    weight_cells=cost_model.diagonal_block_cells(r, c, (rows, cols), groups))
+                                    weight_cells=diagonal_block_cells(r, c, (rows, cols), groups))
         total += tile.energy["cell_read"]
     return total
 
@@ -138,7 +138,7 @@ def layer_cost(rows: int, cols: int, vectors: int, config: CompileConfig, one_fr
     cost = cost_model.estimate_layer(
         rows, cols, units=units, cell=cell, vectors=vectors, weight_bits=config.weight_bits,
         input_bits=config.activation_bits, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
-        array_rows=config.rows, array_cols=config.cols, groups=groups)
+        array_rows=config.rows, array_cols=config.cols, groups=groups, grouped_tiling=config.grouped_tiling)
     if level_sums is not None:
         # the cell reads are the only component of a tile that depends on its levels
         cost.energy["cell_read"] = _tile_cell_reads(rows, cols, vectors, groups, config, one_fraction, level_sums)

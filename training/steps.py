@@ -204,7 +204,7 @@ class MatrixStep:
         options = dict(weight_bits=config.weight_bits, cell_bits=config.cell_bits,
                        rows_per_tile=config.rows, cols_per_tile=config.cols)
         effective = np.zeros(matrix.shape, dtype=np.float64)
-        for t, (rows, cols) in enumerate(mapped_blocks(matrix.shape, self.groups, config.rows, config.cols)):
+        for t, (rows, cols) in enumerate(mapped_blocks(matrix.shape, self.groups, config)):
             # one mapped block is one tile: its draw is tile t of the layer's numbering
             effective[rows, cols] = effective_integer_weights(
                 matrix[rows, cols], noise.tile(t), **options)
@@ -225,7 +225,7 @@ class MatrixStep:
                      tile_function=dispatch.tile_matvec)
         # the compiled tiles (numbered in tile_id order), each one tile of the reference;
         # then the layer's digital terms, as linear_accumulate adds them
-        blocks = mapped_blocks(matrix.shape, self.groups, config.rows, config.cols)
+        blocks = mapped_blocks(matrix.shape, self.groups, config)
         if len(blocks) != len(adc_shifts):
             raise SpintronError(f"{len(adc_shifts)} ADC shifts for a layer of {len(blocks)} tiles")
         acc = np.zeros((rows.shape[0], matrix.shape[1]), dtype=np.int64)

@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default: the activation bits)")
+    parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
+                        help="grouped/depthwise convs: tiles of whole groups (aligned, least energy; default) "
+                        "or the array grid (fewest arrays)")
     parser.add_argument("--cell-bits", type=int, default=2, help="bits per MTJ cell, 1..4 (default 2)")
     parser.add_argument("--adc-bits", type=int, default=6, help="1..12 (default 6)")
     parser.add_argument("--crossbar", default="128x128", help="tile size RxC, 16..1024 (default 128x128)")
@@ -63,6 +66,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         weight_bits=args.weight_bits,
         activation_bits=args.activation_bits,
         output_bits=args.output_bits,
+        grouped_tiling=args.grouped_tiling,
         cell_bits=args.cell_bits,
         adc_bits=args.adc_bits,
         rows=rows,

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default: the activation bits), same at every point")
+    parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
+                        help="grouped/depthwise convs: whole-group tiles (default) or the array grid, same at every point")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
     parser.add_argument("-j", "--jobs", type=int, default=DEFAULT_JOBS,
                         help=f"worker processes (default {DEFAULT_JOBS})")
@@ -71,7 +73,8 @@ def _validated(args: argparse.Namespace):
         cell_bits=tuple(parse_int_list(args.cell_bits, "--cell-bits")),
     )
     base = CompileConfig(weight_bits=args.weight_bits, activation_bits=args.activation_bits,
-                         output_bits=args.output_bits, mtj_config=args.mtj_config)
+                         output_bits=args.output_bits, grouped_tiling=args.grouped_tiling,
+                         mtj_config=args.mtj_config)
     return grid, grid.configs(base)
 
 
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         "grid": {"crossbar": [f"{r}x{c}" for r, c in grid.crossbars], "adc_bits": list(grid.adc_bits),
                  "cell_bits": list(grid.cell_bits)},
         "fixed": {"weight_bits": args.weight_bits, "activation_bits": args.activation_bits,
-                  "output_bits": args.output_bits, "mtj_config": args.mtj_config},
+                  "output_bits": args.output_bits, "grouped_tiling": args.grouped_tiling,
+                  "mtj_config": args.mtj_config},
         "accuracy": "top-1 agreement of the bit-exact simulation with the float graph on the calibration inputs",
     }
     with atomic_output_dir(Path(args.output), marker=SWEEP_JSON) as folder:

@@ -14,7 +14,7 @@
 // Column block 0 sums tiles 0, 2, 4; column block 1 sums 1, 3, 5.
 // CHECK-NEXT: %[[S:.*]] = "spin.shift_add"(%[[T0]], %[[T2]], %[[T4]], %[[T1]], %[[T3]], %[[T5]]) <{blocks = array<i64: 3, 3>}> : {{.*}} -> tensor<?x32xi64>
 // CHECK-NEXT: "spin.requant"(%[[S]])
-// A grouped 1x1 conv (2 groups of 16 channels): 2x2 grid, only the diagonal is mapped.
+// A grouped 1x1 conv (2 groups of 16 channels, each fits a 16x16 array): one group-aligned tile per group.
 // CHECK:      "spin.crossbar_tile"({{.*}}row_offset = 0 : i64, col_offset = 0 : i64, {{.*}}tile_id = 6 : i64
 // CHECK-NEXT: "spin.crossbar_tile"({{.*}}row_offset = 16 : i64, col_offset = 16 : i64, {{.*}}tile_id = 7 : i64
 // CHECK-NEXT: "spin.shift_add"({{.*}}) <{blocks = array<i64: 1, 1>}>
