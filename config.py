@@ -49,8 +49,9 @@ class CompileConfig:
     # Code width of the network's outputs where a matrix layer produces them
     # (None = activation_bits).  They feed no crossbar, so widening them costs
     # one wider requant register and keeps a classifier's top logits apart
-    # (docs/semantics.md section 2).
-    output_bits: int | None = None
+    # (docs/semantics.md section 2): 8 by default, so that a low-bit compile
+    # does not lose decisions to ties of its logits.
+    output_bits: int | None = 8
     # Grouped/depthwise convs: "aligned" tiles of whole groups (least energy) or the
     # "grid" (fewest arrays); tiling.py has the trade-off.
     grouped_tiling: str = "aligned"
@@ -128,6 +129,7 @@ class CompileConfig:
     def from_json(cls, data: dict) -> CompileConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
+        values.setdefault("output_bits", None)  # bundles from before output_bits: the activation bits
         if "targets" in values:
             values["targets"] = tuple(values["targets"])
         if "parameter_overrides" in values:

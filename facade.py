@@ -113,7 +113,7 @@ class SpintronConverter:
         crossbar_size: int | tuple[int, int] = 128,
         *,
         activation_bits: int = 8,
-        output_bits: int | None = None,
+        output_bits: int | None = 8,
         cell_bits: int = 2,
         adc_bits: int = 6,
         calibration: Any = None,

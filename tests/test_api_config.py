@@ -95,3 +95,15 @@ def test_mtj_config_file_errors_before_any_work(tmp_path):
     bad.write_text("[mtj]\nr_parallel = -5.0\n")
     with pytest.raises(SpintronError, match="r_parallel"):
         CompileConfig(mtj_config=str(bad))
+
+
+def test_outputs_default_to_8_bits_and_old_bundles_keep_theirs():
+    from spintron_nn.config import CompileConfig, precision_label
+
+    assert CompileConfig().output_bits == 8 and CompileConfig(output_bits=None).output_bits is None
+    old = CompileConfig(activation_bits=4).to_json()
+    del old["output_bits"]  # a bundle written before the option: its outputs had the activation bits
+    assert CompileConfig.from_json(old).output_bits is None
+    assert CompileConfig.from_json(CompileConfig(activation_bits=4).to_json()).output_bits == 8
+    assert precision_label(4, 4, 8) == "W4A4 (8-bit outputs)" and precision_label(8, 8, 8) == "W8A8"
+    assert precision_label(4, 4, None) == "W4A4"

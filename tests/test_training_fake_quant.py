@@ -43,10 +43,12 @@ def _cnn(seed):
 
 
 CASES = [
-    (_mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=4)),
+    # outputs as wide as the activations (output_bits=None; the default is 8-bit outputs)
+    (_mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, output_bits=None, rows=32, cols=16, adc_bits=4)),
     (_mlp, (70,), CompileConfig(weight_bits=8, activation_bits=8, cell_bits=2, rows=64, cols=32, adc_bits=6)),
     (_mlp, (70,), CompileConfig(weight_bits=3, activation_bits=2, cell_bits=1, rows=16, cols=16, adc_bits=3)),
-    (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=4, rows=64, cols=16, adc_bits=4)),
+    (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=4, output_bits=None, rows=64, cols=16,
+                                      adc_bits=4)),
     (_cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5, cell_bits=3, rows=128, cols=128, adc_bits=5)),
     # wider network outputs than activations (the last Linear's requant only)
     (_mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, output_bits=8, rows=32, cols=16, adc_bits=4)),
@@ -84,7 +86,7 @@ def test_forward_equals_simulator(case, seed):
     simulated = design.run(x, backend="sim")[0]
     _assert_same_dequantized(net.predict(x), simulated)
     assert len(np.unique(simulated)) > 3  # not a degenerate all-clamped output
-    if config.output_bits is not None:  # the outputs really use the wider codes
+    if (config.output_bits or 0) > config.activation_bits:  # the outputs really use the wider codes
         assert len(np.unique(simulated)) > 2**config.activation_bits
 
 

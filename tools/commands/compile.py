@@ -30,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8)")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
-    parser.add_argument("--output-bits", type=int,
+    parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
-                        "(default: the activation bits)")
+                        "(default 8; they feed no crossbar)")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: tiles of whole groups (aligned, least energy; default) "
                         "or the array grid (fewest arrays)")

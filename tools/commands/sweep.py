@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cell-bits", default="2", help="bits per cell, e.g. 1,2")
     parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8), same at every point")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8), same at every point")
-    parser.add_argument("--output-bits", type=int,
+    parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
-                        "(default: the activation bits), same at every point")
+                        "(default 8), same at every point")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: whole-group tiles (default) or the array grid, same at every point")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
