@@ -45,9 +45,9 @@ def _params(model):
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-def _trainer(options, seed=0):
+def _trainer(options, config=CONFIG, seed=0):
     x, y = _task()
-    return QuantizationAwareTrainer(_model(seed), CONFIG, x[:32], options), x, y
+    return QuantizationAwareTrainer(_model(seed), config, x[:32], options), x, y
 
 
 def test_qat_steps_lower_the_loss_and_are_deterministic():
@@ -117,13 +117,16 @@ def test_float_training_helper_learns():
         assert (model(torch.from_numpy(x)).argmax(1).numpy() == y).mean() > 0.9
 
 
-def test_trained_model_compiles_with_spintronc_and_matches(tmp_path):
-    trainer, x, y = _trainer(TrainingOptions(epochs=3, batch_size=32, learning_rate=1e-2))
+@pytest.mark.parametrize("output_bits", [8, None])  # None: outputs as narrow as the activations
+def test_trained_model_compiles_with_spintronc_and_matches(tmp_path, output_bits):
+    trainer, x, y = _trainer(TrainingOptions(epochs=3, batch_size=32, learning_rate=1e-2),
+                             CONFIG.replace(output_bits=output_bits))
     trainer.fit(x, y)
-    bundle = compile_with_spintronc(trainer.model, tmp_path, x[:32], CONFIG, targets="ir,sim")
+    bundle = compile_with_spintronc(trainer.model, tmp_path, x[:32], trainer.network.config, targets="ir,sim")
     simulated = run_with_spintronc(bundle, x, tmp_path)
     fake = trainer.network.predict(x)
     np.testing.assert_allclose(fake, simulated, rtol=0, atol=1e-6 * np.abs(simulated).max())
+    assert (len(np.unique(simulated)) > 16) == (output_bits == 8)
 
 
 def _learning_rates(options):

@@ -41,8 +41,8 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
     calibration_path = folder / "calibration.npy"
     np.save(calibration_path, np.asarray(calibration, dtype=np.float32))
     bundle = folder / "bundle"
-    options = ("--output-bits", str(config.output_bits)) if config.output_bits is not None else ()
-    options += ("--grouped-tiling", config.grouped_tiling)
+    output_bits = config.output_bits if config.output_bits is not None else config.activation_bits
+    options = ("--output-bits", str(output_bits), "--grouped-tiling", config.grouped_tiling)
     spintronc("compile", str(onnx_path), "-o", str(bundle), "-q",
               "--weight-bits", str(config.weight_bits), "--activation-bits", str(config.activation_bits),
               *options, "--cell-bits", str(config.cell_bits), "--adc-bits", str(config.adc_bits),
