@@ -25,6 +25,11 @@ def precision_label(weight_bits: int, activation_bits: int, output_bits: int | N
     return label
 
 
+def tiling_label(grouped_tiling: str | None) -> str:
+    """``", grouped convs on the array grid"`` for the non-default tiling, else ``""``."""
+    return ", grouped convs on the array grid" if grouped_tiling == "grid" else ""
+
+
 def parse_crossbar(text: str) -> tuple[int, int]:
     """``"128x128"`` or ``"128"`` -> (rows, cols)."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(text))
@@ -130,6 +135,7 @@ class CompileConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
         values.setdefault("output_bits", None)  # bundles from before output_bits: the activation bits
+        values.setdefault("grouped_tiling", "grid")  # ... and from before group-aligned tiles
         if "targets" in values:
             values["targets"] = tuple(values["targets"])
         if "parameter_overrides" in values:

@@ -51,6 +51,7 @@ from spintron_nn.energy.cost_model import (
 )
 from spintron_nn.energy.params import ParameterTable, load_parameters
 from spintron_nn.parameters import pass_parameter_table
+from spintron_nn.tiling import check_grouped_tiling
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
@@ -118,6 +119,7 @@ class _Context:
     units: UnitCosts
     cell_type: str
     cells: dict[int, CellCosts]
+    grouped_tiling: str = "aligned"  # how an untiled grouped layer would be tiled (tiling.py)
 
     def cell(self, cell_bits: int) -> CellCosts:
         if cell_bits not in self.cells:
@@ -172,6 +174,7 @@ def _layer_op_cost(op: spin.CrossbarLayerOp, ctx: _Context) -> Cost:
         input_bits=spin.get_int(op, "input_bits"), cell_bits=spin.get_int(op, "cell_bits"),
         adc_bits=spin.get_int(op, "adc_bits"), array_rows=spin.get_int(op, "array_rows"),
         array_cols=spin.get_int(op, "array_cols"), groups=spin.get_int(op, "groups", 1),
+        grouped_tiling=ctx.grouped_tiling,
     )
 
 
@@ -281,13 +284,15 @@ def _cost_attr(cost: Cost) -> DictionaryAttr:
 
 
 def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, cell_type: str = "auto",
-                    annotate: bool = False) -> dict:
+                    annotate: bool = False, grouped_tiling: str = "aligned") -> dict:
     """The energy report of ``module``: ``{"spintronic": {...}, "cmos": {...},
-    "parameters": {...}}``, each ``{"layers": [...], "total": {...}}``."""
+    "parameters": {...}}``, each ``{"layers": [...], "total": {...}}``.
+    ``grouped_tiling``: how a grouped layer not yet tiled is priced (tiled ones: as tiled)."""
     table = table or load_parameters()
     if cell_type not in ("auto", "mtj", "sot", "dw"):
         raise SpintronError(f"estimate-energy: unknown cell type {cell_type!r} (auto, mtj, sot, dw)")
-    ctx = _Context(table, unit_costs(table), cell_type, {})
+    check_grouped_tiling(grouped_tiling)
+    ctx = _Context(table, unit_costs(table), cell_type, {}, grouped_tiling)
     layers: dict[str, _Layer] = {}
     owners: dict[Operation, str] = {}
     for index, op in enumerate(_main_ops(module)):
@@ -360,7 +365,8 @@ class EstimateEnergyPass(ModulePass):
     mtj_config: str = ""  # TOML file of parameter overrides (same names as docs/parameters.md)
     parameters: str = ""  # "name=value,name=value" overrides applied after mtj_config
     cell_type: str = "auto"  # mtj | sot | dw | auto (mtj for 1-bit cells, dw otherwise)
+    grouped_tiling: str = "aligned"  # untiled grouped layers: priced as tile-crossbars would tile them
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         table = pass_parameter_table(self.mtj_config, self.parameters)
-        estimate_module(op, table, cell_type=self.cell_type, annotate=True)
+        estimate_module(op, table, cell_type=self.cell_type, annotate=True, grouped_tiling=self.grouped_tiling)

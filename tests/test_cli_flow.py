@@ -195,3 +195,16 @@ def test_run_rtl_writes_vcd_and_matches_sim(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "rtl.npy"), np.load(tmp_path / "sim.npy"))
     result = spintronc("run", out, *args, "--output", tmp_path / "y.npy", "--vcd", tmp_path / "w.vcd")
     assert result.returncode == 2 and "--backend rtl only" in result.stderr
+
+
+def test_default_outputs_are_8_bits_and_grouped_tiling_reaches_the_bundle(tmp_path):
+    out = tmp_path / "w4"
+    result = spintronc("compile", EXAMPLE, "-o", out, "--calibration", CALIBRATION, "--weight-bits", "4",
+                       "--activation-bits", "4", "--grouped-tiling", "grid", "-q")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["output_bits"] == 8 and config["grouped_tiling"] == "grid"
+    assert "grouped convs on the array grid" in spintronc("report", out).stdout
+    bad = spintronc("compile", EXAMPLE, "-o", tmp_path / "never", "--grouped-tiling", "packed", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "grouped-tiling" in bad.stderr
+    assert not (tmp_path / "never").exists()

@@ -230,3 +230,33 @@ def test_grid_choice_compiles_bit_exact_with_fake_quantization():
         net = FakeQuantNetwork(_network(1), config)
         net.calibrate(calibration)
         _assert_same_dequantized(net.predict(x), design.run(x, backend="sim")[0])
+
+
+@pytest.mark.parametrize("grouped", ["aligned", "grid"])
+def test_estimate_energy_prices_an_untiled_layer_as_tile_crossbars_would_tile_it(grouped):
+    """ADC conversions and MACs do not depend on the weights' levels: an untiled layer priced
+    with a tiling choice has the tiled layer's ADC energy and MACs under the same choice."""
+    import copy
+
+    from spintron_nn.frontend import load_model
+    from spintron_nn.passes.calibrate import calibrate_module
+    from spintron_nn.passes.estimate_energy import estimate_module
+    from spintron_nn.passes.flows import default_float_pipeline
+    from spintron_nn.passes.pipeline import run_pipeline
+
+    calibration = np.random.default_rng(3).uniform(0, 1, size=(8, *SHAPE)).astype(np.float32)
+    module = load_model(_network(2), example_input=torch.from_numpy(calibration[:1]))
+    run_pipeline(module, default_float_pipeline())
+    calibrate_module(module, [calibration])
+    run_pipeline(module, "quantize{weight-bits=4 activation-bits=4},lower-to-spin{rows=32 cols=16}")
+    tiled = copy.deepcopy(module)
+    run_pipeline(tiled, f"tile-crossbars{{grouped-tiling={grouped}}}")
+
+    def layer(report, name):
+        return next(entry for entry in report["spintronic"]["layers"] if entry["name"] == name)
+
+    untiled_report, tiled_report = estimate_module(module, grouped_tiling=grouped), estimate_module(tiled)
+    for name in ("layer1", "layer2"):  # the depthwise and the grouped 1x1 conv
+        assert layer(untiled_report, name)["macs"] == layer(tiled_report, name)["macs"]
+        assert layer(untiled_report, name)["energy_j"]["adc"] == pytest.approx(
+            layer(tiled_report, name)["energy_j"]["adc"], rel=1e-12)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spintron_nn.config import precision_label
+from spintron_nn.config import precision_label, tiling_label
 from spintron_nn.design import Design
 from spintron_nn.ir.module_info import count_ops
 
@@ -13,7 +13,7 @@ def print_summary(design: Design, output: str) -> None:
     print(
         f"config: {precision_label(config.weight_bits, config.activation_bits, config.output_bits)}, "
         f"{config.cell_bits}-bit cells, "
-        f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars"
+        f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars{tiling_label(config.grouped_tiling)}"
     )
     float_ops = count_ops(design.float_module)
     layers = sum(n for name, n in float_ops.items() if name.startswith("nn.") and name != "nn.constant")
