@@ -9,6 +9,7 @@ all make new weights.  Answering them in one place keeps the rules identical.
 from __future__ import annotations
 
 import numpy as np
+from xdsl.dialects import func
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
@@ -35,6 +36,13 @@ def has_single_use(value: SSAValue) -> bool:
     changes the producer would otherwise change what the other users see."""
     uses = iter(value.uses)
     return next(uses, None) is not None and next(uses, None) is None
+
+
+def is_returned_only(op: Operation) -> bool:
+    """``op`` has one result and every use of it is ``@main``'s return (a network output
+    that nothing inside the network reads)."""
+    return len(op.results) == 1 and bool(op.results[0].uses) and all(
+        isinstance(use.operation, func.ReturnOp) for use in op.results[0].uses)
 
 
 def single_use_producer(

@@ -37,6 +37,7 @@ from spintron_nn.ir.nn import read_float, read_int, read_ints
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes import quantize as q
 from spintron_nn.passes.calibrate import read_range
+from spintron_nn.passes.graph_utils import is_returned_only
 
 @dataclass(frozen=True)
 class CrossbarConfig:
@@ -107,7 +108,7 @@ class _Lowering:
     def layer_out_params(self, out_op: Operation) -> tuple[float, int, int]:
         """``(scale, zero_point, bits)`` of a matrix layer's result, ``out_op`` being the layer
         or the tail it absorbs: ``output_bits`` wide when only ``@main`` returns it."""
-        if self.output_bits != self.bits and q.is_returned_only(out_op):
+        if self.output_bits != self.bits and is_returned_only(out_op):
             found = read_range(out_op)
             if found is None:
                 raise SpintronError(f"lower-to-spin: {out_op.name} has no calibrated range: run calibrate first")

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, ModuleOp, f64, i64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
@@ -52,12 +51,6 @@ def quant_params(op: Operation) -> tuple[float, int] | None:
     if SCALE_ATTR not in op.attributes:
         return None
     return op.attributes[SCALE_ATTR].value.data, op.attributes[ZERO_POINT_ATTR].value.data
-
-
-def is_returned_only(op: Operation) -> bool:
-    """``op`` has one result and every use of it is ``@main``'s return."""
-    return len(op.results) == 1 and bool(op.results[0].uses) and all(
-        isinstance(use.operation, func.ReturnOp) for use in op.results[0].uses)
 
 
 def check_float32_graph(main: Operation) -> None:
