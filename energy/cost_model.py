@@ -18,7 +18,7 @@ conversion digitises the difference current of a column pair.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,10 +100,18 @@ class CellCosts:
     area: float  # m^2
     write_energy: float  # J per programming pulse
 
+    @property
+    def conductance_step(self) -> float:
+        """S per level: ``G = G_min + level * step``."""
+        return (self.conductance_max - self.conductance_min) / (self.levels - 1)
+
     def conductance(self, mean_level: float) -> float:
         """Mean conductance of cells whose mean level is ``mean_level``."""
-        step = (self.conductance_max - self.conductance_min) / (self.levels - 1)
-        return self.conductance_min + mean_level * step
+        return self.conductance_min + mean_level * self.conductance_step
+
+    def conductance_sum(self, cells: int, level_sum: float) -> float:
+        """Summed conductance of ``cells`` cells whose programmed levels add up to ``level_sum``."""
+        return cells * self.conductance_min + level_sum * self.conductance_step
 
 
 @dataclass(frozen=True)
@@ -479,25 +487,34 @@ def estimate_layer(
     array_cols: int = 128,
     groups: int = 1,
     grouped_tiling: str = "aligned",
+    level_sums: Sequence[float] | None = None,
 ) -> Cost:
     """A ``rows x cols`` weight matrix (K inputs, N outputs) applied to
     ``vectors`` input vectors, tiled onto ``array_rows x array_cols`` arrays
     the way ``tile-crossbars`` tiles it: tiles in parallel, then shift-add of
-    the row tiles and requant.  Weights unknown: mean-level conductances.
-    ``groups`` > 1: a grouped conv's block-diagonal matrix, tiled by
-    ``tiling.layer_tile_blocks`` (group-aligned tiles when a group fits an
-    array, unless ``grouped_tiling = "grid"``); only the in-group products are MACs."""
+    the row tiles and requant.  ``level_sums``: each tile's summed programmed
+    levels (both signs, all slices; in ``tiling.layer_tile_blocks`` order), as
+    ``estimate-energy`` prices a compiled tile; None (weights unknown):
+    mean-level conductances.  ``groups`` > 1: a grouped conv's block-diagonal
+    matrix, tiled by ``tiling.layer_tile_blocks`` (group-aligned tiles when a
+    group fits an array, unless ``grouped_tiling = "grid"``); only the
+    in-group products are MACs."""
     check_groups(rows, cols, groups)
     slices = weight_slices(weight_bits, cell_bits)
     tiles, merge_adds, partial_bytes = [], 0, 0
     blocks = layer_tile_blocks((rows, cols), groups, array_rows, array_cols, grouped_tiling)
+    if level_sums is not None and len(level_sums) != len(blocks):
+        raise ValueError(f"{len(level_sums)} level sums for a layer of {len(blocks)} tiles")
     for column_block in column_blocks(blocks):
         width = blocks[column_block[0]][1].stop - blocks[column_block[0]][1].start
-        for row_span, col_span in (blocks[i] for i in column_block):
+        for index in column_block:
+            row_span, col_span = blocks[index]
             height = row_span.stop - row_span.start
             bits = adc_bits if adc_bits is not None else ideal_adc_bits(height, cell_bits)
             shape = TileShape(height, width, array_rows, array_cols, slices, cell_bits, input_bits, bits, vectors)
-            tiles.append(tile_cost(shape, units, cell,
+            cells = slices * height * width * (2 if shape.differential else 1)
+            conductance_sum = None if level_sums is None else cell.conductance_sum(cells, level_sums[index])
+            tiles.append(tile_cost(shape, units, cell, conductance_sum=conductance_sum,
                                    weight_cells=diagonal_block_cells(row_span, col_span, (rows, cols), groups)))
         merge_adds += (len(column_block) - 1) * vectors * width
         partial_bytes += len(column_block) * vectors * width * ACCUMULATOR_BYTES

@@ -146,12 +146,11 @@ def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
     cell = ctx.cell(cell_bits)
     level_sum = float(op.levels_pos.array.sum(dtype=np.int64) + op.levels_neg.array.sum(dtype=np.int64))
     cells = op.levels_pos.array.size + op.levels_neg.array.size
-    step = (cell.conductance_max - cell.conductance_min) / (cell.levels - 1)
     return tile_cost(
         shape,
         ctx.units,
         cell,
-        conductance_sum=cells * cell.conductance_min + level_sum * step,
+        conductance_sum=cell.conductance_sum(cells, level_sum),
         programming_pulses=cells + level_sum,  # reset every cell, then step it up to its level
         buffer_capacity=_code_bytes(op.input),
         weight_cells=_weight_cells(op),

@@ -21,7 +21,7 @@ reported numbers): ``cost_model.estimate_layer`` for the layer's real tiling
 (a grouped conv: its block-diagonal matrix, only the tiles ``tile-crossbars``
 maps), with the cell reads of every mapped tile priced at its *actual*
 levels the way ``estimate-energy`` prices a compiled ``spin.crossbar_tile``:
-``cost_model.tile_cost(..., conductance_sum=...)``, the tile's levels from
+``cost_model.estimate_layer(..., level_sums=...)``, the tile's levels from
 the compiler's own ``reference.slice_weights`` of the layer's integer
 weights (:func:`layer_level_sums`).  Without levels, every cell sits at the
 table's ``crossbar.mean_level_fraction`` (``estimate_layer``'s assumption).
@@ -99,32 +99,6 @@ def _full_scale_level_sums(rows: int, cols: int, groups: int, config: CompileCon
 # ------------------------------------------------------------------- costs
 
 
-def _tile_cell_reads(rows: int, cols: int, vectors: int, groups: int, config: CompileConfig,
-                     one_fraction: float, level_sums: list[int]) -> float:
-    """Cell-read energy (J) of the layer's mapped tiles at their level sums, each priced as
-    ``estimate-energy`` prices a compiled tile (``tile_cost`` with its summed conductance)."""
-    from spintron_nn.energy import cost_model
-
-    _, units, cell = _model_units(config)
-    units = dataclasses.replace(units, input_one_fraction=float(one_fraction))
-    blocks = mapped_blocks((rows, cols), groups, config)
-    if len(blocks) != len(level_sums):
-        raise ValueError(f"{len(level_sums)} level sums for a layer of {len(blocks)} mapped tiles")
-    slices = cost_model.weight_slices(config.weight_bits, config.cell_bits)
-    total = 0.0
-    for (r, c), levels in zip(blocks, level_sums):
-        height, width = r.stop - r.start, c.stop - c.start
-        adc_bits = config.adc_bits if config.adc_bits is not None else cost_model.ideal_adc_bits(height,
-                                                                                                config.cell_bits)
-        shape = cost_model.TileShape(height, width, config.rows, config.cols, slices, config.cell_bits,
-                                     config.activation_bits, adc_bits, vectors)
-        cells = 2 * slices * height * width  # both cells of every differential pair, every slice
-        tile = cost_model.tile_cost(shape, units, cell, conductance_sum=cells * cell.conductance(levels / cells),
-                                    weight_cells=diagonal_block_cells(r, c, (rows, cols), groups))
-        total += tile.energy["cell_read"]
-    return total
-
-
 def layer_cost(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float, groups: int = 1,
                level_sums: list[int] | None = None):
     """``cost_model.Cost`` of one matrix layer per inference at input one-bit fraction ``one_fraction``
@@ -135,14 +109,11 @@ def layer_cost(rows: int, cols: int, vectors: int, config: CompileConfig, one_fr
 
     _, units, cell = _model_units(config)
     units = dataclasses.replace(units, input_one_fraction=float(one_fraction))
-    cost = cost_model.estimate_layer(
+    return cost_model.estimate_layer(
         rows, cols, units=units, cell=cell, vectors=vectors, weight_bits=config.weight_bits,
         input_bits=config.activation_bits, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
-        array_rows=config.rows, array_cols=config.cols, groups=groups, grouped_tiling=config.grouped_tiling)
-    if level_sums is not None:
-        # the cell reads are the only component of a tile that depends on its levels
-        cost.energy["cell_read"] = _tile_cell_reads(rows, cols, vectors, groups, config, one_fraction, level_sums)
-    return cost
+        array_rows=config.rows, array_cols=config.cols, groups=groups, grouped_tiling=config.grouped_tiling,
+        level_sums=level_sums)
 
 
 def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float,
