@@ -15,6 +15,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from spintron_nn.backends.sim import reference as ref
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.errors import SpintronError
 
 
 def onnx_gemm(w, b, relu):
@@ -115,6 +117,39 @@ def test_accumulator_is_exact_integer_algebra_over_row_tiles():
             adc_bits=None, adc_shifts=0, rows_per_tile=int(rng.integers(16, 200)),
             cols_per_tile=int(rng.integers(16, 64)), x_zero_point=zero_point, bias=bias)
         np.testing.assert_array_equal(acc, (x_q - zero_point) @ w_int + bias)
+
+
+
+def test_explicit_blocks_read_only_their_cells_with_their_own_shift_and_noise():
+    """``blocks=``: each block is one tile (its shift, tile_id = noise.tile_id + its index); the
+    grid's own blocks give the default result; cells outside every block are never read."""
+    rng = np.random.default_rng(34)
+    for case in range(12):
+        groups, k_g, n_g = int(rng.integers(1, 5)), int(rng.integers(1, 40)), int(rng.integers(1, 9))
+        w_int = rng.integers(-7, 8, size=(groups * k_g, groups * n_g))
+        x_q = rng.integers(0, 16, size=(5, groups * k_g))
+        tiles = dict(weight_bits=4, cell_bits=2, input_bits=4, adc_bits=int(rng.integers(3, 8)),
+                     rows_per_tile=k_g, cols_per_tile=n_g)
+        noise = NoiseSpec(seed=case, tile_id=int(rng.integers(0, 1000)), conductance_variation=0.1) \
+            if case % 2 else None
+        grid = ref.tile_grid(*w_int.shape, k_g, n_g)
+        grid_shifts = rng.integers(0, 3, size=(groups, groups))
+        np.testing.assert_array_equal(
+            ref.linear_accumulate(x_q, w_int, adc_shifts=grid_shifts, noise=noise, **tiles),
+            ref.linear_accumulate(x_q, w_int, adc_shifts=grid_shifts.reshape(-1), noise=noise,
+                                  blocks=grid, **tiles))
+        diagonal = [(slice(g * k_g, (g + 1) * k_g), slice(g * n_g, (g + 1) * n_g)) for g in range(groups)]
+        shifts = rng.integers(0, 3, size=groups)
+        expected = np.zeros((5, groups * n_g), dtype=np.int64)
+        for t, (rows, cols) in enumerate(diagonal):
+            lp, ln = ref.slice_weights(w_int[rows, cols], 4, 2)
+            expected[:, cols] = ref.tile_matvec(x_q[:, rows], lp, ln, input_bits=4, cell_bits=2,
+                                                adc_bits=tiles["adc_bits"], adc_shift=int(shifts[t]),
+                                                noise=None if noise is None else noise.tile(t))
+        np.testing.assert_array_equal(
+            ref.linear_accumulate(x_q, w_int, adc_shifts=shifts, noise=noise, blocks=diagonal, **tiles), expected)
+        with pytest.raises(SpintronError, match="ADC shifts of shape"):
+            ref.linear_accumulate(x_q, w_int, adc_shifts=np.zeros(groups + 1, dtype=int), blocks=diagonal, **tiles)
 
 
 def test_finite_adc_layer_uses_per_tile_shifts():

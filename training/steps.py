@@ -220,22 +220,16 @@ class MatrixStep:
         bias_int = np.rint(bias / (grid_in.scale * w_scale)).astype(np.int64)
         requant = [quant_math.requant_multiplier(grid_in.scale * s / grid_out.scale) for s in w_scale]
         multiplier, shift = np.array([m for m, _ in requant]), np.array([s for _, s in requant])
-        tiles = dict(weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=config.activation_bits,
-                     adc_bits=config.adc_bits, rows_per_tile=config.rows, cols_per_tile=config.cols,
-                     tile_function=dispatch.tile_matvec)
-        # the compiled tiles (numbered in tile_id order), each one tile of the reference;
-        # then the layer's digital terms, as linear_accumulate adds them
+        # the compiled tiles, numbered in tile_id order, through the simulator's own layer
         blocks = mapped_blocks(matrix.shape, self.groups, config)
         if len(blocks) != len(adc_shifts):
             raise SpintronError(f"{len(adc_shifts)} ADC shifts for a layer of {len(blocks)} tiles")
-        acc = np.zeros((rows.shape[0], matrix.shape[1]), dtype=np.int64)
-        for t, (row_block, col_block) in enumerate(blocks):
-            tile_noise = None if noise is None else noise.tile(t)
-            acc[:, col_block] += reference.linear_accumulate(
-                rows[:, row_block], matrix[row_block, col_block], adc_shifts=int(adc_shifts[t]), noise=tile_noise,
-                **tiles)
-        acc += bias_int - grid_in.zero_point * matrix.sum(axis=0)
-        return quant_math.requantize(acc, multiplier, shift, grid_out.zero_point, bounds[0], bounds[1])
+        return reference.linear_reference(
+            rows, matrix, blocks=blocks, adc_shifts=np.asarray(adc_shifts, dtype=np.int64), noise=noise,
+            weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=config.activation_bits,
+            adc_bits=config.adc_bits, rows_per_tile=config.rows, cols_per_tile=config.cols,
+            tile_function=dispatch.tile_matvec, x_zero_point=grid_in.zero_point, bias=bias_int,
+            multiplier=multiplier, shift=shift, out_zero_point=grid_out.zero_point, qmin=bounds[0], qmax=bounds[1])
 
     def crossbar_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int]:
         """``(rows K, columns N, input vectors per sample)`` of this layer's matrix."""

@@ -312,13 +312,17 @@ def choose_layer_adc_shifts(x_calibration, w_int, *, rows_per_tile: int, cols_pe
 def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits: int,
                       adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
                       x_zero_point: int = 0, bias=None, noise: NoiseSpec | None = None,
-                      tile_function=None):
+                      tile_function=None, blocks=None):
     """The int64 accumulator ``[B, N]`` of ``x_q @ w_int`` computed on crossbar tiles.
 
     x_q: [B, K] activation codes; w_int: [K, N] signed weights (rows = inputs).
     Tiles cover ``rows_per_tile x cols_per_tile`` blocks, row-major; tile ``t``
     uses ``adc_shifts`` (an int, or ``[n_row_tiles, n_col_tiles]``) and, with
-    noise, ``tile_id = noise.tile_id + t``.  Then the exact digital terms:
+    noise, ``tile_id = noise.tile_id + t``.  ``blocks``: the tiles as
+    ``(row_slice, col_slice)`` pairs instead of that grid (e.g. a grouped
+    layer's ``tiling.layer_tile_blocks``; cells outside every block are never
+    read), numbered in their order, ``adc_shifts`` then an int or one per block.
+    Then the exact digital terms:
     ``acc = sum_tiles - x_zero_point * sum_k w_int[k, :] + bias``.
     ``tile_function``: another implementation of the tile contract
     (e.g. ``dispatch.tile_matvec``, the C kernel); default :func:`tile_matvec`.
@@ -327,12 +331,18 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     x_q = np.asarray(x_q, dtype=np.int64)
     w_int = np.asarray(w_int, dtype=np.int64)
     rows, cols = w_int.shape
-    n_col_tiles = -(-cols // cols_per_tile)
-    shifts = np.broadcast_to(np.asarray(adc_shifts, dtype=np.int64),
-                             (-(-rows // rows_per_tile), n_col_tiles))
+    if blocks is None:
+        blocks = tile_grid(rows, cols, rows_per_tile, cols_per_tile)
+        shape = (-(-rows // rows_per_tile), -(-cols // cols_per_tile))
+    else:
+        blocks = list(blocks)
+        shape = (len(blocks),)
+    try:
+        shifts = np.broadcast_to(np.asarray(adc_shifts, dtype=np.int64), shape).reshape(-1)
+    except ValueError:
+        raise SpintronError(f"ADC shifts of shape {np.shape(adc_shifts)} for a layer of {shape} tiles") from None
     acc = np.zeros((x_q.shape[0], cols), dtype=np.int64)
-    for t, (row_block, col_block) in enumerate(
-            tile_grid(rows, cols, rows_per_tile, cols_per_tile)):
+    for t, (row_block, col_block) in enumerate(blocks):
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
         tile_noise = None
         if noise is not None:
@@ -340,7 +350,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
         acc[:, col_block] += tile_function(
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
-            adc_shift=int(shifts[t // n_col_tiles, t % n_col_tiles]), noise=tile_noise)
+            adc_shift=int(shifts[t]), noise=tile_noise)
     acc -= x_zero_point * w_int.sum(axis=0)
     if bias is not None:
         acc += np.asarray(bias, dtype=np.int64)
@@ -351,7 +361,7 @@ def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits
                      adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
                      x_zero_point: int = 0, bias=None, multiplier, shift,
                      out_zero_point: int, qmin: int, qmax: int,
-                     noise: NoiseSpec | None = None, tile_function=None) -> np.ndarray:
+                     noise: NoiseSpec | None = None, tile_function=None, blocks=None) -> np.ndarray:
     """A whole quantized matrix layer: :func:`linear_accumulate` then :func:`requantize`.
 
     ``multiplier``/``shift`` are per output channel (``[N]``) or scalars, from
@@ -362,5 +372,5 @@ def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits
         x_q, w_int, weight_bits=weight_bits, cell_bits=cell_bits, input_bits=input_bits,
         adc_bits=adc_bits, adc_shifts=adc_shifts, rows_per_tile=rows_per_tile,
         cols_per_tile=cols_per_tile, x_zero_point=x_zero_point, bias=bias, noise=noise,
-        tile_function=tile_function)
+        tile_function=tile_function, blocks=blocks)
     return requantize(acc, multiplier, shift, out_zero_point, qmin, qmax)
