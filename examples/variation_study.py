@@ -145,7 +145,8 @@ def report_lines(arrays: dict[str, np.ndarray], gains: np.ndarray, target: dict,
             f"{100 * a[:, i].mean():.1f} +- {100 * sample_std(a)[i]:.1f}" for a in arrays.values())
             + f" | {gains[:, i].mean():+.2f} +- {sample_std(gains)[i]:.2f} |")
     lines += ["", f"gain at {100 * TARGET_SIGMA:.0f} %: {target['mean']:+.2f} +- {target['std']:.2f} points "
-                  f"(std over seeds), wins on {target['wins']}/{args.seeds} seeds, per seed "
+                  f"(std over seeds {args.first_seed}..{args.first_seed + args.seeds - 1}), "
+                  f"wins on {target['wins']}/{args.seeds} seeds, per seed "
                   + ", ".join(f"{g:+.2f}" for g in target["per_seed"]),
               f"paired t-test over seeds: t = {target['paired_t']:.2f}, two-sided p = {target['paired_t_p']:.3f}; "
               f"sign test p = {target['sign_test_p']:.3f}",
@@ -160,13 +161,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plot", default="docs/variation_study.png")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds (the statistics' unit)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first training seed (a replication on fresh seeds and fresh devices: e.g. 5)")
     args, out, data = wake_word.keyword_run(parser, "examples/output/variation_study")
     if args.seeds < 2:
         parser.error("--seeds must be at least 2 (the statistics are over training seeds)")
+    if args.first_seed < 0:
+        parser.error("--first-seed must not be negative")
     x, y = data["x_test"], data["y_test"]
     float_model = train_float_model(data)
     curves = {label: [] for label in LABELS}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for label, variation in zip(LABELS, (None, TRAINING_VARIATION)):
             curves[label].append(sweep(fine_tune(float_model, data, seed, variation), x, y, seed))
             print(f"seed {seed} {label:<20} " + " ".join(f"{a:.4f}" for a in curves[label][-1]), flush=True)
@@ -176,7 +181,8 @@ def main() -> None:
     plot(Path(args.plot), arrays, gains)
     seconds = time.time() - started
     summary = {
-        "sigmas": SIGMAS, "draws": {str(k): v for k, v in DRAWS.items()}, "seeds": args.seeds, "recipe": RECIPE,
+        "sigmas": SIGMAS, "draws": {str(k): v for k, v in DRAWS.items()}, "seeds": args.seeds,
+        "first_seed": args.first_seed, "recipe": RECIPE,
         "training_variation": vars(TRAINING_VARIATION), "training_draws_per_batch": TRAINING_DRAWS,
         "test_clips": int(len(y)),
         "mean": {k: a.mean(axis=0).tolist() for k, a in arrays.items()},
