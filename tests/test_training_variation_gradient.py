@@ -166,3 +166,41 @@ def test_noisy_weight_value_is_the_draw_and_its_gradient_never_vanishes_or_flips
     nonzero = w_int != 0
     ordinary = nonzero & (np.abs(w_eff / np.where(nonzero, w_int, 1) - 1) < 0.5)
     np.testing.assert_allclose(gain[ordinary], (w_eff / np.where(nonzero, w_int, 1))[ordinary], rtol=1e-12)
+
+
+def test_the_weight_gradient_is_the_crossbars_own_including_the_zero_point_term():
+    """The crossbar reads the codes ``x_q`` with the drawn weights, the digital term subtracts ``zp``
+    times the programmed ones: ``d y[b, n] / d w[n, k] = x_scale * (x_q[b, k] * gain[n, k] - zp)``.
+    (Treating the drift of the zero-point term as a constant would give ``x_fq * gain`` instead, which
+    misses how much a layer with inputs far from code 0 amplifies every weight's deviation.)"""
+    from spintron_nn.training.device_weights import MAX_GAIN
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(40, 20))
+    rng = np.random.default_rng(3)
+    x = np.clip(rng.standard_normal((24, 40)) + 0.3, -1.5, 1.5).astype(np.float32)
+    net = FakeQuantNetwork(model, CONFIG)
+    net.calibrate(x)
+    spec = NoiseSpec(seed=11, conductance_variation=0.2)
+    net.noise = spec
+    with single_torch_thread():
+        with torch.no_grad():
+            net(torch.from_numpy(x))
+        x_fq, grid_in, step = net.matrix_inputs[0]
+        assert grid_in.zero_point not in (0, 2**CONFIG.activation_bits - 1)
+        w_int, w_scale = step.integer_weights(CONFIG, grid_in.scale)
+        cotangent = torch.from_numpy(rng.standard_normal((24, 20)).astype(np.float32))
+        model.zero_grad()
+        (step.surrogate(x_fq, grid_in, w_int, w_scale, CONFIG, step.tile_noise(spec)) * cotangent).sum().backward()
+    w_eff = step.effective_weights(w_int, step.tile_noise(spec), CONFIG)
+    nonzero = w_int != 0
+    gain = np.clip(np.where(nonzero, w_eff / np.where(nonzero, w_int, 1), 1.0), 0.0, MAX_GAIN)  # [N, K]
+    assert np.abs(gain - 1).max() > 0.05
+    x_q = np.rint(x_fq.numpy().astype(np.float64) / grid_in.scale) + grid_in.zero_point  # [B, K]
+    expected = grid_in.scale * (np.einsum("bn,bk,nk->nk", cotangent.numpy().astype(np.float64), x_q, gain)
+                                - grid_in.zero_point * cotangent.numpy().astype(np.float64).sum(axis=0)[:, None])
+    got = model[0].weight.grad.numpy().astype(np.float64)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    # the other rule (drift as a constant) is told apart
+    constant_drift = grid_in.scale * np.einsum("bn,bk,nk->nk", cotangent.numpy().astype(np.float64),
+                                               x_q - grid_in.zero_point, gain)
+    assert np.abs(constant_drift - expected).max() > 100 * 1e-4 * np.abs(expected).max()

@@ -72,14 +72,23 @@ def noisy_weight(w_fq: torch.Tensor, w_int: np.ndarray, w_scale: np.ndarray, w_e
     return w_fq * as_tensor(gain) + as_tensor(constant)
 
 
-def zero_point_correction(w_int: np.ndarray, w_scale: np.ndarray, w_eff: np.ndarray, x_scale: float,
-                          x_zero_point: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """What to add to the bias of ``x_fq @ (W_eff * scale)`` to get the noisy layer (per output channel).
+def zero_point_correction(w_noisy: torch.Tensor, w_fq: torch.Tensor, x_scale: float,
+                          x_zero_point: int) -> torch.Tensor:
+    """What to add to the bias of ``x_fq @ w_noisy`` to get the noisy layer (per output channel).
 
     The crossbar multiplies the codes ``x_q`` by ``W_eff``, but the zero-point
     term ``- x_zero_point * sum_k w_int`` is digital and uses the programmed
     weights (semantics section 6), whereas ``x_fq = x_scale * (x_q - zp)``
-    subtracts ``zp * sum_k W_eff``.  The difference is a constant of the draw.
+    subtracts ``zp * sum_k W_eff``: the layer is
+    ``x_fq @ w_noisy + x_scale * zp * sum_k (w_noisy - w_fq)``.
+
+    Value: ``x_scale * zp * sum_k (W_eff - w_int) * scale``.  It is not a
+    constant of the draw: the drift grows with the weights, so its gradient,
+    ``x_scale * zp * (gain - 1)`` per weight (``noisy_weight``'s gain), is
+    part of the layer's.  With it the surrogate's weight gradient is the
+    crossbar's own, ``x_scale * (x_q * gain - zp)``; without it training
+    would not see that a layer whose inputs sit far from code 0 (an input
+    layer on standardised features) reads every weight's deviation ``zp``
+    times, whatever the input.  ``w_noisy``/``w_fq``: ``[out, ...]`` tensors.
     """
-    drift = (w_eff - w_int).reshape(w_int.shape[0], -1).sum(axis=1)
-    return torch.as_tensor(x_scale * x_zero_point * drift * w_scale, dtype=torch.float32, device=device)
+    return x_scale * x_zero_point * (w_noisy - w_fq).flatten(1).sum(dim=1)

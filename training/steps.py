@@ -184,9 +184,9 @@ class MatrixStep:
         w_fq, bias = self.fake_quant_weight(w_int, w_scale), self.bias()
         if noise is not None and not noise.is_off:
             w_eff = self.effective_weights(w_int, noise, config)
-            w_fq = noisy_weight(w_fq, w_int, w_scale, w_eff)
-            bias = bias + zero_point_correction(w_int, w_scale, w_eff, grid_in.scale, grid_in.zero_point,
-                                                bias.device)
+            w_noisy = noisy_weight(w_fq, w_int, w_scale, w_eff)
+            bias = bias + zero_point_correction(w_noisy, w_fq, grid_in.scale, grid_in.zero_point)
+            w_fq = w_noisy
         m = self.module
         if self.is_conv:
             return F.conv2d(x, w_fq, bias, m.stride, m.padding, m.dilation, m.groups)
