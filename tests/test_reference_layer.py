@@ -148,8 +148,9 @@ def test_explicit_blocks_read_only_their_cells_with_their_own_shift_and_noise():
                                                 noise=None if noise is None else noise.tile(t))
         np.testing.assert_array_equal(
             ref.linear_accumulate(x_q, w_int, adc_shifts=shifts, noise=noise, blocks=diagonal, **tiles), expected)
-        with pytest.raises(SpintronError, match="ADC shifts of shape"):
-            ref.linear_accumulate(x_q, w_int, adc_shifts=np.zeros(groups + 1, dtype=int), blocks=diagonal, **tiles)
+        for wrong in (np.zeros(groups + 1, dtype=int), [[1, 2], [3]]):  # a count, a ragged list
+            with pytest.raises(SpintronError, match="ADC shifts do not fit"):
+                ref.linear_accumulate(x_q, w_int, adc_shifts=wrong, blocks=diagonal, **tiles)
 
 
 def test_finite_adc_layer_uses_per_tile_shifts():

@@ -123,7 +123,8 @@ class MatrixStep:
         m = self.module
         if self.batch_norm is not None:
             return bn_fold.folded_bias(m, self.batch_norm)
-        return m.bias if m.bias is not None else torch.zeros(m.weight.shape[0], dtype=m.weight.dtype)
+        return m.bias if m.bias is not None else torch.zeros(m.weight.shape[0], dtype=m.weight.dtype,
+                                                             device=m.weight.device)
 
     def rows_of(self, codes: np.ndarray, zero_point: int) -> np.ndarray:
         """Crossbar input rows: the codes (Linear) or their im2col patches (Conv)."""

@@ -340,7 +340,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     try:
         shifts = np.broadcast_to(np.asarray(adc_shifts, dtype=np.int64), shape).reshape(-1)
     except ValueError:
-        raise SpintronError(f"ADC shifts of shape {np.shape(adc_shifts)} for a layer of {shape} tiles") from None
+        raise SpintronError(f"ADC shifts do not fit a layer of {shape} tiles (one per tile, or one int)") from None
     acc = np.zeros((x_q.shape[0], cols), dtype=np.int64)
     for t, (row_block, col_block) in enumerate(blocks):
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
