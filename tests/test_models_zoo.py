@@ -77,8 +77,8 @@ def test_pretrained_keyword_cnn_matches_the_default_architecture():
 
 
 def test_pretrained_without_weights_is_an_error():
-    with pytest.raises(SpintronError, match="no pretrained weights for 'tiny_vision_cnn'"):
-        models.get("tiny_vision_cnn", pretrained=True)
+    with pytest.raises(SpintronError, match="no pretrained weights for 'resnet_style'"):
+        models.get("resnet_style", pretrained=True)
     with pytest.raises(SpintronError, match="changed architecture"):
         models.get("digits_mlp", pretrained=True, hidden=8)
 
@@ -101,3 +101,24 @@ def test_pretrained_digits_mlp_is_accurate():
     with torch.no_grad():
         predicted = models.get("digits_mlp", pretrained=True)(x).argmax(1).numpy()
     assert np.mean(predicted == digits.target) > 0.95
+
+
+def test_pretrained_tiny_vision_cnn_classifies_fresh_shapes():
+    """The shipped weights (examples/tiny_vision.py --save-weights) on a draw no split uses."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import shapes_data
+
+    assert 77 not in shapes_data.SPLIT_SEEDS.values()
+    images, labels = shapes_data.make_split(300, seed=77)
+    x = shapes_data.normalise(images)
+    model = models.get("tiny_vision_cnn", pretrained=True)
+    with torch.no_grad():
+        float_accuracy = float((model(torch.from_numpy(x)).argmax(1).numpy() == labels).mean())
+    assert float_accuracy > 0.85  # ten balanced classes: chance is 0.1
+    config = CompileConfig(weight_bits=4, activation_bits=4, output_bits=8, cell_bits=2, adc_bits=6)
+    net = FakeQuantNetwork(model, config)
+    net.calibrate(x[:128])
+    assert float((net.predict(x).argmax(1) == labels).mean()) > 0.8  # W4A4, as trained
