@@ -40,10 +40,10 @@ def py_round_half_up(v, n):
     return (v + (1 << (n - 1))) >> n if n > 0 else v
 
 
-def py_noisy_tile(x, lp, ln, *, input_bits, cell_bits, adc_bits, adc_shift, spec):
+def py_cell_currents(lp, ln, cell_bits, spec):
+    """Q16 read currents of every cell of the positive and the negative array (lists [s][r][c])."""
     slices, rows, cols = len(lp), len(lp[0]), len(lp[0][0])
     sv = round(spec.conductance_variation * 65536)
-    sr = round(spec.read_noise * 65536)
     t0 = round(spec.stuck_at_zero * 2**32)
     t1 = min(round(spec.stuck_at_one * 2**32), 2**32 - t0)
 
@@ -60,6 +60,13 @@ def py_noisy_tile(x, lp, ln, *, input_bits, cell_bits, adc_bits, adc_shift, spec
 
     pos = [[[cell_current(lp, 1, 3, s, r, c) for c in range(cols)] for r in range(rows)] for s in range(slices)]
     neg = [[[cell_current(ln, 2, 4, s, r, c) for c in range(cols)] for r in range(rows)] for s in range(slices)]
+    return pos, neg
+
+
+def py_noisy_tile(x, lp, ln, *, input_bits, cell_bits, adc_bits, adc_shift, spec):
+    slices, rows, cols = len(lp), len(lp[0]), len(lp[0][0])
+    sr = round(spec.read_noise * 65536)
+    pos, neg = py_cell_currents(lp, ln, cell_bits, spec)
     read_key = py_key(spec.seed, spec.tile_id, 5)
     out = []
     for n, sample in enumerate(x):
@@ -248,3 +255,62 @@ def test_conductance_variation_statistics():
 def test_invalid_noise_specs_are_spintron_errors(bad):
     with pytest.raises(SpintronError):
         ref.NoiseSpec(**bad)
+
+
+# --- verified column sums (program-and-verify zero-point term) ---------------
+
+def test_column_drift_is_the_python_models_drawn_minus_programmed_weights():
+    rng = np.random.default_rng(70)
+    for case in range(6):
+        x, w, lp, ln, shape = random_case(rng, rows=9, cols=4)
+        spec = ref.NoiseSpec(seed=case, tile_id=3 * case, conductance_variation=0.2, stuck_at_zero=0.05,
+                             stuck_at_one=0.05)
+        pos, neg = py_cell_currents(lp, ln, shape["cell_bits"], spec)
+        expected = [sum(2 ** (s * shape["cell_bits"]) * (pos[s][r][c] - neg[s][r][c])
+                        for s in range(len(lp)) for r in range(len(w))) - 65536 * int(w[:, c].sum())
+                    for c in range(w.shape[1])]
+        assert ref.column_drift_q16(lp, ln, shape["cell_bits"], spec).tolist() == expected
+        assert ref.column_drift_q16(lp, ln, shape["cell_bits"], ref.NoiseSpec(seed=case)).tolist() == [0] * 4
+
+
+def _layer(rng, noise, zero_point, rows=40, cols=6):
+    """One tile's accumulator (lossless ADC) for inputs near ``zero_point``, and its inputs/weights."""
+    w = rng.integers(-7, 8, size=(rows, cols))
+    x = np.clip(zero_point + rng.integers(-2, 3, size=(16, rows)), 0, 15)
+    tiles = dict(weight_bits=4, cell_bits=2, input_bits=4, adc_bits=None, adc_shifts=0, rows_per_tile=64,
+                 cols_per_tile=8, x_zero_point=zero_point)
+    return ref.linear_accumulate(x, w, noise=noise, **tiles), x, w
+
+
+def test_verified_column_sums_remove_the_zero_point_offset():
+    """Verified: the accumulator is sum_k (x_k - zp) * W_eff[k] (drawn weights, from the Python model of
+    the cells) up to the reads' rounding (1/2 per read, shift-added) and the term's (1/2).  Programmed
+    weights in the digital term leave zp * sum_k (W_eff - w) on top, a static offset per column."""
+    rng = np.random.default_rng(71)
+    read_rounding = 0.5 * (2**4 - 1) * (1 + 4) + 0.5  # 4 input bits; slices of 2-bit cells: 1 and 4
+    for case in range(6):
+        devices = dict(seed=case, tile_id=case, conductance_variation=0.2, stuck_at_zero=0.02, stuck_at_one=0.02)
+        seed = int(rng.integers(0, 2**31))
+        verified, x, w = _layer(np.random.default_rng(seed), ref.NoiseSpec(verified_column_sums=True, **devices), 8)
+        programmed, _, _ = _layer(np.random.default_rng(seed), ref.NoiseSpec(**devices), 8)
+        lp, ln = ref.slice_weights(w, 4, 2)
+        pos, neg = py_cell_currents(lp, ln, 2, ref.NoiseSpec(**devices))
+        w_eff = np.array([[sum(4**s * (pos[s][r][c] - neg[s][r][c]) for s in range(len(lp))) / 65536
+                           for c in range(w.shape[1])] for r in range(w.shape[0])])
+        ideal = (x - 8) @ w_eff
+        assert np.abs(verified - ideal).max() <= read_rounding
+        assert np.abs(programmed - ideal).max() > read_rounding  # told apart: the offset is there
+        # at zero point 0 there is no zero-point term: verified changes nothing
+        at_zero = [_layer(np.random.default_rng(seed), ref.NoiseSpec(verified_column_sums=v, **devices), 0)[0]
+                   for v in (False, True)]
+        np.testing.assert_array_equal(*at_zero)
+
+
+def test_verified_column_sums_without_device_noise_change_nothing():
+    rng = np.random.default_rng(72)
+    seed = int(rng.integers(0, 2**31))
+    quiet = _layer(np.random.default_rng(seed), ref.NoiseSpec(verified_column_sums=True), 8)[0]
+    clean = _layer(np.random.default_rng(seed), None, 8)[0]
+    np.testing.assert_array_equal(quiet, clean)
+    with pytest.raises(SpintronError, match="verified_column_sums"):
+        ref.NoiseSpec(verified_column_sums="yes")

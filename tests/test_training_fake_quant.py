@@ -105,15 +105,19 @@ def test_cases_exercise_the_adc_shift_and_tiling():
     assert any(g[0] > 1 for g in grids) and any(g[1] > 1 for g in grids)
 
 
+@pytest.mark.parametrize("verified", [False, True])
 @pytest.mark.parametrize("case", [0, 3])
-def test_device_noise_is_the_simulators(case):
+def test_device_noise_is_the_simulators(case, verified):
     build, shape, config = CASES[case]
     design, net, x = _compiled_and_fake(build, shape, config, 2)
-    spec = NoiseSpec(conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    devices = dict(conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    spec = NoiseSpec(verified_column_sums=verified, **devices)
     noisy = design.run(x, backend="sim", noise=spec, seed=11)[0]
     clean = design.run(x, backend="sim")[0]
     assert not np.array_equal(noisy, clean)
-    net.noise = NoiseSpec(seed=11, conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    if verified:  # the inputs' zero point is not 0: the digital term differs
+        assert not np.array_equal(noisy, design.run(x, backend="sim", noise=NoiseSpec(**devices), seed=11)[0])
+    net.noise = NoiseSpec(seed=11, verified_column_sums=verified, **devices)
     _assert_same_dequantized(net.predict(x), noisy)
 
 

@@ -162,13 +162,14 @@ def test_cases_exercise_grouped_tiling_residual_adds_and_clamps():
     assert shifted, "no tile used a non-zero ADC shift"
 
 
+@pytest.mark.parametrize("verified", [False, True])
 @pytest.mark.parametrize("case", ["resnet-w4", "depthwise-w4"])
-def test_device_noise_is_the_simulators(case):
+def test_device_noise_is_the_simulators(case, verified):
     design, net, x = _compiled_and_fake(case, 2)
-    spec = NoiseSpec(conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
-    noisy = design.run(x, backend="sim", noise=spec, seed=11)[0]
+    devices = dict(conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    noisy = design.run(x, backend="sim", noise=NoiseSpec(verified_column_sums=verified, **devices), seed=11)[0]
     assert not np.array_equal(noisy, design.run(x, backend="sim")[0])
-    net.noise = NoiseSpec(seed=11, conductance_variation=0.15, stuck_at_zero=0.02, stuck_at_one=0.01)
+    net.noise = NoiseSpec(seed=11, verified_column_sums=verified, **devices)
     _assert_same_dequantized(net.predict(x), noisy)
 
 

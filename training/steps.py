@@ -186,7 +186,8 @@ class MatrixStep:
         if noise is not None and not noise.is_off:
             w_eff = self.effective_weights(w_int, noise, config)
             w_noisy = noisy_weight(w_fq, w_int, w_scale, w_eff)
-            bias = bias + zero_point_correction(w_noisy, w_fq, grid_in.scale, grid_in.zero_point)
+            if not noise.verified_column_sums:  # verified: the digital term sees the drawn weights too
+                bias = bias + zero_point_correction(w_noisy, w_fq, grid_in.scale, grid_in.zero_point)
             w_fq = w_noisy
         m = self.module
         if self.is_conv:

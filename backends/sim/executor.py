@@ -68,8 +68,7 @@ def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:
     noise = run.noise
     if noise is not None:
         rows_per_item = len(rows) // max(run.items, 1)  # conv tiles read OH*OW rows per item
-        noise = dataclasses.replace(noise, seed=run.seed, tile_id=get_int(op, "tile_id"),
-                                    sample_offset=run.first_item * rows_per_item)
+        noise = dataclasses.replace(_tile_noise(op, run), sample_offset=run.first_item * rows_per_item)
     return dispatch.tile_matvec(
         rows,
         op.levels_pos.array,
@@ -90,12 +89,34 @@ def _shift_add(op: spin.ShiftAddOp, *parts: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks, axis=1)
 
 
-def _requant(op: spin.RequantOp, acc: np.ndarray) -> np.ndarray:
+def _tile_noise(op: spin.CrossbarTileOp, run: _Run):
+    """The run's noise re-keyed for one tile (its own device draw)."""
+    return dataclasses.replace(run.noise, seed=run.seed, tile_id=get_int(op, "tile_id"))
+
+
+def _layer_drift_q16(op: spin.RequantOp, run: _Run) -> np.ndarray:
+    """The summed ``reference.column_drift_q16`` of the tiles whose accumulator ``op`` requantizes,
+    combined as their shift_add combines their results ([1, N] int64)."""
+    source = op.operands[0].owner
+    tiles = [source] if isinstance(source, spin.CrossbarTileOp) else [v.owner for v in source.operands]
+    if not isinstance(source, (spin.CrossbarTileOp, spin.ShiftAddOp)) or not all(
+            isinstance(t, spin.CrossbarTileOp) for t in tiles):
+        raise SpintronError(f"verified column sums: the accumulator of '{op.name}' does not come from crossbar tiles")
+    drifts = [reference.column_drift_q16(t.levels_pos.array, t.levels_neg.array, get_int(t, "cell_bits"),
+                                         _tile_noise(t, run))[None, :] for t in tiles]
+    return drifts[0] if isinstance(source, spin.CrossbarTileOp) else _shift_add(source, *drifts)
+
+
+def _requant(op: spin.RequantOp, acc: np.ndarray, run: _Run) -> np.ndarray:
+    zero_point = get_int(op, "input_zero_point")
     corrected = (
         acc.astype(np.int64)
-        - get_int(op, "input_zero_point") * op.column_sums.array
+        - zero_point * op.column_sums.array
         + op.bias.array
     )
+    if run.noise is not None and run.noise.verified_column_sums:
+        # program-and-verify: the zero-point term sees the drawn conductances (section 10)
+        corrected -= reference.verified_zero_point_drift(zero_point, _layer_drift_q16(op, run))
     return quant_math.requantize(
         corrected,
         np.array(get_ints(op, "multiplier"), dtype=np.int64),
@@ -137,7 +158,6 @@ _HANDLERS: dict[type[Operation], _Handler] = {
     spin.DequantizeOp: lambda op, q: quant_math.dequantize(q, *_quant_args(op, "scale", "zero_point")),
     spin.CrossbarLayerOp: _untiled,
     spin.ShiftAddOp: _shift_add,
-    spin.RequantOp: _requant,
     spin.Im2ColOp: lambda op, x: digital.im2col(
         x, get_ints(op, "kernel_shape"), get_ints(op, "pads"), get_ints(op, "strides"),
         get_ints(op, "dilations"), *_quant_args(op, "channel_offset", "channels", "pad_value"),
@@ -203,6 +223,8 @@ def evaluate_op(op: Operation, operands: Sequence[np.ndarray], run: _Run = _Run(
     otherwise); ``tile-crossbars`` uses it to run calibration data."""
     if isinstance(op, spin.CrossbarTileOp):
         result = _tile(op, operands[0], run)
+    elif isinstance(op, spin.RequantOp):
+        result = _requant(op, operands[0], run)
     elif isinstance(op, nn.NNOperation):
         # the digital float unit (lower-to-spin's fallback) and its constants:
         # float32 exactly as the float backend computes it

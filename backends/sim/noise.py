@@ -61,6 +61,12 @@ class NoiseSpec:
         level 0 / level ``2**cell_bits - 1`` whatever was programmed.
     sample_offset: index of the first row of ``x`` in the whole batch, so that
         read noise does not depend on how a caller splits a batch into calls.
+    verified_column_sums: not a non-ideality but a calibration: the controller
+        read every cell back after programming (program-and-verify), so the
+        digital zero-point term ``zp * sum_k w`` of a layer uses each column's
+        drawn conductances instead of the programmed levels (section 10).
+        Without it a layer whose inputs sit far from code 0 reads every
+        weight's deviation ``zp`` times, as a static offset per column.
     """
 
     seed: int = 0
@@ -70,6 +76,7 @@ class NoiseSpec:
     stuck_at_zero: float = 0.0
     stuck_at_one: float = 0.0
     sample_offset: int = 0
+    verified_column_sums: bool = False
 
     def tile(self, offset: int) -> "NoiseSpec":
         """The same devices' spec for the tile ``offset`` places after this one (ids wrap at 2**64)."""
@@ -90,6 +97,8 @@ class NoiseSpec:
                 raise SpintronError(f"noise {name} must be a probability in [0, 1], got {value!r}")
         if self.stuck_at_zero + self.stuck_at_one > 1.0:
             raise SpintronError("noise stuck_at_zero + stuck_at_one must not exceed 1")
+        if not isinstance(self.verified_column_sums, (bool, np.bool_)):
+            raise SpintronError(f"noise verified_column_sums must be True or False, got {self.verified_column_sums!r}")
 
     @property
     def is_off(self) -> bool:

@@ -34,11 +34,12 @@ from spintron_nn.tiling import tile_grid
 __all__ = [
     "NoiseSpec", "activation_quant_params", "add_multipliers", "adc_convert", "cell_currents_q16",
     "choose_adc_shift", "choose_adc_shift_min_error", "choose_layer_adc_shifts", "choose_tile_adc_shifts",
-    "column_currents", "dequantize",
+    "column_currents", "column_drift_q16", "dequantize",
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
     "num_slices", "quantize_activations", "quantize_weights_per_channel",
     "quantized_add", "requant_multiplier", "requantize", "round_shift_half_up",
     "saturation_rate", "shift_add", "slice_weights", "tile_grid", "tile_matvec", "unslice_weights",
+    "verified_zero_point_drift",
 ]
 
 #: Default largest fraction of calibration reads an ADC may saturate (doc section 5).
@@ -206,6 +207,21 @@ def cell_currents_q16(levels_pos, levels_neg, cell_bits: int, spec: NoiseSpec) -
             - array_currents(levels_neg, _noise.STREAM_VARIATION_NEG, _noise.STREAM_STUCK_NEG))
 
 
+def column_drift_q16(levels_pos, levels_neg, cell_bits: int, spec: NoiseSpec) -> np.ndarray:
+    """Per column of one tile: ``sum_r (W_eff[r] - w[r])`` in Q16 (int64 ``[C]``), the drawn
+    conductances' departure from the programmed weights, un-sliced as weights are."""
+    drawn = unslice_weights(cell_currents_q16(levels_pos, levels_neg, cell_bits, spec),
+                            np.zeros_like(levels_neg, dtype=np.int64), cell_bits)
+    programmed = unslice_weights(levels_pos, levels_neg, cell_bits) << np.int64(_noise.Q)
+    return (drawn - programmed).sum(axis=0)
+
+
+def verified_zero_point_drift(x_zero_point: int, drift_q16) -> np.ndarray:
+    """What a verified zero-point term subtracts beyond ``zp * column_sums``:
+    ``round(zp * drift / 2**16)`` (round half up), int64, from a layer's summed drift."""
+    return round_shift_half_up(int(x_zero_point) * np.asarray(drift_q16, dtype=np.int64), _noise.Q)
+
+
 def _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, spec: NoiseSpec):
     """Column currents in Q16 level units with the non-idealities of ``spec``."""
     currents = _currents(planes, cell_currents_q16(levels_pos, levels_neg, cell_bits, spec))
@@ -318,7 +334,9 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     x_q: [B, K] activation codes; w_int: [K, N] signed weights (rows = inputs).
     Tiles cover ``rows_per_tile x cols_per_tile`` blocks, row-major; tile ``t``
     uses ``adc_shifts`` (an int, or ``[n_row_tiles, n_col_tiles]``) and, with
-    noise, ``tile_id = noise.tile_id + t``.  ``blocks``: the tiles as
+    noise, ``tile_id = noise.tile_id + t``; with ``noise.verified_column_sums`` the
+    zero-point term also subtracts :func:`verified_zero_point_drift` of the tiles' summed
+    :func:`column_drift_q16`.  ``blocks``: the tiles as
     ``(row_slice, col_slice)`` pairs instead of that grid (e.g. a grouped
     layer's ``tiling.layer_tile_blocks``; cells outside every block are never
     read), numbered in their order, ``adc_shifts`` then an int or one per block.
@@ -342,6 +360,8 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     except ValueError:
         raise SpintronError(f"ADC shifts do not fit a layer of {shape} tiles (one per tile, or one int)") from None
     acc = np.zeros((x_q.shape[0], cols), dtype=np.int64)
+    verified = noise is not None and noise.verified_column_sums
+    drift = np.zeros(cols, dtype=np.int64)
     for t, (row_block, col_block) in enumerate(blocks):
         levels_pos, levels_neg = slice_weights(w_int[row_block, col_block], weight_bits, cell_bits)
         tile_noise = None
@@ -351,7 +371,11 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
             adc_shift=int(shifts[t]), noise=tile_noise)
+        if verified:
+            drift[col_block] += column_drift_q16(levels_pos, levels_neg, cell_bits, tile_noise)
     acc -= x_zero_point * w_int.sum(axis=0)
+    if verified:
+        acc -= verified_zero_point_drift(x_zero_point, drift)
     if bias is not None:
         acc += np.asarray(bias, dtype=np.int64)
     return acc
