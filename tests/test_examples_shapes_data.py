@@ -75,4 +75,5 @@ def test_tiny_vision_example_end_to_end(tmp_path):
     assert report["qat_spintronc_sim_accuracy"] == report["qat_fake_quant_accuracy"]
     assert report["float_accuracy"] > 0.8  # a trained classifier of 10 classes, not a constant
     assert report["accuracy_at_10pct_variation"]["mean"] > 0.1
+    assert len(report["accuracy_at_10pct_variation_verified_column_sums"]["per_device_seed"]) == 3
     assert (tmp_path / "report.md").exists()
