@@ -52,10 +52,12 @@ class Variation:
     conductance_variation: float = 0.1
     stuck_at_zero: float = 0.0
     stuck_at_one: float = 0.0
+    verified_column_sums: bool = False  # train for hardware that reads its cells back (NoiseSpec's option)
 
     def noise(self, seed: int) -> NoiseSpec:
         return NoiseSpec(seed=seed, conductance_variation=self.conductance_variation,
-                         stuck_at_zero=self.stuck_at_zero, stuck_at_one=self.stuck_at_one)
+                         stuck_at_zero=self.stuck_at_zero, stuck_at_one=self.stuck_at_one,
+                         verified_column_sums=self.verified_column_sums)
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,11 @@ def _layer_drift_q16(op: spin.RequantOp, run: _Run) -> np.ndarray:
     """The summed ``reference.column_drift_q16`` of the tiles whose accumulator ``op`` requantizes,
     combined as their shift_add combines their results ([1, N] int64)."""
     source = op.operands[0].owner
-    tiles = [source] if isinstance(source, spin.CrossbarTileOp) else [v.owner for v in source.operands]
-    if not isinstance(source, (spin.CrossbarTileOp, spin.ShiftAddOp)) or not all(
-            isinstance(t, spin.CrossbarTileOp) for t in tiles):
-        raise SpintronError(f"verified column sums: the accumulator of '{op.name}' does not come from crossbar tiles")
+    tiles = [source] if isinstance(source, spin.CrossbarTileOp) else (
+        [v.owner for v in source.operands] if isinstance(source, spin.ShiftAddOp) else [])
+    if not tiles or not all(isinstance(t, spin.CrossbarTileOp) for t in tiles):
+        raise SpintronError(f"verified column sums: the accumulator of a '{op.name}' does not come from "
+                            "crossbar tiles (or a shift_add of tiles)")
     drifts = [reference.column_drift_q16(t.levels_pos.array, t.levels_neg.array, get_int(t, "cell_bits"),
                                          _tile_noise(t, run))[None, :] for t in tiles]
     return drifts[0] if isinstance(source, spin.CrossbarTileOp) else _shift_add(source, *drifts)
