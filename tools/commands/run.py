@@ -24,6 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="RTL simulator for --backend rtl (default: verilator, icarus as fallback)",
     )
     parser.add_argument("--vcd", help="with --backend rtl: write the simulation's waveform to this .vcd file")
+    # The simulator's seeded device model (backends/sim/noise.NoiseSpec), one flag per field.
+    devices = parser.add_argument_group(
+        "device non-idealities (--backend sim only, docs/semantics.md section 10; drawn from --seed)")
+    devices.add_argument("--conductance-variation", type=float, metavar="SIGMA",
+                         help="static relative deviation of every programmed cell's current, e.g. 0.1")
+    devices.add_argument("--read-noise", type=float, metavar="SIGMA",
+                         help="additive Gaussian on every column read, in level units")
+    devices.add_argument("--stuck-at-zero", type=float, metavar="P", help="probability a cell reads level 0")
+    devices.add_argument("--stuck-at-one", type=float, metavar="P", help="probability a cell reads the top level")
+    devices.add_argument("--verified-column-sums", action="store_true",
+                         help="the zero-point term uses the drawn cells (program-and-verify read-back)")
     # The analog run's options (backends/spice/runner.run_design), one flag each.
     analog = parser.add_argument_group("analog run (--backend spice only, docs/spice.md)")
     analog.add_argument("--corner", choices=CORNER_NAMES, help="process corner of the devices (default tt)")
@@ -71,8 +82,20 @@ def spice_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def sim_noise(args: argparse.Namespace):
+    """The ``NoiseSpec`` of the device flags (None when none is given); bad values are its errors."""
+    fields = ("conductance_variation", "read_noise", "stuck_at_zero", "stuck_at_one")
+    given = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
+    if not given and not args.verified_column_sums:
+        return None
+    from spintron_nn.backends.sim.noise import NoiseSpec
+
+    return NoiseSpec(verified_column_sums=args.verified_column_sums, **given)
+
+
 # Options that belong to one backend, by argparse dest.
 BACKEND_FLAGS = {
+    "sim": ("conductance_variation", "read_noise", "stuck_at_zero", "stuck_at_one", "verified_column_sums"),
     "rtl": ("simulator", "vcd"),
     "spice": ("corner", "wire_resistance", "ideal_devices", "device_variation"),
 }
@@ -100,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = Path(args.target)
     options = backend_options(args)
+    noise = sim_noise(args)
     if not target.exists():
         raise SpintronError("no such bundle or model file", path=args.target)
     if target.is_dir():
@@ -110,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         design = Design.load(target)
         check_output_name(args.output, design.output_names)
         inputs = checked_inputs(design.float_module, load_arrays(args.input, design.input_names), path=args.input)
-        outputs = design.run(inputs, backend=args.backend, seed=args.seed, **options)
+        outputs = design.run(inputs, backend=args.backend, noise=noise, seed=args.seed, **options)
         names = design.output_names
     else:
         if args.backend != "float":
