@@ -75,6 +75,9 @@ class FakeQuantNetwork(torch.nn.Module):
         self.steps = self.graph.steps
         self.hardware: HardwareCalibration | None = None
         self.noise = None  # a NoiseSpec, or None for the exact integer result
+        # matrix layers (MatrixStep.index) whose tiles see ``noise``; None: all of them, the
+        # simulator's contract.  A subset isolates layers (training/sensitivity.py).
+        self.noise_layers: frozenset[int] | None = None
         # device draws per forward call (training): averages the noisy gradient over draws
         # at the cost of one forward; 1 = the simulator's contract (one draw per call)
         self.draws_per_batch = 1
@@ -119,8 +122,9 @@ class FakeQuantNetwork(torch.nn.Module):
             step, (x, grid) = node.step, values[node.inputs[0]]
             if isinstance(step, MatrixStep):
                 self.matrix_inputs.append((x, grid, step))
+                layer_noise = noise if self.noise_layers is None or step.index in self.noise_layers else None
                 values[node.output] = step.forward(x, grid, self.hardware.layer_ranges[step.index],
-                                                   self.hardware.adc_shifts[step.index], self.config, noise)
+                                                   self.hardware.adc_shifts[step.index], self.config, layer_noise)
             elif isinstance(step, AddStep):
                 values[node.output] = step.forward(x, grid, *values[node.inputs[1]],
                                                    self.hardware.add_ranges[step.index], bits)
