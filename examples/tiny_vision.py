@@ -13,7 +13,8 @@
 5. measures the compiled design at 10 % conductance variation (``DEVICE_SEEDS`` draws),
    also with verified column sums (``NoiseSpec.verified_column_sums``: the zero-point
    term reads the drawn devices, docs/semantics.md section 10), and reads its energy
-   per inference from the bundle's report.
+   per inference from the bundle's report; and which layer's devices cost the accuracy
+   (``training.sensitivity``: 10 % variation in one layer at a time).
 
 Prints the results and writes ``report.json`` / ``report.md`` to ``--out``;
 ``--save-weights`` writes the QAT model to ``models/weights/tiny_vision_cnn.npz``.
@@ -40,6 +41,7 @@ from spintron_nn.backends.sim.noise import NoiseSpec  # noqa: E402
 from spintron_nn.config import CompileConfig  # noqa: E402
 from spintron_nn.design import Design  # noqa: E402
 from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc  # noqa: E402
+from spintron_nn.training.sensitivity import layer_variation_sensitivity  # noqa: E402
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, train_float  # noqa: E402
 
 # The wake-word example's hardware: W4A4 crossbars, 8-bit logits (they feed no crossbar).
@@ -109,6 +111,12 @@ def main() -> None:
           f"(verified column sums {np.mean(noisy_verified):.4f} +- {np.std(noisy_verified):.4f})  "
           f"energy {energy['spintronic_energy_j'] * 1e9:.1f} nJ/inference "
           f"(CMOS baseline {energy['cmos_energy_j'] * 1e9:.1f} nJ)", flush=True)
+    # which layer's devices cost the accuracy (fake-quantized = the simulator; one layer noisy at a time)
+    sensitivity = layer_variation_sensitivity(trainer.network, x_test, y_test,
+                                              NoiseSpec(conductance_variation=TEST_VARIATION), draws=DEVICE_SEEDS)
+    print(f"10% variation in one layer only ({DEVICE_SEEDS} draws): " + ", ".join(
+        f"{row['name']} {row['accuracy']:.4f}" for row in sensitivity["layers"])
+        + f"; all layers {sensitivity['all_layers']:.4f}")
     gap = 100 * (float_acc - compiled_acc)
     print(f"float - W4A4 QAT (spintronc sim): {gap:.2f} points")
 
@@ -124,6 +132,7 @@ def main() -> None:
               "accuracy_at_10pct_variation_verified_column_sums": {
                   "mean": float(np.mean(noisy_verified)), "std": float(np.std(noisy_verified)),
                   "per_device_seed": noisy_verified},
+              "layer_sensitivity_at_10pct": sensitivity,
               "energy_per_inference_j": energy, "bundle": str(bundle), "seconds": seconds}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     lines = ["# tiny vision example (shapes, W4A4 with 8-bit logits, 2-bit cells, 6-bit ADC, 128x128)", "",
@@ -135,6 +144,10 @@ def main() -> None:
              f"{np.mean(noisy):.4f} +- {np.std(noisy):.4f} ({DEVICE_SEEDS} device seeds) | "
              f"{np.mean(noisy_verified):.4f} +- {np.std(noisy_verified):.4f} | "
              f"{energy['spintronic_energy_j'] * 1e9:.1f} nJ (CMOS {energy['cmos_energy_j'] * 1e9:.1f} nJ) |", "",
+             "10 % variation in one layer only (fake-quantized, "
+             f"{DEVICE_SEEDS} draws): " + ", ".join(f"{row['name']} {row['accuracy']:.4f}"
+                                                  for row in sensitivity["layers"])
+             + f"; all layers {sensitivity['all_layers']:.4f}", "",
              f"float - QAT gap: {gap:.2f} points", f"bundle: {bundle} (`spintronc report {bundle}`)",
              f"run time: {seconds:.0f} s"]
     (out / "report.md").write_text("\n".join(lines) + "\n")

@@ -76,4 +76,8 @@ def test_tiny_vision_example_end_to_end(tmp_path):
     assert report["float_accuracy"] > 0.8  # a trained classifier of 10 classes, not a constant
     assert report["accuracy_at_10pct_variation"]["mean"] > 0.1
     assert len(report["accuracy_at_10pct_variation_verified_column_sums"]["per_device_seed"]) == 3
+    # the fake-quantized network with the same device draws in every layer is the simulator's result
+    sensitivity = report["layer_sensitivity_at_10pct"]
+    assert sensitivity["all_layers"] == pytest.approx(report["accuracy_at_10pct_variation"]["mean"], abs=1e-12)
+    assert [row["name"] for row in sensitivity["layers"]] == ["0", "3", "6", "10"]
     assert (tmp_path / "report.md").exists()
