@@ -121,6 +121,22 @@ def test_device_noise_is_the_simulators(case, verified):
     _assert_same_dequantized(net.predict(x), noisy)
 
 
+
+@pytest.mark.parametrize("case", [0, 3])
+def test_read_noise_over_many_chunks_is_the_simulators(case):
+    """Read noise is drawn per read and numbered by sample: predict's chunks (and the simulator's)
+    must number their samples from the start of the whole batch, whatever the chunk size."""
+    build, shape, config = CASES[case]
+    design, net, _ = _compiled_and_fake(build, shape, config, 3)
+    x = _data(shape, 200, count=600)  # more than both chunk sizes (256)
+    spec = NoiseSpec(read_noise=0.7, conductance_variation=0.1)
+    simulated = design.run(x, backend="sim", noise=spec, seed=5)[0]
+    net.noise = NoiseSpec(seed=5, read_noise=0.7, conductance_variation=0.1)
+    _assert_same_dequantized(net.predict(x), simulated)
+    _assert_same_dequantized(net.predict(x, batch_size=97), simulated)
+    assert net.noise.sample_offset == 0  # predict leaves the spec as it was
+
+
 def test_gradients_reach_every_parameter():
     build, shape, config = CASES[3]
     _, net, x = _compiled_and_fake(build, shape, config, 0)

@@ -73,8 +73,15 @@ def test_layer_sensitivity_errors():
     y = np.zeros(len(x), dtype=int)
     with pytest.raises(SpintronError, match="some device non-ideality"):
         layer_variation_sensitivity(net, x, y, NoiseSpec(seed=1))
-    with pytest.raises(SpintronError, match="at least one device draw"):
-        layer_variation_sensitivity(net, x, y, SPEC, draws=0)
+    for draws in (0, 2.5):
+        with pytest.raises(SpintronError, match="at least one device draw"):
+            layer_variation_sensitivity(net, x, y, SPEC, draws=draws)
+    with pytest.raises(SpintronError, match="a NoiseSpec"):
+        layer_variation_sensitivity(net, x, y, {"conductance_variation": 0.1})
+    net.noise, net.noise_layers = SPEC, frozenset({7})
+    with pytest.raises(SpintronError, match=r"noise_layers \[7\] are not matrix layers"):
+        net.predict(x)
+    assert net.noise is SPEC  # predict restores the spec after an error too
     fresh = FakeQuantNetwork(nn.Sequential(nn.Linear(3, 2)), CONFIG)
     with pytest.raises(SpintronError, match="calibrate"):
         layer_variation_sensitivity(fresh, np.zeros((2, 3), np.float32), np.zeros(2, int), SPEC)

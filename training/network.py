@@ -114,6 +114,11 @@ class FakeQuantNetwork(torch.nn.Module):
         return torch.cat(outputs)
 
     def _forward(self, x: torch.Tensor, noise) -> torch.Tensor:
+        if self.noise_layers is not None:
+            known = {step.index for step in self.steps if isinstance(step, MatrixStep)}
+            if not set(self.noise_layers) <= known:
+                raise SpintronError(f"noise_layers {sorted(set(self.noise_layers) - known)} are not matrix layers "
+                                    f"of this network (it has {sorted(known)})")
         bits = self.config.activation_bits
         grid = Grid(*quant_math.activation_quant_params(*self.hardware.input_range, bits))
         values = {self.graph.input: (fake_quant_activation(x, grid.scale, grid.zero_point, bits), grid)}
@@ -136,7 +141,16 @@ class FakeQuantNetwork(torch.nn.Module):
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Outputs on a numpy batch (float32), in chunks."""
-        parts = [self(torch.from_numpy(np.asarray(x[i:i + batch_size], dtype=np.float32))).numpy()
-                 for i in range(0, len(x), batch_size)]
+        """Outputs on a numpy batch (float32), in chunks.  With ``noise``, chunk ``x[i:]`` reads
+        with ``sample_offset`` advanced by ``i`` samples, so read noise is the simulator's for
+        the whole batch, whatever ``batch_size``."""
+        base = self.noise
+        parts = []
+        try:
+            for i in range(0, len(x), batch_size):
+                if base is not None:
+                    self.noise = dataclasses.replace(base, sample_offset=(base.sample_offset + i) % 2**64)
+                parts.append(self(torch.from_numpy(np.asarray(x[i:i + batch_size], dtype=np.float32))).numpy())
+        finally:
+            self.noise = base
         return np.concatenate(parts)

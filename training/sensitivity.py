@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from spintron_nn.backends.sim.noise import NoiseSpec
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.network import FakeQuantNetwork
 from spintron_nn.training.steps import MatrixStep
@@ -38,9 +39,9 @@ def layer_variation_sensitivity(network: FakeQuantNetwork, x: np.ndarray, y: np.
     accuracies as fractions averaged over the draws, drops in points below clean."""
     if network.hardware is None:
         raise SpintronError("layer sensitivity: calibrate the network first")
-    if draws < 1:
-        raise SpintronError(f"layer sensitivity needs at least one device draw, got {draws}")
-    if noise is None or noise.is_off:
+    if not isinstance(draws, (int, np.integer)) or isinstance(draws, bool) or draws < 1:
+        raise SpintronError(f"layer sensitivity needs at least one device draw (an integer), got {draws!r}")
+    if not isinstance(noise, NoiseSpec) or noise.is_off:
         raise SpintronError("layer sensitivity needs a NoiseSpec with some device non-ideality")
     saved = network.noise, network.noise_layers
 

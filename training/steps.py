@@ -18,6 +18,7 @@ reference); pools use the exact integer pools of
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,6 +218,10 @@ class MatrixStep:
         """The compiled layer's output codes ``[rows, out]`` (numpy reference); ``noise`` tile-numbered,
         ``adc_shifts`` one per tile in tile_id order."""
         rows = self.rows_of(codes_of(x, grid_in.scale, grid_in.zero_point), grid_in.zero_point)
+        if noise is not None and noise.sample_offset:
+            # the network counts samples; a tile numbers its read rows (OH*OW per sample for a conv)
+            noise = dataclasses.replace(noise, sample_offset=noise.sample_offset * (rows.shape[0] // max(len(x), 1))
+                                        % 2**64)
         matrix = block_diagonal(w_int, self.groups)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
         bias_int = np.rint(bias / (grid_in.scale * w_scale)).astype(np.int64)
