@@ -59,9 +59,11 @@ def test_device_flags_are_the_python_apis_noise(bundle, tmp_path):
     (("--backend", "rtl", "--conductance-variation", "0.1"), "--conductance-variation applies to --backend sim only"),
     (("--backend", "float", "--stuck-at-zero", "0.1", "--verified-column-sums"),
      "--stuck-at-zero and --verified-column-sums apply to --backend sim only"),
-    (("--stuck-at-zero", "1.5"), "stuck_at_zero must be a probability"),
-    (("--conductance-variation", "nan"), "conductance_variation must be in"),
-    (("--read-noise", "-1"), "read_noise must be in"),
+    (("--stuck-at-zero", "1.5"), "--stuck-at-zero must be a probability"),
+    (("--conductance-variation", "nan"), "--conductance-variation must be in"),
+    (("--read-noise", "-1"), "--read-noise must be in"),
+    (("--stuck-at-zero", "0.6", "--stuck-at-one", "0.6"), "--stuck-at-zero + --stuck-at-one must not exceed 1"),
+    (("--conductance-variation", "0.1", "--seed", "-1"), "--seed must be in 0..2**64-1"),
 ])
 def test_bad_device_flags_are_one_line_and_write_nothing(bundle, tmp_path, args, words):
     output = tmp_path / "y.npy"

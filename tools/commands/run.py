@@ -90,7 +90,15 @@ def sim_noise(args: argparse.Namespace):
         return None
     from spintron_nn.backends.sim.noise import NoiseSpec
 
-    return NoiseSpec(verified_column_sums=args.verified_column_sums, **given)
+    if args.seed < 0 or args.seed >= 2**64:
+        raise SpintronError(f"--seed must be in 0..2**64-1 for the device model, got {args.seed}")
+    try:
+        return NoiseSpec(verified_column_sums=args.verified_column_sums, **given)
+    except SpintronError as error:  # name the flag, not the field
+        message = str(error).removeprefix("noise ")
+        for name in fields:
+            message = message.replace(name, "--" + name.replace("_", "-"))
+        raise SpintronError(message) from None
 
 
 # Options that belong to one backend, by argparse dest.
