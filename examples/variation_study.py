@@ -1,7 +1,7 @@
 """Accuracy vs conductance variation (0-20 %) for plain QAT vs variation-aware training.
 
     python examples/variation_study.py [--data keywords.npz] [--out examples/output/variation_study]
-                                       [--plot docs/variation_study.png]
+                                       [--plot docs/variation_study.png] [--seeds 5] [--first-seed 0]
 
 On the keyword task of ``wake_word.py`` (its hardware: W4A4 with 8-bit
 logits, 2-bit cells, 6-bit ADC, 128x128 crossbars): one float model (``FLOAT_RECIPE``), then for
@@ -21,7 +21,8 @@ with the simulator's noise model (tests/test_training_fake_quant.py checks
 that this equals ``Design.run(noise=...)`` bit for bit).  Reported: mean and
 sample standard deviation over seeds, the gain at 10 % per seed, and a
 paired t-test and sign test over seeds (the unit that carries the training
-noise).
+noise).  ``--seeds 30 --first-seed 5`` is the declared replication of
+docs/training.md (fresh training seeds and devices; ~15 min).
 """
 
 from __future__ import annotations
