@@ -66,7 +66,9 @@ class NoiseSpec:
         digital zero-point term ``zp * sum_k w`` of a layer uses each column's
         drawn conductances instead of the programmed levels (section 10).
         Without it a layer whose inputs sit far from code 0 reads every
-        weight's deviation ``zp`` times, as a static offset per column.
+        weight's deviation ``zp`` times, as a static offset per column; with
+        it the reads' rounding no longer hides small deviations of that
+        term, so it is not always better (section 10 has measurements).
     """
 
     seed: int = 0
