@@ -41,6 +41,7 @@ from sklearn.model_selection import train_test_split
 from spintron_nn import models
 from spintron_nn.config import CompileConfig
 from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc
+from spintron_nn.training.metrics import float_accuracy, top1_accuracy as accuracy
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, train_float
 
 # W4A4 crossbars; the 10 logits (which feed no crossbar) as 8-bit codes, so that they do
@@ -90,15 +91,6 @@ def load_split() -> Split:
     x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=VALIDATION_FRACTION,
                                                       random_state=1, stratify=y_rest)
     return Split(x_train, y_train, x_val, y_val, x_test, y_test)
-
-
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(np.argmax(logits, axis=1) == labels))
-
-
-def float_accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
-    with torch.no_grad():
-        return accuracy(model(torch.from_numpy(x)).numpy(), y)
 
 
 def train_float_model(recipe: Recipe, split: Split, seed: int) -> torch.nn.Module:

@@ -41,6 +41,7 @@ from spintron_nn.backends.sim.noise import NoiseSpec  # noqa: E402
 from spintron_nn.config import CompileConfig  # noqa: E402
 from spintron_nn.design import Design  # noqa: E402
 from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc  # noqa: E402
+from spintron_nn.training.metrics import float_accuracy, top1_accuracy as accuracy  # noqa: E402
 from spintron_nn.training.sensitivity import layer_variation_sensitivity  # noqa: E402
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, train_float  # noqa: E402
 
@@ -54,15 +55,6 @@ QAT_RECIPE = TrainingOptions(epochs=3, batch_size=64, learning_rate=5e-4)
 CALIBRATION_IMAGES = 256
 TEST_VARIATION = 0.10
 DEVICE_SEEDS = 3
-
-
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(np.argmax(logits, axis=1) == labels))
-
-
-def float_accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
-    with torch.no_grad():
-        return accuracy(model(torch.from_numpy(x)).numpy(), y)
 
 
 def main() -> None:

@@ -61,6 +61,7 @@ from spintron_nn.design import Design  # noqa: E402
 from spintron_nn.training.compiled import compile_with_spintronc, compiled_energy, run_with_spintronc  # noqa: E402
 from spintron_nn.training.energy import crossbar_energy  # noqa: E402
 from spintron_nn.training.learned_clip import LearnedClip  # noqa: E402
+from spintron_nn.training.metrics import float_accuracy, top1_accuracy as accuracy  # noqa: E402
 from spintron_nn.training.trainer import (  # noqa: E402
     QuantizationAwareTrainer, TrainingOptions, Variation, train_float)
 
@@ -98,10 +99,6 @@ def is_relu6(architecture: dict) -> bool:
 def relu6_version(architecture: dict) -> dict:
     """The same network with ReLU6 (the float baseline a learned clip must not weaken)."""
     return {"activation": "relu6", "head": architecture["head"]}
-
-
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
 def validation_set(data: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -145,11 +142,6 @@ def keyword_run(parser: argparse.ArgumentParser, default_out: str) -> tuple[argp
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return args, out, keyword_data.load_or_make(args.data or out / "keywords.npz")
-
-
-def float_accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
-    with torch.no_grad():
-        return accuracy(model(torch.from_numpy(x)).numpy(), y)
 
 
 def compiled_accuracy(trainer: QuantizationAwareTrainer, data: dict, folder: Path,

@@ -16,12 +16,13 @@ import numpy as np
 
 from spintron_nn.backends.sim.noise import NoiseSpec
 from spintron_nn.errors import SpintronError
+from spintron_nn.training.metrics import top1_accuracy
 from spintron_nn.training.network import FakeQuantNetwork
 from spintron_nn.training.steps import MatrixStep
 
 
 def _accuracy(network: FakeQuantNetwork, x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(network.predict(x).argmax(axis=1) == np.asarray(y)))
+    return top1_accuracy(network.predict(x), y)
 
 
 def _layer_names(network: FakeQuantNetwork) -> dict[int, str]:

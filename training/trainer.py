@@ -42,6 +42,7 @@ from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.energy import energy_regulariser
 from spintron_nn.training.learned_clip import clip_decay_penalty
+from spintron_nn.training.metrics import float_accuracy, top1_accuracy
 from spintron_nn.training.network import FakeQuantNetwork
 
 
@@ -105,10 +106,10 @@ def train_float(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, options: T
     """Plain float training (the baseline and the starting point of QAT)."""
     def evaluate(xv: np.ndarray, yv: np.ndarray) -> float:
         model.eval()
-        with torch.no_grad():
-            predicted = model(torch.from_numpy(np.asarray(xv, dtype=np.float32))).argmax(dim=1).numpy()
-        model.train()
-        return float(np.mean(predicted == np.asarray(yv)))
+        try:
+            return float_accuracy(model, xv, yv)
+        finally:
+            model.train()
 
     return _fit(model, model, x, y, options, before_epoch=None, net=None,
                 validation=validation, evaluate=evaluate)
@@ -225,7 +226,6 @@ class QuantizationAwareTrainer:
             self.network.calibrate(self.calibration)
         self.network.noise = noise
         try:
-            predicted = self.network.predict(x).argmax(axis=1)
+            return top1_accuracy(self.network.predict(x), y)
         finally:
             self.network.noise = None
-        return float(np.mean(predicted == np.asarray(y)))
