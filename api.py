@@ -117,6 +117,7 @@ def compile_model(
             cols=config.cols,
             per_channel=config.per_channel,
             output_bits=config.output_bits,
+            layer_weight_bits=config.layer_weight_bits,
             grouped_tiling=config.grouped_tiling,
             pipeline="",  # the float passes ran above
             progress=progress,

@@ -17,12 +17,44 @@ def _check_range(name: str, value: int, lo: int, hi: int) -> None:
         raise SpintronError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
-def precision_label(weight_bits: int, activation_bits: int, output_bits: int | None = None) -> str:
-    """``"W4A4"``, or ``"W4A4 (8-bit outputs)"`` when the outputs are wider (``output_bits``)."""
+def precision_label(weight_bits: int, activation_bits: int, output_bits: int | None = None,
+                    layer_weight_bits=()) -> str:
+    """``"W4A4"``, ``"W4A4 (8-bit outputs)"`` when the outputs are wider
+    (``output_bits``), ``"W4A4 (layer0 W8)"`` with per-layer weight widths."""
     label = f"W{weight_bits}A{activation_bits}"
+    notes = [f"{layer} W{bits}" for layer, bits in layer_weight_bits]
     if output_bits is not None and output_bits != activation_bits:
-        label += f" ({output_bits}-bit outputs)"
-    return label
+        notes.append(f"{output_bits}-bit outputs")
+    return label + (f" ({', '.join(notes)})" if notes else "")
+
+
+def parse_layer_bits(text: str) -> tuple[tuple[str, int], ...]:
+    """``"layer0=8,layer3=6"`` -> ``(("layer0", 8), ("layer3", 6))`` (checked by
+    :func:`check_layer_weight_bits`); ``""`` -> ``()``."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in str(text).split(","))):
+        name, sep, bits = item.partition("=")
+        if not sep or not name.strip() or not bits.strip().isdigit():
+            raise SpintronError(f"per-layer weight bits must look like layer0=8,layer3=6, got {text!r}")
+        pairs.append((name.strip(), int(bits)))
+    return check_layer_weight_bits(pairs)
+
+
+def check_layer_weight_bits(pairs) -> tuple[tuple[str, int], ...]:
+    """Per-layer weight widths as sorted ``(layer name, bits)`` pairs (a dict or
+    pairs in); each 2..8, each layer named once.  Names are the compiled
+    matrix layers' (``layer0``, ``layer1``, ... as the report lists them);
+    lowering rejects a name that is not one."""
+    items = list(pairs.items()) if isinstance(pairs, dict) else [tuple(p) for p in pairs]
+    names = [name for name, _ in items]
+    for name, bits in items:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+            raise SpintronError(f"per-layer weight bits: {name!r} is not a layer name (like layer0)")
+        _check_range(f"weight bits of {name}", bits, 2, 8)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise SpintronError(f"per-layer weight bits: {', '.join(repeated)} given more than once")
+    return tuple(sorted(items))
 
 
 def tiling_label(grouped_tiling: str | None) -> str:
@@ -46,6 +78,10 @@ class CompileConfig:
 
     weight_bits: int = 8
     activation_bits: int = 8
+    # Weight widths of single matrix layers, overriding weight_bits there
+    # (e.g. the input and output layers at 8 bits, the usual mixed-precision
+    # choice): sorted (layer name, bits) pairs, names as the report lists them.
+    layer_weight_bits: tuple[tuple[str, int], ...] = ()
     cell_bits: int = 2
     adc_bits: int = 6
     rows: int = 128
@@ -76,6 +112,7 @@ class CompileConfig:
     def __post_init__(self):
         _check_range("weight bits", self.weight_bits, 2, 8)
         _check_range("activation bits", self.activation_bits, 2, 8)
+        object.__setattr__(self, "layer_weight_bits", check_layer_weight_bits(self.layer_weight_bits))
         if self.output_bits is not None:
             _check_range("output bits", self.output_bits, 2, 8)
         from spintron_nn.tiling import check_grouped_tiling
@@ -115,6 +152,24 @@ class CompileConfig:
             table = table.with_values(dict(self.parameter_overrides))
         return table
 
+    def weight_bits_of(self, layer: str) -> int:
+        """The weight width of matrix layer ``layer`` (``"layer0"``, ...)."""
+        return dict(self.layer_weight_bits).get(layer, self.weight_bits)
+
+    def for_layer(self, layer: str) -> CompileConfig:
+        """This config as matrix layer ``layer`` sees it: ``weight_bits`` its own
+        width (for code that prices or quantizes one layer at a time)."""
+        bits = self.weight_bits_of(layer)
+        if bits == self.weight_bits:
+            return self
+        if layer not in self._layer_configs:
+            self._layer_configs[layer] = self.replace(weight_bits=bits, layer_weight_bits=())
+        return self._layer_configs[layer]
+
+    @functools.cached_property
+    def _layer_configs(self) -> dict[str, CompileConfig]:
+        return {}
+
     @property
     def crossbar(self) -> str:
         return f"{self.rows}x{self.cols}"
@@ -128,6 +183,7 @@ class CompileConfig:
         data = dataclasses.asdict(self)
         data["targets"] = list(self.targets)
         data["parameter_overrides"] = [list(p) for p in self.parameter_overrides]
+        data["layer_weight_bits"] = [list(p) for p in self.layer_weight_bits]
         return data
 
     @classmethod

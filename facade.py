@@ -114,6 +114,7 @@ class SpintronConverter:
         *,
         activation_bits: int = 8,
         output_bits: int | None = 8,
+        layer_quantization_bits: dict[str, int] | None = None,
         grouped_tiling: str = "aligned",
         cell_bits: int = 2,
         adc_bits: int = 6,
@@ -121,13 +122,16 @@ class SpintronConverter:
         example_input: Any = None,
     ) -> ConvertedDesign:
         """``quantization_bits`` is the weight precision; activations default to
-        8 bits because bit-serial inputs make them cheap (docs/semantics.md)."""
+        8 bits because bit-serial inputs make them cheap (docs/semantics.md).
+        ``layer_quantization_bits``: single matrix layers' own weight precision,
+        e.g. ``{"layer0": 8}`` (names as the report lists them)."""
         from spintron_nn.api import compile_model
         from spintron_nn.energy.cost_model import default_cell_type
 
         rows, cols = (crossbar_size, crossbar_size) if isinstance(crossbar_size, int) else crossbar_size
         config = CompileConfig(
             weight_bits=quantization_bits,
+            layer_weight_bits=layer_quantization_bits or (),
             activation_bits=activation_bits,
             output_bits=output_bits,
             grouped_tiling=grouped_tiling,

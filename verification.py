@@ -42,12 +42,13 @@ class CheckResult:
 def default_bounds(design: Design) -> tuple[float, float]:
     """(min top-1 agreement, max relative RMS error) for sim vs float.
 
-    Each bit removed from the narrower of weights/activations roughly doubles
+    Each bit removed from the narrowest of weights (any layer's) and activations roughly doubles
     the quantization noise, so the RMS bound doubles per bit below 8 (5 % at
     8 bits); agreement is held at 95 % for 8 bits, relaxed by 5 points a bit.
     These are acceptance bounds for a working design, not accuracy claims.
     """
-    bits = min(design.config.weight_bits, design.config.activation_bits)
+    config = design.config
+    bits = min(config.weight_bits, config.activation_bits, *(b for _, b in config.layer_weight_bits))
     rms = min(1.0, 0.05 * 2 ** (8 - bits))
     agreement = max(0.5, 0.95 - 0.05 * (8 - bits))
     return agreement, rms

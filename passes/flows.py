@@ -10,12 +10,14 @@ The module is rewritten in place and returned.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
+from spintron_nn.config import check_layer_weight_bits
 from spintron_nn.passes.calibrate import calibrate_module
 from spintron_nn.passes.pipeline import PassTiming, available_passes, run_pipeline
 from spintron_nn.passes.schedule import schedule_module
@@ -56,6 +58,7 @@ def quantize_and_lower(
     activation_bits: int = 8,
     per_channel: bool = True,
     output_bits: int | None = None,
+    layer_weight_bits=(),
     cell_bits: int = 2,
     adc_bits: int | None = 6,
     rows: int = 128,
@@ -76,6 +79,8 @@ def quantize_and_lower(
     ``grouped_tiling``: ``"aligned"`` or ``"grid"`` for grouped convs (tiling.py).
     ``output_bits``: code width of the network's outputs when a matrix layer
     produces them (None = ``activation_bits``; the ``quantize`` pass's ``output-bits``).
+    ``layer_weight_bits``: ``{layer name: bits}`` (or pairs) for single matrix
+    layers (``layer0``, ... as the report names them; the pass's ``layer-weight-bits``).
     ``parameters``: the compile's parameter table (its --mtj-config and
     overrides) for ``schedule``'s float-unit latencies; default: the shipped table.
     """
@@ -97,9 +102,11 @@ def quantize_and_lower(
     tile_options = [f"grouped-tiling={grouped_tiling}"]
     if max_saturation is not None:
         tile_options.append(f"max-saturation={float(max_saturation)}")
+    layer_bits = ",".join(f"{name}={bits}" for name, bits in check_layer_weight_bits(layer_weight_bits))
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
-        f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0}}},"
+        f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0} "
+        f"layer-weight-bits={json.dumps(layer_bits)}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0}}},"
         f"tile-crossbars{{{' '.join(tile_options)}}}"
     )

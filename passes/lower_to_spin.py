@@ -81,6 +81,10 @@ class _Lowering:
         output_bits = attrs.get(q.OUTPUT_BITS_ATTR)
         self.output_bits = output_bits.value.data if output_bits is not None else self.bits
         self.weight_bits = attrs[q.WEIGHT_BITS_ATTR].value.data
+        layer_bits = attrs.get(q.LAYER_WEIGHT_BITS_ATTR)
+        # single matrix layers' own weight widths (quantize's layer-weight-bits), by layer name
+        self.layer_weight_bits = {name: attr.value.data for name, attr in layer_bits.data.items()} if layer_bits else {}
+        self.matrix_layers: list[str] = []
         self.per_channel = bool(attrs[q.PER_CHANNEL_ATTR].value.data)
         self.config = config
         self.codes: dict[SSAValue, Codes | SSAValue] = {}
@@ -148,25 +152,31 @@ class _Lowering:
 
     # -- matrices --------------------------------------------------------
 
+    def next_weight_bits(self) -> int:
+        """Weight width of the matrix layer about to be emitted (``matrix`` names it ``layer<self.layers>``)."""
+        return self.layer_weight_bits.get(f"layer{self.layers}", self.weight_bits)
+
     def quantize_weights(self, w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-        """Integer weights and one scale per output channel (``axis``)."""
+        """Integer weights and one scale per output channel (``axis``), at the next layer's width."""
+        bits = self.next_weight_bits()
         if self.per_channel:
-            return quant_math.quantize_weights_per_channel(w, self.weight_bits, axis=axis)
-        w_int, scale = quant_math.quantize_weights_per_channel(w.reshape(1, -1), self.weight_bits, axis=0)
+            return quant_math.quantize_weights_per_channel(w, bits, axis=axis)
+        w_int, scale = quant_math.quantize_weights_per_channel(w.reshape(1, -1), bits, axis=0)
         return w_int.reshape(w.shape), np.full(w.shape[axis], scale[0])
 
     def matrix(self, out_op, x: Codes, rows_value: SSAValue, w_int, w_scale, bias, clamp,
                groups: int = 1) -> SSAValue:
         """``crossbar_layer`` + ``requant`` of ``rows_value [M, K] @ w_int [K, N]``,
         quantized to ``out_op``'s result (the matrix op or its absorbed tail)."""
-        name = f"layer{self.layers}"
+        name, weight_bits = f"layer{self.layers}", self.next_weight_bits()
         self.layers += 1
+        self.matrix_layers.append(name)
         out_scale, out_zp, out_bits = self.layer_out_params(out_op)
         w_int, w_scale, bias_int = quant_math.fit_bias(
-            w_int, w_scale, bias, x.scale, axis=1, weight_bits=self.weight_bits, input_bits=self.bits)
+            w_int, w_scale, bias, x.scale, axis=1, weight_bits=weight_bits, input_bits=self.bits)
         props = dict(
             weights=self.weight(f"{name}.weights", w_int.astype(np.int8)),
-            weight_bits=self.weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
+            weight_bits=weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
             array_rows=self.config.rows, array_cols=self.config.cols, layer=StringAttr(name),
         )
         if self.config.adc_bits is not None:
@@ -547,11 +557,23 @@ class _Lowering:
         for op in reversed(lowered):
             if all(not r.uses for r in op.results):
                 self.rewriter.erase_op(op)
+        self.check_layer_names()
+
+    def check_layer_names(self) -> None:
+        """A per-layer weight width must name a matrix layer (a typo must not
+        quietly leave that layer at the default width)."""
+        unknown = sorted(set(self.layer_weight_bits) - set(self.matrix_layers))
+        if unknown:
+            raise SpintronError(
+                f"lower-to-spin: per-layer weight bits name {', '.join(unknown)}, which "
+                f"{'is' if len(unknown) == 1 else 'are'} not a matrix layer of this network "
+                f"(matrix layers: {', '.join(self.matrix_layers) or 'none'})")
 
     def try_handler(self, op: Operation) -> str | None:
         """Run ``op``'s handler; if it has no mapping for this instance of the op
         (UnsupportedError), undo what it emitted and return the reason."""
         self.emitted, absorbed, layers = [], dict(self.absorbed), self.layers
+        matrix_layers = len(self.matrix_layers)
         try:
             self.codes[op.results[0]] = self.HANDLERS[op.name](self, op)
             return None
@@ -559,6 +581,7 @@ class _Lowering:
             for new in reversed(self.emitted):
                 self.rewriter.erase_op(new)
             self.absorbed, self.layers = absorbed, layers
+            del self.matrix_layers[matrix_layers:]
             return str(exc).removeprefix("lower-to-spin: ")
 
     def float_unit(self, op: Operation, reason: str) -> None:

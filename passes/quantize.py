@@ -1,4 +1,4 @@
-"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0}``: choose the quantization.
+"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0 layer-weight-bits=""}``: choose the quantization.
 
 Turns the ranges recorded by ``calibrate`` into per-tensor affine activation
 parameters (``quant_math.activation_quant_params``) and records the weight
@@ -7,6 +7,11 @@ format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
 * ``spin.scale`` (f64) and ``spin.zero_point`` (i64) on every op with a ``spin.range``;
 * ``spin.input_scales`` / ``spin.input_zero_points`` on ``@main`` (one per argument);
 * ``spin.activation_bits``, ``spin.weight_bits``, ``spin.per_channel`` on ``@main``;
+* ``spin.layer_weight_bits`` on ``@main`` (a dictionary, layer name -> width)
+  when ``layer-weight-bits="layer0=8,layer3=6"`` gives single matrix layers
+  their own weight width: lower-to-spin names the matrix layers ``layer0``,
+  ``layer1``, ... in graph order (as the report lists them), quantizes those
+  layers' weights to their width, and rejects a name that is no matrix layer;
 * ``spin.output_bits`` on ``@main`` when ``output-bits`` is set and differs
   from ``activation-bits`` (``0`` = the activation bits): lower-to-spin gives
   a matrix layer whose result (after the bias/activation it absorbs) is only
@@ -21,11 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, ModuleOp, f64, i64
+from xdsl.dialects.builtin import DenseArrayBase, DictionaryAttr, FloatAttr, ModuleOp, f64, i64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from spintron_nn.backends.sim.quant_math import activation_quant_params
+from spintron_nn.config import check_layer_weight_bits, parse_layer_bits
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import ACT_BITS, WEIGHT_BITS, int_attr
@@ -39,6 +45,7 @@ ACTIVATION_BITS_ATTR = "spin.activation_bits"
 WEIGHT_BITS_ATTR = "spin.weight_bits"
 PER_CHANNEL_ATTR = "spin.per_channel"
 OUTPUT_BITS_ATTR = "spin.output_bits"
+LAYER_WEIGHT_BITS_ATTR = "spin.layer_weight_bits"
 
 
 def check_bits(what: str, value: int, bounds: tuple[int, int]) -> None:
@@ -73,9 +80,11 @@ def check_float32_graph(main: Operation) -> None:
 
 
 def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool,
-                    output_bits: int = 0) -> None:
-    """``output_bits``: code width of returned matrix-layer results (0 = ``activation_bits``)."""
+                    output_bits: int = 0, layer_weight_bits=()) -> None:
+    """``output_bits``: code width of returned matrix-layer results (0 = ``activation_bits``);
+    ``layer_weight_bits``: ``{layer name: weight bits}`` (or pairs) overriding ``weight_bits``."""
     check_bits("weight bits", weight_bits, WEIGHT_BITS)
+    layer_weight_bits = check_layer_weight_bits(layer_weight_bits)
     check_bits("activation bits", activation_bits, ACT_BITS)
     if output_bits:
         check_bits("output bits", output_bits, ACT_BITS)  # codes are ui8 words everywhere
@@ -90,6 +99,11 @@ def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int,
     main.attributes[ACTIVATION_BITS_ATTR] = int_attr(activation_bits)
     main.attributes[WEIGHT_BITS_ATTR] = int_attr(weight_bits)
     main.attributes[PER_CHANNEL_ATTR] = int_attr(int(per_channel))
+    if layer_weight_bits:
+        main.attributes[LAYER_WEIGHT_BITS_ATTR] = DictionaryAttr(
+            {name: int_attr(bits) for name, bits in layer_weight_bits})
+    else:
+        main.attributes.pop(LAYER_WEIGHT_BITS_ATTR, None)  # quantizing again without it
     if output_bits and output_bits != activation_bits:
         main.attributes[OUTPUT_BITS_ATTR] = int_attr(output_bits)
     else:
@@ -113,9 +127,10 @@ class QuantizePass(ModulePass):
     activation_bits: int = 8
     per_channel: bool = True
     output_bits: int = 0  # 0: the activation bits
+    layer_weight_bits: str = ""  # "layer0=8,layer3=6": single matrix layers' weight widths
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         quantize_module(
             op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel,
-            output_bits=self.output_bits,
+            output_bits=self.output_bits, layer_weight_bits=parse_layer_bits(self.layer_weight_bits),
         )

@@ -60,6 +60,8 @@ def _with_overrides(config: CompileConfig) -> CompileConfig:
 
 CASES = {
     "mlp-w4": (chain_cases._mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=4)),
+    "mlp-w4-layer0-w8": (chain_cases._mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16,
+                                                                 adc_bits=4, layer_weight_bits={"layer0": 8})),
     "mlp-w8": (chain_cases._mlp, (70,), CompileConfig(weight_bits=8, activation_bits=8, cell_bits=2, rows=64,
                                                       cols=32, adc_bits=6)),
     "cnn-w6-3bit-cells": (chain_cases._cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5,
@@ -85,9 +87,10 @@ def _training_costs(net, x, one_fraction):
     rows = []
     for x_in, grid, step in net.matrix_inputs:
         k, n, vectors = step.crossbar_shape(tuple(x_in.shape))
-        levels = layer_level_sums(step.integer_weights(net.config, grid.scale)[0], step.groups, net.config)
-        rows.append((step, levels, layer_cost(k, n, vectors, net.config, one_fraction, step.groups, levels),
-                     layer_cost(k, n, vectors, net.config, one_fraction, step.groups)))
+        config = step.layer_config(net.config)  # the layer's own weight width
+        levels = layer_level_sums(step.integer_weights(config, grid.scale)[0], step.groups, config)
+        rows.append((step, levels, layer_cost(k, n, vectors, config, one_fraction, step.groups, levels),
+                     layer_cost(k, n, vectors, config, one_fraction, step.groups)))
     return rows
 
 

@@ -53,7 +53,13 @@ CASES = [
     # wider network outputs than activations (the last Linear's requant only)
     (_mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, output_bits=8, rows=32, cols=16, adc_bits=4)),
     (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=3, output_bits=6, rows=64, cols=16, adc_bits=4)),
+    # per-layer weight widths: wider and narrower than the rest, more and fewer cell slices
+    (_mlp, (70,), CompileConfig(weight_bits=3, activation_bits=4, layer_weight_bits={"layer0": 8, "layer2": 6},
+                                rows=32, cols=16, adc_bits=4)),
+    (_cnn, (3, 16, 16), CompileConfig(weight_bits=4, activation_bits=4, layer_weight_bits={"layer0": 7, "layer3": 2},
+                                      rows=64, cols=16, adc_bits=4)),
 ]
+MIXED_WIDTHS = (7, 8)  # the cases with per-layer weight widths
 
 
 def _data(shape, seed, count=24):
@@ -106,7 +112,7 @@ def test_cases_exercise_the_adc_shift_and_tiling():
 
 
 @pytest.mark.parametrize("verified", [False, True])
-@pytest.mark.parametrize("case", [0, 3])
+@pytest.mark.parametrize("case", [0, 3, *MIXED_WIDTHS])
 def test_device_noise_is_the_simulators(case, verified):
     build, shape, config = CASES[case]
     design, net, x = _compiled_and_fake(build, shape, config, 2)

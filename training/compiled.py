@@ -42,7 +42,8 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
     np.save(calibration_path, np.asarray(calibration, dtype=np.float32))
     bundle = folder / "bundle"
     output_bits = config.output_bits if config.output_bits is not None else config.activation_bits
-    options = ("--output-bits", str(output_bits), "--grouped-tiling", config.grouped_tiling)
+    options = ("--output-bits", str(output_bits), "--grouped-tiling", config.grouped_tiling,
+               "--layer-weight-bits", ",".join(f"{name}={bits}" for name, bits in config.layer_weight_bits))
     spintronc("compile", str(onnx_path), "-o", str(bundle), "-q",
               "--weight-bits", str(config.weight_bits), "--activation-bits", str(config.activation_bits),
               *options, "--cell-bits", str(config.cell_bits), "--adc-bits", str(config.adc_bits),

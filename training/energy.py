@@ -75,7 +75,8 @@ def level_sum(levels_pos: np.ndarray, levels_neg: np.ndarray) -> int:
 
 def layer_level_sums(w_int: np.ndarray, groups: int, config: CompileConfig) -> list[int]:
     """Level sum of every mapped tile of the layer with weights ``w_int [out, ...]``, in
-    ``tile-crossbars`` order (its matrix, tiling and slicing)."""
+    ``tile-crossbars`` order (its matrix, tiling and slicing); ``config`` as the layer sees it
+    (``MatrixStep.layer_config``: its own weight width)."""
     matrix = block_diagonal(np.asarray(w_int, dtype=np.int64), groups)
     levels_pos, levels_neg = slice_weights(matrix, config.weight_bits, config.cell_bits)
     return [level_sum(levels_pos[:, rows, cols], levels_neg[:, rows, cols])
@@ -104,7 +105,8 @@ def layer_cost(rows: int, cols: int, vectors: int, config: CompileConfig, one_fr
     """``cost_model.Cost`` of one matrix layer per inference at input one-bit fraction ``one_fraction``
     (``groups`` > 1: a grouped conv's ``rows x cols`` block-diagonal matrix): tiles, shift-add of
     the row tiles, requant.  ``level_sums`` (one per mapped tile, :func:`layer_level_sums`): the
-    cell reads at those levels; None: at the table's mean level."""
+    cell reads at those levels; None: at the table's mean level.  ``config`` as the layer sees
+    it (``MatrixStep.layer_config``: its own weight width)."""
     from spintron_nn.energy import cost_model
 
     _, units, cell = _model_units(config)
@@ -170,11 +172,11 @@ def energy_regulariser(net) -> tuple[torch.Tensor, float]:
     The second number is the largest value the first can take (every input bit 1, every
     weight at full scale); the trainer divides by it so that the weight of the term does not
     depend on units."""
-    config = net.config
-    bits = config.activation_bits
+    bits = net.config.activation_bits
     total, bound = 0.0, 0.0
     for x, grid, step, shape in _layers(net):
         rows, cols, _, groups = shape
+        config = step.layer_config(net.config)
         w_int, w_scale = step.integer_weights(config, grid.scale)
         levels = layer_level_sums(w_int, groups, config)
         full = _full_scale_level_sums(rows, cols, groups, config)
@@ -211,7 +213,8 @@ def measured_one_fractions(net, x: np.ndarray) -> list[float]:
 
 def network_level_sums(net) -> list[list[int]]:
     """Per matrix layer of ``net``'s last forward, the level sums of its mapped tiles."""
-    return [layer_level_sums(step.integer_weights(net.config, grid.scale)[0], step.groups, net.config)
+    return [layer_level_sums(step.integer_weights(net.config, grid.scale)[0], step.groups,
+                             step.layer_config(net.config))
             for _, grid, step in net.matrix_inputs]
 
 
@@ -228,10 +231,11 @@ def crossbar_energy(net, x: np.ndarray) -> dict:
     fractions = measured_one_fractions(net, x)
     _, units, _ = _model_units(net.config)
     shapes = [shape for *_, shape in _layers(net)]
+    configs = [step.layer_config(net.config) for *_, step, _ in _layers(net)]
     levels = network_level_sums(net)
-    measured = [_energy(s, net.config, f, l) for s, f, l in zip(shapes, fractions, levels)]
-    assumed = [_energy(s, net.config, units.input_one_fraction, l) for s, l in zip(shapes, levels)]
-    mean_level = [_energy(s, net.config, f, None) for s, f in zip(shapes, fractions)]
+    measured = [_energy(s, c, f, l) for s, c, f, l in zip(shapes, configs, fractions, levels)]
+    assumed = [_energy(s, c, units.input_one_fraction, l) for s, c, l in zip(shapes, configs, levels)]
+    mean_level = [_energy(s, c, f, None) for s, c, f in zip(shapes, configs, fractions)]
     return {"one_fractions": fractions, "energy_j": float(sum(measured)),
             "energy_j_assumed_fraction": float(sum(assumed)), "energy_j_mean_level": float(sum(mean_level)),
             "per_layer_j": measured, "level_sums": [int(sum(l)) for l in levels]}

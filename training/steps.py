@@ -101,11 +101,16 @@ class MatrixStep:
             return bn_fold.folded_weight(self.module, self.batch_norm)
         return self.module.weight
 
+    def layer_config(self, config: CompileConfig) -> CompileConfig:
+        """``config`` with this layer's own weight width (the compiler names it ``layer<index>``)."""
+        return config.for_layer(f"layer{self.index}")
+
     def integer_weights(self, config: CompileConfig, x_scale: float) -> tuple[np.ndarray, np.ndarray]:
         """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule, with the
         coarser scale of a channel whose bias code would overflow the accumulator
         (``quant_math.fit_bias``, on the crossbar matrix: a grouped conv's block-diagonal
         one, whose row count sets the headroom)."""
+        config = self.layer_config(config)
         w = self.weight().detach().to(torch.float64).cpu().numpy()
         w_int, w_scale = quant_math.quantize_weights_per_channel(w, config.weight_bits, axis=0)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
@@ -146,6 +151,7 @@ class MatrixStep:
         if not self.is_conv and x.dim() != 2:
             raise SpintronError(f"fake quantization runs Linear on [N, features] inputs, got {x.dim()}-D "
                                 f"{tuple(x.shape)} (flatten first)")
+        config = self.layer_config(config)
         bits = self.output_code_bits(config)
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
         w_int, w_scale = self.integer_weights(config, grid_in.scale)

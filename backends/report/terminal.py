@@ -55,9 +55,11 @@ def format_report(report: dict) -> str:
     overrides = [f"{o['name']} = {o['value']:g} {o['unit']} (shipped {o['shipped_value']:g}, from {o['origin']})"
                  + ("" if o["name"] in read else "; not used by this design's cost model")
                  for o in report["overrides"]]
+    precision = precision_label(config["weight_bits"], config["activation_bits"], config.get("output_bits"),
+                                config.get("layer_weight_bits", ()))
     return "\n".join([
         f"design: {report['source']}  "
-        f"({precision_label(config['weight_bits'], config['activation_bits'], config.get('output_bits'))}, "
+        f"({precision}, "
         f"{config['cell_bits']}-bit cells, {config['adc_bits']}-bit ADC, {config['rows']}x{config['cols']} crossbars"
         f"{tiling_label(config.get('grouped_tiling'))})",
         *lines,

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from spintron_nn.config import KNOWN_TARGETS, CompileConfig, parse_crossbar
+from spintron_nn.config import KNOWN_TARGETS, CompileConfig, parse_crossbar, parse_layer_bits
 from spintron_nn.errors import SpintronError
 
 # Target -> "module:function", function(design, folder) writing the target's
@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(checkpoints load with weights_only=True)",
     )
     parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8)")
+    parser.add_argument("--layer-weight-bits", default="",
+                        help="weight widths of single matrix layers, e.g. layer0=8,layer3=8 (names as the "
+                        "report lists them; the others keep --weight-bits)")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
@@ -64,6 +67,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         raise SpintronError("--targets is empty")
     return CompileConfig(
         weight_bits=args.weight_bits,
+        layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
         activation_bits=args.activation_bits,
         output_bits=args.output_bits,
         grouped_tiling=args.grouped_tiling,
