@@ -206,3 +206,20 @@ def test_verify_bounds_follow_the_narrowest_layer():
     narrow_layer = default_bounds(SimpleNamespace(config=CompileConfig(
         weight_bits=8, activation_bits=8, layer_weight_bits={"layer1": 4})))
     assert narrow_layer == uniform
+
+
+def test_mixed_precision_example_both_layers_wide_is_the_w8_design():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "mixed_precision.py"
+    spec = importlib.util.spec_from_file_location("mixed_precision", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    test = np.load(path.parent / "digits_test.npz")
+    calibration = np.load(path.parent / "digits_calibration.npy")
+    rows = [example.measure(2, choice, 4, calibration, test["x"], test["y"]) for choice in example.CHOICES]
+    uniform8 = example.measure(8, {}, 4, calibration, test["x"], test["y"])
+    assert rows[-1]["accuracy"] == uniform8["accuracy"] and rows[-1]["energy_j"] == uniform8["energy_j"]
+    assert rows[0]["energy_j"] < rows[1]["energy_j"] < rows[-1]["energy_j"]  # wider layers read more slices
+    assert rows[0]["accuracy"] < rows[-1]["accuracy"]
