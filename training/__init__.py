@@ -6,6 +6,8 @@
 * :class:`QuantizationAwareTrainer`: QAT, variation-aware (the simulator's
   device noise per batch, seeded) and energy-aware (a regulariser from the
   energy model's per-layer costs) training.
+* ``training.precision.choose_layer_weight_bits``: per-layer weight widths
+  chosen for crossbar energy within an accuracy budget (a measured search).
 """
 
 from spintron_nn.training.network import FakeQuantNetwork, build_steps

@@ -1,0 +1,97 @@
+"""Greedy per-layer weight widths (training/precision.py).
+
+Oracles: the compiler (``compile_model(...).run(backend="sim")``) for the
+accuracy of the chosen design and of every move the search refused; the
+search's own bookkeeping (budget, energy falling at every step) is checked
+against its definitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spintron_nn.api import compile_model
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+from spintron_nn.training.energy import crossbar_energy
+from spintron_nn.training.metrics import top1_accuracy
+from spintron_nn.training.network import FakeQuantNetwork
+from spintron_nn.training.precision import choose_layer_weight_bits, matrix_layer_names
+from spintron_nn.training.threads import single_torch_thread
+from spintron_nn.training.trainer import TrainingOptions, train_float
+
+CONFIG = CompileConfig(activation_bits=4, rows=32, cols=32, adc_bits=5)
+DROP = 0.0  # no accuracy to spend: on these tasks the search stops part-way (checked below)
+
+
+def _task(seed: int):
+    """Three Gaussian-blob classes in 12 dimensions and a small MLP trained on them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((3, 12)) * 1.2
+    labels = rng.integers(0, 3, 600)
+    x = (centres[labels] + rng.standard_normal((600, 12))).astype(np.float32)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(12, 24), nn.ReLU(), nn.Linear(24, 16), nn.ReLU(), nn.Linear(16, 3))
+    with single_torch_thread():
+        train_float(model, x[:400], labels[:400], TrainingOptions(epochs=8, learning_rate=3e-3, seed=seed))
+    return model.eval(), x, labels
+
+
+def _sim_accuracy(model, config, calibration, x, y) -> float:
+    with single_torch_thread():
+        design = compile_model(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
+    return top1_accuracy(design.run(x, backend="sim")[0], y)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_choice_is_within_budget_and_the_compilers_accuracy(seed):
+    model, x, y = _task(seed)
+    calibration, xv, yv = x[:128], x[400:], y[400:]
+    with single_torch_thread():
+        choice = choose_layer_weight_bits(model, CONFIG, calibration, xv, yv, widths=(8, 4, 3, 2),
+                                          max_accuracy_drop=DROP)
+    assert choice["steps"], "the search narrowed nothing"
+    assert choice["config"].weight_bits == 8
+    assert dict(choice["config"].layer_weight_bits) == choice["layer_weight_bits"]
+    assert choice["accuracy"] == _sim_accuracy(model, choice["config"], calibration, xv, yv)
+    assert choice["accuracy"] >= choice["widest"]["accuracy"] - DROP - 1e-12
+    energies = [choice["widest"]["energy_j"]] + [step["energy_j"] for step in choice["steps"]]
+    assert all(a > b for a, b in zip(energies, energies[1:]))
+    # the reported energy is crossbar_energy of the chosen network
+    net = FakeQuantNetwork(model, choice["config"])
+    net.calibrate(calibration)
+    assert crossbar_energy(net, xv[:256])["energy_j"] == pytest.approx(choice["energy_j"], rel=1e-12)
+    # stopped for a reason: every remaining move breaks the budget or saves nothing (compiler's accuracy)
+    widths, refused = (8, 4, 3, 2), 0
+    for name in matrix_layer_names(model):
+        bits = choice["config"].weight_bits_of(name)
+        narrower = [b for b in widths if b < bits]
+        if not narrower:
+            continue
+        trial = choice["config"].replace(layer_weight_bits={**choice["layer_weight_bits"], name: narrower[0]})
+        over_budget = _sim_accuracy(model, trial, calibration, xv, yv) < choice["widest"]["accuracy"] - DROP
+        net = FakeQuantNetwork(model, trial)
+        net.calibrate(calibration)
+        saves = crossbar_energy(net, xv[:256])["energy_j"] < choice["energy_j"]
+        assert over_budget or not saves, name
+        refused += 1
+    assert refused, "the search ran to the narrowest width everywhere: nothing left to check"
+
+
+def test_one_width_changes_nothing():
+    model, x, y = _task(2)
+    with single_torch_thread():
+        choice = choose_layer_weight_bits(model, CONFIG, x[:64], x[400:], y[400:], widths=(6,))
+    assert choice["steps"] == [] and choice["layer_weight_bits"] == {}
+    assert choice["config"].weight_bits == 6 and choice["accuracy"] == choice["widest"]["accuracy"]
+
+
+@pytest.mark.parametrize("kwargs, words", [(dict(widths=()), "at least one"), (dict(widths=(9, 4)), "2..8"),
+                                           (dict(max_accuracy_drop=2.0), "fraction")])
+def test_bad_options(kwargs, words):
+    model, x, y = _task(3)
+    with pytest.raises(SpintronError, match=words):
+        choose_layer_weight_bits(model, CONFIG, x[:64], x[400:], y[400:], **kwargs)
