@@ -99,6 +99,9 @@ def compile_model(
         _calibration_inputs(calibration, float_module) if calibration is not None else None
     )
     needs_crossbars = any(t != "ir" for t in config.targets)
+    if config.layer_weight_bits and not needs_crossbars:
+        raise SpintronError("per-layer weight bits choose the widths of mapped matrix layers; "
+                            "targets 'ir' alone map nothing (add sim, or drop the per-layer widths)")
     if needs_crossbars:
         try:
             from spintron_nn.passes.flows import quantize_and_lower

@@ -34,7 +34,7 @@ def parse_layer_bits(text: str) -> tuple[tuple[str, int], ...]:
     pairs = []
     for item in filter(None, (part.strip() for part in str(text).split(","))):
         name, sep, bits = item.partition("=")
-        if not sep or not name.strip() or not bits.strip().isdigit():
+        if not sep or not name.strip() or not re.fullmatch(r"[0-9]+", bits.strip()):
             raise SpintronError(f"per-layer weight bits must look like layer0=8,layer3=6, got {text!r}")
         pairs.append((name.strip(), int(bits)))
     return check_layer_weight_bits(pairs)
@@ -44,17 +44,29 @@ def check_layer_weight_bits(pairs) -> tuple[tuple[str, int], ...]:
     """Per-layer weight widths as sorted ``(layer name, bits)`` pairs (a dict or
     pairs in); each 2..8, each layer named once.  Names are the compiled
     matrix layers' (``layer0``, ``layer1``, ... as the report lists them);
-    lowering rejects a name that is not one."""
-    items = list(pairs.items()) if isinstance(pairs, dict) else [tuple(p) for p in pairs]
+    lowering rejects a name that is not one.  Sorted naturally (layer2 before layer10)."""
+    if isinstance(pairs, dict):
+        items = list(pairs.items())
+    elif isinstance(pairs, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+        items = [tuple(p) for p in pairs]
+    else:
+        raise SpintronError("per-layer weight bits must be a {layer name: bits} dict or (name, bits) pairs, "
+                            f"got {pairs!r}")
     names = [name for name, _ in items]
     for name, bits in items:
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+        # ASCII only: the names travel through pass-option text (quantize{layer-weight-bits="..."})
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
             raise SpintronError(f"per-layer weight bits: {name!r} is not a layer name (like layer0)")
         _check_range(f"weight bits of {name}", bits, 2, 8)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise SpintronError(f"per-layer weight bits: {', '.join(repeated)} given more than once")
-    return tuple(sorted(items))
+    return tuple(sorted(items, key=lambda item: _natural_key(item[0])))
+
+
+def _natural_key(name: str) -> tuple:
+    """``layer10`` after ``layer2``: digit runs compare as numbers."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"([0-9]+)", name))
 
 
 def tiling_label(grouped_tiling: str | None) -> str:

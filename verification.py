@@ -39,6 +39,18 @@ class CheckResult:
         return f"{status} {self.name}: {self.measured:.6g} (bound {self.relation} {self.bound:.6g})"
 
 
+def _weight_widths(design: Design) -> list[int]:
+    """The weight widths the mapped matrix layers use (the config's for every layer when
+    there is no mapping): the global width only if some layer kept it."""
+    from spintron_nn.ir import spin
+
+    module = getattr(design, "spin_module", None)
+    layers = {op.layer.data for op in module.walk() if isinstance(op, spin.CrossbarTileOp)} if module else set()
+    if not layers:
+        return [design.config.weight_bits]
+    return [design.config.weight_bits_of(layer) for layer in layers]
+
+
 def default_bounds(design: Design) -> tuple[float, float]:
     """(min top-1 agreement, max relative RMS error) for sim vs float.
 
@@ -48,7 +60,7 @@ def default_bounds(design: Design) -> tuple[float, float]:
     These are acceptance bounds for a working design, not accuracy claims.
     """
     config = design.config
-    bits = min(config.weight_bits, config.activation_bits, *(b for _, b in config.layer_weight_bits))
+    bits = min(config.activation_bits, *_weight_widths(design))
     rms = min(1.0, 0.05 * 2 ** (8 - bits))
     agreement = max(0.5, 0.95 - 0.05 * (8 - bits))
     return agreement, rms

@@ -9,8 +9,9 @@ format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
 * ``spin.activation_bits``, ``spin.weight_bits``, ``spin.per_channel`` on ``@main``;
 * ``spin.layer_weight_bits`` on ``@main`` (a dictionary, layer name -> width)
   when ``layer-weight-bits="layer0=8,layer3=6"`` gives single matrix layers
-  their own weight width: lower-to-spin names the matrix layers ``layer0``,
-  ``layer1``, ... in graph order (as the report lists them), quantizes those
+  their own weight width: lower-to-spin names the matrix layers ``layer<n>``
+  in graph order, numbered together with the ``lut<n>`` tables (as the report
+  lists them), quantizes those
   layers' weights to their width, and rejects a name that is no matrix layer;
 * ``spin.output_bits`` on ``@main`` when ``output-bits`` is set and differs
   from ``activation-bits`` (``0`` = the activation bits): lower-to-spin gives

@@ -197,17 +197,6 @@ def test_spintron_opt_pass_option(onnx_model, tmp_path, capsys):
     assert widths == {"layer0": "4", "layer1": "4", "layer2": "6"}
 
 
-def test_verify_bounds_follow_the_narrowest_layer():
-    from types import SimpleNamespace
-
-    from spintron_nn.verification import default_bounds
-
-    uniform = default_bounds(SimpleNamespace(config=CompileConfig(weight_bits=4, activation_bits=8)))
-    narrow_layer = default_bounds(SimpleNamespace(config=CompileConfig(
-        weight_bits=8, activation_bits=8, layer_weight_bits={"layer1": 4})))
-    assert narrow_layer == uniform
-
-
 def test_mixed_precision_example_both_layers_wide_is_the_w8_design():
     import importlib.util
     from pathlib import Path
@@ -223,3 +212,43 @@ def test_mixed_precision_example_both_layers_wide_is_the_w8_design():
     assert rows[-1]["accuracy"] == uniform8["accuracy"] and rows[-1]["energy_j"] == uniform8["energy_j"]
     assert rows[0]["energy_j"] < rows[1]["energy_j"] < rows[-1]["energy_j"]  # wider layers read more slices
     assert rows[0]["accuracy"] < rows[-1]["accuracy"]
+
+
+@pytest.mark.parametrize("bad", ["layer0=8", None, [("layer0",)], [("layer0", 8, 1)]])
+def test_python_config_rejects_malformed_widths(bad):
+    with pytest.raises(SpintronError, match="dict or"):
+        CompileConfig(layer_weight_bits=bad)
+
+
+@pytest.mark.parametrize("text", ["layer0=\u00b2", "layer0=\u0663", "layer\u00e9=8"])
+def test_non_ascii_digits_and_names_are_refused(text):
+    with pytest.raises(SpintronError, match="look like|not a layer name"):
+        parse_layer_bits(text)
+
+
+def test_names_sort_naturally():
+    assert [n for n, _ in check_layer_weight_bits({"layer10": 3, "layer2": 4})] == ["layer2", "layer10"]
+
+
+def test_ir_only_target_refuses_per_layer_widths():
+    with pytest.raises(SpintronError, match="map nothing"):
+        _compile(CompileConfig(weight_bits=4, layer_weight_bits={"layer0": 8}, targets=("ir",), **BASE))
+
+
+def test_verify_bound_ignores_a_global_width_no_layer_uses():
+    from spintron_nn.verification import default_bounds
+
+    all_wide = _compile(CompileConfig(weight_bits=2, layer_weight_bits={f"layer{i}": 8 for i in range(3)}, **BASE))
+    uniform8 = _compile(CompileConfig(weight_bits=8, **BASE))
+    assert default_bounds(all_wide) == default_bounds(uniform8)
+    one_narrow = _compile(CompileConfig(weight_bits=8, layer_weight_bits={"layer1": 3}, **BASE))
+    assert default_bounds(one_narrow) == default_bounds(_compile(CompileConfig(weight_bits=3, **BASE)))
+
+
+def test_lookup_tables_take_layer_numbers():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 16), nn.Sigmoid(), nn.Linear(16, 5)).eval()
+    with pytest.raises(SpintronError, match=r"layer1, which is not a matrix layer .*layer0, layer2"):
+        _compile(CompileConfig(weight_bits=4, layer_weight_bits={"layer1": 8}, **BASE), model=model)
+    design = _compile(CompileConfig(weight_bits=4, layer_weight_bits={"layer2": 8}, **BASE), model=model)
+    assert {spin.get_int(t, "slices") for t in _tiles(design)["layer2"]} == {4}
