@@ -130,6 +130,9 @@ def test_wider_layer_costs_more_energy_in_the_report():
         return next(layer["energy_j"]["total"] for layer in report["spintronic"]["layers"] if layer["name"] == name)
 
     assert layer_energy(mixed, "layer1") > layer_energy(narrow, "layer1")
+    widths = {layer["name"]: layer.get("weight_bits") for layer in mixed["spintronic"]["layers"]}
+    assert {name: widths[name] for name in ("layer0", "layer1", "layer2")} == {"layer0": 3, "layer1": 8, "layer2": 3}
+    assert all(bits is None for name, bits in widths.items() if not name.startswith("layer"))
     assert layer_energy(mixed, "layer0") == pytest.approx(layer_energy(narrow, "layer0"), rel=1e-12)
 
 

@@ -155,6 +155,9 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
     tiles = tile_map(design.spin_module)
     crossbar_layers = {tile["layer"] for tile in tiles}
     spintronic = _design_section(estimate["spintronic"], crossbar_layers)
+    for layer in spintronic["layers"]:
+        if layer["kind"] == "crossbar":  # per layer: --layer-weight-bits may give it its own
+            layer["weight_bits"] = design.config.weight_bits_of(layer["name"])
     cmos = _design_section(estimate["cmos"], crossbar_layers)
     return {
         "schema_version": SCHEMA_VERSION,
