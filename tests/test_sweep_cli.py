@@ -107,6 +107,8 @@ def test_pareto_front_on_hand_made_points():
         (["--crossbar", "8x8"], "crossbar rows must be an integer in 16..1024"),
         (["--jobs", "0"], "--jobs must be in 1..64"),
         (["--mtj-config", "/nonexistent/cfg.toml"], "no such parameter file"),
+        (["--layer-weight-bits", "layer0=9"], "weight bits of layer0 must be an integer in 2..8"),
+        (["--layer-weight-bits", "layer5=8", "--jobs", "1"], "layer5, which is not a matrix layer"),
     ],
 )
 def test_bad_options_are_one_line_errors_and_leave_nothing(tmp_path, capsys, options, message):
@@ -115,6 +117,18 @@ def test_bad_options_are_one_line_errors_and_leave_nothing(tmp_path, capsys, opt
     err = capsys.readouterr().err
     assert err.startswith("spintronc: error: ") and err.count("\n") == 1 and message in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_per_layer_weight_widths_hold_at_every_point(tmp_path):
+    options = ("--crossbar", "32x32", "--adc-bits", "4", "--weight-bits", "3", "--jobs", "1")
+    assert _sweep(tmp_path / "mixed", *options, "--layer-weight-bits", "layer1=8") == 0
+    mixed = json.loads((tmp_path / "mixed" / "sweep.json").read_text())
+    assert mixed["fixed"]["layer_weight_bits"] == {"layer1": 8}
+    config = CompileConfig(weight_bits=3, layer_weight_bits={"layer1": 8}, rows=32, cols=32, adc_bits=4)
+    from spintron_nn.backends.report.build import build_report
+
+    expected = build_report(compile_model(MODEL, config, CALIBRATION))["spintronic"]["total"]["energy_j"]["total"]
+    assert mixed["points"][0]["energy_j"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_a_failing_point_leaves_nothing(tmp_path, capsys):

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adc-bits", default="6", help="ADC resolutions, e.g. 4,6,8")
     parser.add_argument("--cell-bits", default="2", help="bits per cell, e.g. 1,2")
     parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8), same at every point")
+    parser.add_argument("--layer-weight-bits", default="",
+                        help="single matrix layers' weight widths, e.g. layer0=8 (as compile), same at every point")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8), same at every point")
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
@@ -60,7 +62,7 @@ class ProgressBar:
 def _validated(args: argparse.Namespace):
     """Everything checked before a worker starts or a file is written."""
     from spintron_nn.backends.report.sweep import SweepGrid, parse_crossbar_list, parse_int_list
-    from spintron_nn.config import CompileConfig
+    from spintron_nn.config import CompileConfig, parse_layer_bits
 
     if not 1 <= args.jobs <= 64:
         raise SpintronError(f"--jobs must be in 1..64, got {args.jobs}")
@@ -72,7 +74,8 @@ def _validated(args: argparse.Namespace):
         adc_bits=tuple(parse_int_list(args.adc_bits, "--adc-bits")),
         cell_bits=tuple(parse_int_list(args.cell_bits, "--cell-bits")),
     )
-    base = CompileConfig(weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+    base = CompileConfig(weight_bits=args.weight_bits, layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
+                         activation_bits=args.activation_bits,
                          output_bits=args.output_bits, grouped_tiling=args.grouped_tiling,
                          mtj_config=args.mtj_config)
     return grid, grid.configs(base)
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         "calibration": str(args.calibration),
         "grid": {"crossbar": [f"{r}x{c}" for r, c in grid.crossbars], "adc_bits": list(grid.adc_bits),
                  "cell_bits": list(grid.cell_bits)},
-        "fixed": {"weight_bits": args.weight_bits, "activation_bits": args.activation_bits,
+        "fixed": {"weight_bits": args.weight_bits, "layer_weight_bits": dict(configs[0].layer_weight_bits),
+                  "activation_bits": args.activation_bits,
                   "output_bits": args.output_bits, "grouped_tiling": args.grouped_tiling,
                   "mtj_config": args.mtj_config},
         "accuracy": "top-1 agreement of the bit-exact simulation with the float graph on the calibration inputs",
