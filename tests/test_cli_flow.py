@@ -208,3 +208,18 @@ def test_default_outputs_are_8_bits_and_grouped_tiling_reaches_the_bundle(tmp_pa
     bad = spintronc("compile", EXAMPLE, "-o", tmp_path / "never", "--grouped-tiling", "packed", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "grouped-tiling" in bad.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_facade_layer_quantization_bits_is_the_configs(tmp_path):
+    import spintron_nn as sn
+    from spintron_nn import SpintronConverter
+
+    calibration = np.load(CALIBRATION)
+    converted = SpintronConverter().convert(str(EXAMPLE), quantization_bits=3, activation_bits=4,
+                                            layer_quantization_bits={"layer1": 8}, calibration=calibration)
+    config = sn.CompileConfig(weight_bits=3, activation_bits=4, layer_weight_bits={"layer1": 8})
+    direct = sn.compile(str(EXAMPLE), config, calibration=calibration)
+    x = np.load(INPUTS)
+    np.testing.assert_array_equal(converted.run(x)[0], direct.run(x, backend="sim")[0])
+    saved = sn.load(converted.save_design(tmp_path / "mixed"))
+    assert saved.config.layer_weight_bits == (("layer1", 8),)
