@@ -95,3 +95,35 @@ def test_bad_options(kwargs, words):
     model, x, y = _task(3)
     with pytest.raises(SpintronError, match=words):
         choose_layer_weight_bits(model, CONFIG, x[:64], x[400:], y[400:], **kwargs)
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(y=slice(0, 1)), "one label per item"), (dict(x=slice(0, 0), y=slice(0, 0)), "non-empty"),
+    (dict(calibration=slice(0, 0)), "calibration is empty"), (dict(energy_inputs=slice(0, 0)), "energy_inputs is empty"),
+    (dict(widths=4), "sequence"), (dict(targets=("ir",)), "maps nothing")])
+def test_bad_data(change, words):
+    model, x, y = _task(4)
+    xv, yv, calibration = x[400:], y[400:], x[:64]
+    kwargs = {}
+    if "x" in change:
+        xv = xv[change["x"]]
+    if "y" in change:
+        yv = yv[change["y"]]
+    if "calibration" in change:
+        calibration = calibration[change["calibration"]]
+    if "energy_inputs" in change:
+        kwargs["energy_inputs"] = xv[change["energy_inputs"]]
+    if "widths" in change:
+        kwargs["widths"] = change["widths"]
+    config = CONFIG.replace(targets=change["targets"]) if "targets" in change else CONFIG
+    with pytest.raises(SpintronError, match=words):
+        choose_layer_weight_bits(model, config, calibration, xv, yv, **kwargs)
+
+
+def test_submodule_modes_are_restored():
+    model, x, y = _task(5)
+    model.train()
+    model[1].eval()  # e.g. a part frozen during fine-tuning
+    with single_torch_thread():
+        choose_layer_weight_bits(model, CONFIG, x[:64], x[400:], y[400:], widths=(8, 4))
+    assert model.training and not model[1].training and model[0].training

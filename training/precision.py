@@ -38,11 +38,29 @@ from spintron_nn.training.steps import MatrixStep
 
 
 def _widths(widths: Sequence[int]) -> tuple[int, ...]:
-    values = sorted(set(widths), reverse=True)
+    if not isinstance(widths, (list, tuple, np.ndarray)):
+        raise SpintronError(f"choose_layer_weight_bits: widths must be a sequence of bit widths, got {widths!r}")
+    values = sorted({int(b) if isinstance(b, np.integer) else b for b in widths}, reverse=True)
     if not values:
         raise SpintronError("choose_layer_weight_bits: give at least one weight width")
     check_layer_weight_bits([(f"w{b}", b) for b in values])  # each 2..8
     return tuple(values)
+
+
+def _check_data(config: CompileConfig, calibration: np.ndarray, x: np.ndarray, y: np.ndarray,
+                energy_inputs: np.ndarray) -> None:
+    if not any(target != "ir" for target in config.targets):
+        raise SpintronError("choose_layer_weight_bits: the config maps nothing (targets 'ir' only); "
+                            "widths are chosen for a crossbar design")
+    if y.ndim != 1 or len(x) != len(y) or not len(x):
+        raise SpintronError(f"choose_layer_weight_bits: x ({len(x)} items) and y ({y.shape}) must be "
+                            "a non-empty batch and one label per item")
+    for name, array in (("calibration", calibration), ("energy_inputs", energy_inputs)):
+        if not len(array):
+            raise SpintronError(f"choose_layer_weight_bits: {name} is empty")
+        if array.shape[1:] != x.shape[1:]:
+            raise SpintronError(f"choose_layer_weight_bits: {name} items have shape {array.shape[1:]}, "
+                                f"x items {x.shape[1:]}")
 
 
 def _config(config: CompileConfig, widest: int, choice: dict[str, int]) -> CompileConfig:
@@ -73,15 +91,18 @@ def choose_layer_weight_bits(model: torch.nn.Module, config: CompileConfig, cali
     """Greedy per-layer weight widths for ``model`` (trained, float or QAT) under ``config``'s
     other choices; ``max_accuracy_drop`` a fraction (0.01 = one point) below the all-widest design.
 
+    The returned config is ``config`` with ``weight_bits`` the widest width and the narrower
+    layers in ``layer_weight_bits`` (the ones given are replaced).
     Returns ``{"config", "layer_weight_bits", "accuracy", "energy_j", "widest", "steps"}``:
     ``widest`` the all-widest design's measurement, ``steps`` every accepted move's
     (``layer``, ``bits``, ``accuracy``, ``energy_j``), in order."""
     widths = _widths(widths)
     if not 0 <= max_accuracy_drop <= 1:
         raise SpintronError(f"max_accuracy_drop is a fraction in 0..1, got {max_accuracy_drop!r}")
-    calibration = np.asarray(calibration, dtype=np.float32)
+    calibration, x, y = np.asarray(calibration, dtype=np.float32), np.asarray(x, dtype=np.float32), np.asarray(y)
     energy_inputs = np.asarray(x[:256] if energy_inputs is None else energy_inputs, dtype=np.float32)
-    was_training = model.training
+    _check_data(config, calibration, x, y, energy_inputs)
+    modes = {module: module.training for module in model.modules()}  # each its own (a frozen BN stays so)
     model.eval()
     try:
         names = matrix_layer_names(model)
@@ -114,7 +135,8 @@ def choose_layer_weight_bits(model: torch.nn.Module, config: CompileConfig, cali
                 progress(f"{name} -> W{bits}: accuracy {best['accuracy'] * 100:.2f} %, "
                          f"crossbar energy {best['energy_j'] * 1e9:.2f} nJ")
     finally:
-        model.train(was_training)
+        for module, training in modes.items():
+            module.training = training
     chosen = _config(config, widths[0], current)
     return {"config": chosen, "layer_weight_bits": dict(chosen.layer_weight_bits), "accuracy": best["accuracy"], "energy_j": best["energy_j"],
             "widest": widest, "steps": steps}
