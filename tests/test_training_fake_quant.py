@@ -159,3 +159,11 @@ def test_uncalibrated_and_unsupported_models_are_errors():
         FakeQuantNetwork(nn.Sequential(nn.Linear(4, 4), nn.Sigmoid()))
     with pytest.raises(SpintronError, match="zero padding"):  # (grouped convs are supported now)
         FakeQuantNetwork(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, padding_mode="circular")))
+
+
+@pytest.mark.parametrize("layer, shape", [(lambda: nn.Linear(12, 5), (12,)), (lambda: nn.Conv2d(2, 4, 3), (2, 8, 8))])
+def test_a_bare_layer_is_a_network(layer, shape):
+    # torch.fx traces into a root module's own forward; a lone Linear/Conv2d must still be one layer
+    design, net, x = _compiled_and_fake(lambda seed: (torch.manual_seed(seed), layer())[1], shape,
+                                        CompileConfig(weight_bits=4, activation_bits=4, rows=16, cols=16), 0)
+    _assert_same_dequantized(net.predict(x), design.run(x, backend="sim")[0])

@@ -197,4 +197,8 @@ class _Builder:
 
 def trace_steps(model: torch.nn.Module) -> StepGraph:
     """The model's ops as fake-quantization steps (SpintronError if unsupported)."""
+    if isinstance(model, (torch.nn.Linear, torch.nn.Conv2d)):
+        # torch.fx traces into the root module's forward, so a bare layer would show its weight
+        # as a tensor, not a layer: trace it as the one module of a container (same instance)
+        model = torch.nn.Sequential(model)
     return _Builder(model).build()
