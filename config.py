@@ -108,6 +108,11 @@ class CompileConfig:
     # Grouped/depthwise convs: "aligned" tiles of whole groups (least energy) or the
     # "grid" (fewest arrays); tiling.py has the trade-off.
     grouped_tiling: str = "aligned"
+    # Input one-bit fraction the energy estimate prices reads at: "table"
+    # (crossbar.input_one_fraction, 0.5) or "measured" per tile on the
+    # calibration sample (passes/estimate_energy.py); ReLU layers' inputs are
+    # mostly zeros, so measured is lower there.
+    input_activity: str = "table"
     targets: tuple[str, ...] = ("ir", "sim", "report")
     pipeline: str | None = None  # overrides the default flow when given
     # Device/energy parameter overrides (docs/parameters.md): a TOML file
@@ -130,6 +135,8 @@ class CompileConfig:
         from spintron_nn.tiling import check_grouped_tiling
 
         check_grouped_tiling(self.grouped_tiling)
+        if self.input_activity not in ("table", "measured"):
+            raise SpintronError(f"input activity must be 'table' or 'measured', got {self.input_activity!r}")
         _check_range("cell bits", self.cell_bits, 1, 4)
         _check_range("ADC bits", self.adc_bits, 1, 12)
         _check_range("crossbar rows", self.rows, 16, 1024)

@@ -326,6 +326,14 @@ class TileEvents:
     buffer_write_bytes: int
 
 
+def one_bit_fraction(codes, bits: int) -> float:
+    """Fraction of the ``bits`` bits of unsigned input ``codes`` that are 1 (0 for no codes): a
+    measured ``input_one_fraction`` (bit-serial rows are driven, and their cells read, on 1s)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    ones = sum(int(((codes >> b) & 1).sum()) for b in range(bits))
+    return ones / max(codes.size * bits, 1)
+
+
 def count_tile_events(tile: TileShape, input_one_fraction: float, columns_per_adc: int) -> TileEvents:
     """Events of one tile for ``tile.vectors`` input vectors.
 

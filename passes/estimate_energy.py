@@ -11,6 +11,13 @@ Layers: the crossbar tiles of one ``layer`` run in parallel, then their
 layers run one after another.  Pure addressing (reshape, im2col, which the
 tiles' input reads already count, rows_to_image, concat, transpose) is free.
 
+Input activity (``activity``): ``table`` prices every tile's reads at the
+parameter table's ``crossbar.input_one_fraction``; ``measured`` at the
+tile's own ``spin.input_one_fraction``, which ``tile-crossbars`` measured on
+the calibration sample (an error for a tile without one).  Either way each
+crossbar layer's entry states the fraction it was priced at
+(``input_one_fraction``, the tiles' row-weighted mean).
+
 MACs are the weights of a layer times its input vectors: the zero positions
 between a grouped conv's diagonal blocks are read by the tiles that span
 them (energy) but are not MACs, and the CMOS baseline skips them.
@@ -18,6 +25,7 @@ them (energy) but are not MACs, and the CMOS baseline skips them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -55,6 +63,7 @@ from spintron_nn.tiling import check_grouped_tiling
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
+from spintron_nn.passes.tile_crossbars import INPUT_ONE_FRACTION_ATTR
 
 # Float ops per element of the exact softmax (exp by a short polynomial,
 # the sum, one division): assumed, it is a small share of any network.
@@ -120,12 +129,28 @@ class _Context:
     cell_type: str
     cells: dict[int, CellCosts]
     grouped_tiling: str = "aligned"  # how an untiled grouped layer would be tiled (tiling.py)
+    activity: str = "table"  # input one-bit fraction: the table's, or each tile's measured one
 
     def cell(self, cell_bits: int) -> CellCosts:
         if cell_bits not in self.cells:
             kind = default_cell_type(cell_bits) if self.cell_type == "auto" else self.cell_type
             self.cells[cell_bits] = cell_costs(self.table, kind, cell_bits)
         return self.cells[cell_bits]
+
+
+ACTIVITIES = ("table", "measured")
+
+
+def input_one_fraction(op: spin.CrossbarTileOp, ctx: _Context) -> float:
+    """The input one-bit fraction ``op`` is priced at (``ctx.activity``)."""
+    if ctx.activity == "table":
+        return ctx.units.input_one_fraction
+    measured = op.attributes.get(INPUT_ONE_FRACTION_ATTR)
+    if measured is None:
+        raise SpintronError(f"estimate-energy: activity=measured, but tile {spin.get_int(op, 'tile_id')} has no "
+                            f"measured input activity ({INPUT_ONE_FRACTION_ATTR}; tile-crossbars records it "
+                            "when calibration data is on @main)")
+    return measured.value.data
 
 
 def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
@@ -148,7 +173,7 @@ def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
     cells = op.levels_pos.array.size + op.levels_neg.array.size
     return tile_cost(
         shape,
-        ctx.units,
+        dataclasses.replace(ctx.units, input_one_fraction=input_one_fraction(op, ctx)),
         cell,
         conductance_sum=cell.conductance_sum(cells, level_sum),
         programming_pulses=cells + level_sum,  # reset every cell, then step it up to its level
@@ -258,6 +283,7 @@ class _Layer:
     cols: int = 0
     weights: int = 0  # real weights: rows x cols / groups
     vectors: int = 0
+    activity_rows: list[tuple[float, int]] = dataclasses.field(default_factory=list)  # (fraction, rows) per tile
 
     @property
     def groups(self) -> int:
@@ -283,15 +309,18 @@ def _cost_attr(cost: Cost) -> DictionaryAttr:
 
 
 def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, cell_type: str = "auto",
-                    annotate: bool = False, grouped_tiling: str = "aligned") -> dict:
+                    annotate: bool = False, grouped_tiling: str = "aligned", activity: str = "table") -> dict:
     """The energy report of ``module``: ``{"spintronic": {...}, "cmos": {...},
     "parameters": {...}}``, each ``{"layers": [...], "total": {...}}``.
-    ``grouped_tiling``: how a grouped layer not yet tiled is priced (tiled ones: as tiled)."""
+    ``grouped_tiling``: how a grouped layer not yet tiled is priced (tiled ones: as tiled);
+    ``activity``: ``"table"`` or ``"measured"`` input one-bit fractions (module docstring)."""
     table = table or load_parameters()
     if cell_type not in ("auto", "mtj", "sot", "dw"):
         raise SpintronError(f"estimate-energy: unknown cell type {cell_type!r} (auto, mtj, sot, dw)")
+    if activity not in ACTIVITIES:
+        raise SpintronError(f"estimate-energy: activity must be one of {', '.join(ACTIVITIES)}, got {activity!r}")
     check_grouped_tiling(grouped_tiling)
-    ctx = _Context(table, unit_costs(table), cell_type, {}, grouped_tiling)
+    ctx = _Context(table, unit_costs(table), cell_type, {}, grouped_tiling, activity)
     layers: dict[str, _Layer] = {}
     owners: dict[Operation, str] = {}
     for index, op in enumerate(_main_ops(module)):
@@ -307,12 +336,14 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.cols = max(layer.cols, spin.get_int(op, "col_offset") + spin.get_int(op, "cols"))
             layer.weights += _weight_cells(op)
             layer.vectors = _batch1_shape(op.input)[0]
+            layer.activity_rows.append((input_one_fraction(op, ctx), spin.get_int(op, "rows")))
         elif isinstance(op, spin.CrossbarLayerOp):
             cost = _layer_op_cost(op, ctx)
             layer.tiles.append(cost)
             layer.rows, layer.cols = op.weights.array.shape
             layer.weights = layer.rows * layer.cols // spin.get_int(op, "groups", 1)
             layer.vectors = _batch1_shape(op.input)[0]
+            layer.activity_rows.append((ctx.units.input_one_fraction, layer.rows))
         else:
             work = _digital_work(op)
             if work is None:
@@ -324,6 +355,10 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             op.attributes["spin.cost"] = _cost_attr(cost)
     shared_digital = digital_unit_area(ctx.units, int(table.value("digital.lanes")))
     spintronic = network_summary({n: l.cost() for n, l in layers.items()}, shared_area={"digital": shared_digital})
+    for entry in spintronic["layers"]:
+        tiles = layers[entry["name"]].activity_rows
+        if tiles:  # the fraction the layer's reads were priced at (row-weighted over its tiles)
+            entry["input_one_fraction"] = math.fsum(f * r for f, r in tiles) / sum(r for _, r in tiles)
     cmos = _cmos_report(layers, ctx.units, table, shared_digital)
     if annotate:
         total = spintronic["total"]
@@ -365,7 +400,9 @@ class EstimateEnergyPass(ModulePass):
     parameters: str = ""  # "name=value,name=value" overrides applied after mtj_config
     cell_type: str = "auto"  # mtj | sot | dw | auto (mtj for 1-bit cells, dw otherwise)
     grouped_tiling: str = "aligned"  # untiled grouped layers: priced as tile-crossbars would tile them
+    activity: str = "table"  # or "measured": each tile's spin.input_one_fraction (tile-crossbars)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         table = pass_parameter_table(self.mtj_config, self.parameters)
-        estimate_module(op, table, cell_type=self.cell_type, annotate=True, grouped_tiling=self.grouped_tiling)
+        estimate_module(op, table, cell_type=self.cell_type, annotate=True, grouped_tiling=self.grouped_tiling,
+                        activity=self.activity)

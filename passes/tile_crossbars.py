@@ -22,6 +22,13 @@ layer sees the codes its predecessors really produce; at most
 otherwise).  Without a calibration sample every tile gets the worst-case
 shift of its row count (no read can saturate).
 ``tile_id`` numbers tiles module-wide, per layer in ``layer_tile_blocks`` order.
+
+Input activity: with a calibration sample, every tile also gets
+``spin.input_one_fraction`` (f64, discardable), the fraction of its input
+bits that are 1 over all the calibration rows its layer sees (a conv's
+zero-padding rows included, as the tile reads them): the measured
+counterpart of the parameter table's ``crossbar.input_one_fraction``, which
+``estimate-energy{activity=measured}`` prices instead.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from xdsl.ir import Operation
 
 from spintron_nn.backends.sim import reference
 from spintron_nn.backends.sim.executor import evaluate_op
+from spintron_nn.energy.cost_model import one_bit_fraction
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
@@ -46,6 +54,9 @@ from spintron_nn.ir.spin import get_int
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes.calibrate import calibration_sample
 from spintron_nn.tiling import check_grouped_tiling, column_blocks, diagonal_block_cells, layer_tile_blocks
+
+#: Discardable attribute: a tile's measured input one-bit fraction on the calibration sample.
+INPUT_ONE_FRACTION_ATTR = "spin.input_one_fraction"
 
 #: Calibration rows per layer for the ADC-shift choice (evenly spaced).
 #: 128 rows x 8 input bits x S slices x C columns is ~0.5 M reads per 128x128
@@ -123,6 +134,9 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
                 "utilisation": spin.real_attr(mapped / (array_rows * array_cols)),
             },
         )
+        if calibration is not None:
+            tile.attributes[INPUT_ONE_FRACTION_ATTR] = spin.real_attr(
+                one_bit_fraction(calibration[:, rows], get_int(layer, "input_bits")))
         rewriter.insert_op(tile, InsertPoint.before(layer))
         tiles.append(tile)
     new_ops: list[Operation] = list(tiles)

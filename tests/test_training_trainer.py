@@ -14,7 +14,8 @@ from torch import nn
 from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.compiled import compile_with_spintronc, run_with_spintronc
-from spintron_nn.training.energy import energy_regulariser, layer_energy, measured_one_fractions, popcount_fraction
+from spintron_nn.energy.cost_model import one_bit_fraction
+from spintron_nn.training.energy import energy_regulariser, layer_energy, measured_one_fractions
 from spintron_nn.training.network import FakeQuantNetwork
 from spintron_nn.training.threads import single_torch_thread
 from spintron_nn.training.trainer import QuantizationAwareTrainer, TrainingOptions, Variation, train_float
@@ -105,8 +106,8 @@ def test_layer_energy_is_linear_in_the_one_bit_fraction():
     assert values[1] == pytest.approx((values[0] + values[2]) / 2, rel=1e-9)
 
 
-def test_popcount_fraction_by_hand():
-    assert popcount_fraction(np.array([0, 3, 5]), 3) == pytest.approx(4 / 9)
+def test_one_bit_fraction_by_hand():
+    assert one_bit_fraction(np.array([0, 3, 5]), 3) == pytest.approx(4 / 9)
 
 
 def test_float_training_helper_learns():

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 from spintron_nn.backends.sim.reference import slice_weights
+from spintron_nn.energy.cost_model import one_bit_fraction
 from spintron_nn.config import CompileConfig
 from spintron_nn.training.crossbar_matrix import block_diagonal, mapped_blocks
 from spintron_nn.training.ste import codes_of, with_exact_value
@@ -193,13 +194,6 @@ def energy_regulariser(net) -> tuple[torch.Tensor, float]:
     return total, bound
 
 
-def popcount_fraction(codes: np.ndarray, bits: int) -> float:
-    """Fraction of the ``bits`` input bits of ``codes`` that are 1."""
-    codes = np.asarray(codes, dtype=np.int64)
-    ones = sum(((codes >> b) & 1).sum() for b in range(bits))
-    return float(ones) / max(codes.size * bits, 1)
-
-
 @torch.no_grad()
 def measured_one_fractions(net, x: np.ndarray) -> list[float]:
     """Exact input one-bit fraction of every matrix layer on ``x`` (zero-padding rows included)."""
@@ -207,7 +201,7 @@ def measured_one_fractions(net, x: np.ndarray) -> list[float]:
     fractions = []
     for x_in, grid, step in net.matrix_inputs:
         rows = step.rows_of(codes_of(x_in, grid.scale, grid.zero_point), grid.zero_point)
-        fractions.append(popcount_fraction(rows, net.config.activation_bits))
+        fractions.append(one_bit_fraction(rows, net.config.activation_bits))
     return fractions
 
 

@@ -151,7 +151,7 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
     table = table if table is not None else design.config.parameters()
     shipped = load_parameters()
     recording = _RecordingTable(table)
-    estimate = estimate_module(design.spin_module, recording)
+    estimate = estimate_module(design.spin_module, recording, activity=design.config.input_activity)
     tiles = tile_map(design.spin_module)
     crossbar_layers = {tile["layer"] for tile in tiles}
     spintronic = _design_section(estimate["spintronic"], crossbar_layers)

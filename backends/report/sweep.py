@@ -87,7 +87,7 @@ def evaluate_point(model: str, config: CompileConfig, calibration: str) -> dict[
     if "top-1 agreement with float" not in accuracy:
         raise SpintronError("the model's (first float) output is not a vector of class scores, so there is no top-1 "
                             "agreement to sweep (sweeps need a classifier)")
-    estimate = estimate_module(design.spin_module, config.parameters())
+    estimate = estimate_module(design.spin_module, config.parameters(), activity=config.input_activity)
     spin, cmos = estimate["spintronic"]["total"], estimate["cmos"]["total"]
     tiles = tile_statistics(design.spin_module)
     return {

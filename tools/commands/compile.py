@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8; they feed no crossbar)")
+    parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
+                        help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
+                        "(default) or measured per tile on the calibration data")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: tiles of whole groups (aligned, least energy; default) "
                         "or the array grid (fewest arrays)")
@@ -71,6 +74,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         activation_bits=args.activation_bits,
         output_bits=args.output_bits,
         grouped_tiling=args.grouped_tiling,
+        input_activity=args.input_activity,
         cell_bits=args.cell_bits,
         adc_bits=args.adc_bits,
         rows=rows,
