@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "compile": "compile a model (ONNX, PyTorch .py) into a design bundle",
     "run": "run a design bundle or a model on inputs with a chosen backend",
     "verify": "re-run a bundle's checks against its oracles (exit 1 on mismatch)",
+    "evaluate": "top-1 accuracy of a bundle on labelled inputs: float, sim, and drawn chips",
     "report": "print a bundle's energy / latency / area summary",
     "sweep": "compile and simulate a grid of hardware configurations",
 }

@@ -24,17 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="RTL simulator for --backend rtl (default: verilator, icarus as fallback)",
     )
     parser.add_argument("--vcd", help="with --backend rtl: write the simulation's waveform to this .vcd file")
-    # The simulator's seeded device model (backends/sim/noise.NoiseSpec), one flag per field.
-    devices = parser.add_argument_group(
-        "device non-idealities (--backend sim only, docs/semantics.md section 10; drawn from --seed)")
-    devices.add_argument("--conductance-variation", type=float, metavar="SIGMA",
-                         help="static relative deviation of every programmed cell's current, e.g. 0.1")
-    devices.add_argument("--read-noise", type=float, metavar="SIGMA",
-                         help="additive Gaussian on every column read, in level units")
-    devices.add_argument("--stuck-at-zero", type=float, metavar="P", help="probability a cell reads level 0")
-    devices.add_argument("--stuck-at-one", type=float, metavar="P", help="probability a cell reads the top level")
-    devices.add_argument("--verified-column-sums", action="store_true",
-                         help="the zero-point term uses the drawn cells (program-and-verify read-back)")
+    add_device_arguments(parser)
     # The analog run's options (backends/spice/runner.run_design), one flag each.
     analog = parser.add_argument_group("analog run (--backend spice only, docs/spice.md)")
     analog.add_argument("--corner", choices=CORNER_NAMES, help="process corner of the devices (default tt)")
@@ -50,6 +40,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--device-variation", action="store_true",
         help="seeded device-to-device variation (stream of --seed, one per tile)",
     )
+
+
+def add_device_arguments(parser: argparse.ArgumentParser,
+                         title: str = "device non-idealities (--backend sim only, docs/semantics.md section 10; "
+                                      "drawn from --seed)") -> None:
+    """The simulator's seeded device model (backends/sim/noise.NoiseSpec), one flag per field
+    (``run`` and ``evaluate``; :func:`sim_noise` reads them)."""
+    devices = parser.add_argument_group(title)
+    devices.add_argument("--conductance-variation", type=float, metavar="SIGMA",
+                         help="static relative deviation of every programmed cell's current, e.g. 0.1")
+    devices.add_argument("--read-noise", type=float, metavar="SIGMA",
+                         help="additive Gaussian on every column read, in level units")
+    devices.add_argument("--stuck-at-zero", type=float, metavar="P", help="probability a cell reads level 0")
+    devices.add_argument("--stuck-at-one", type=float, metavar="P", help="probability a cell reads the top level")
+    devices.add_argument("--verified-column-sums", action="store_true",
+                         help="the zero-point term uses the drawn cells (program-and-verify read-back)")
 
 
 def rtl_options(args: argparse.Namespace) -> dict:

@@ -1,0 +1,114 @@
+"""``spintronc evaluate OUT/ --input X --labels Y.npy [device flags] [--draws N]``: top-1 accuracy.
+
+The question the tool answers, from the command line: the accuracy of the
+float model, of the compiled design (bit-exact simulator) and, with device
+flags, of the design on ``--draws`` drawn chips (draw ``d`` is exactly
+``spintronc run --backend sim --seed SEED+d`` with the same flags), as mean,
+standard deviation, worst and best over the draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from spintron_nn.errors import SpintronError
+from spintron_nn.tools.commands.run import add_device_arguments, sim_noise
+
+MAX_DRAWS = 1000
+DEFAULT_DRAWS = 5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="design bundle folder (compiled with a crossbar target)")
+    parser.add_argument("--input", required=True, help=".npy (single input) or .npz keyed by input name")
+    parser.add_argument("--labels", required=True, help=".npy of integer class labels, one per input item")
+    parser.add_argument("--draws", type=int, help=f"device draws with device flags, 1..{MAX_DRAWS} (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first draw (draw d: SEED+d; default 0)")
+    parser.add_argument("--json", help="also write the results to this .json file")
+    add_device_arguments(parser, "device non-idealities of the drawn chips (docs/semantics.md section 10)")
+
+
+def _labels(path: str, items: int, classes: int) -> np.ndarray:
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise SpintronError("no such file", path=path) from None
+    except (ValueError, OSError) as error:
+        raise SpintronError(f"not a .npy array ({error})", path=path) from None
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
+        raise SpintronError("labels must be a 1-D array of integer class indices", path=path)
+    if len(labels) != items:
+        raise SpintronError(f"{len(labels)} labels for {items} input items", path=path)
+    if len(labels) and (labels.min() < 0 or labels.max() >= classes):
+        raise SpintronError(f"labels must be class indices in 0..{classes - 1}", path=path)
+    return labels.astype(np.int64)
+
+
+def _accuracy(outputs: list[np.ndarray], labels: np.ndarray) -> float:
+    return float(np.mean(np.argmax(outputs[0], axis=1) == labels))
+
+
+def evaluate(design, inputs: list[np.ndarray], labels: np.ndarray, noise, draws: int, seed: int) -> dict:
+    """Accuracies of ``design`` on ``inputs``: float, sim, and per device draw (seeds ``seed + d``)."""
+    result = {"items": int(len(labels)), "float": _accuracy(design.run(inputs, backend="float"), labels),
+              "sim": _accuracy(design.run(inputs, backend="sim"), labels)}
+    if noise is not None:
+        per_draw = [{"seed": seed + d,
+                     "accuracy": _accuracy(design.run(inputs, backend="sim", noise=noise, seed=seed + d), labels)}
+                    for d in range(draws)]
+        scores = np.array([d["accuracy"] for d in per_draw])
+        result["devices"] = {
+            "noise": {k: v for k, v in dataclasses.asdict(noise).items()
+                      if k not in ("seed", "tile_id", "sample_offset")},
+            "draws": per_draw, "mean": float(scores.mean()),
+            "std": float(scores.std(ddof=1)) if len(scores) > 1 else 0.0,
+            "min": float(scores.min()), "max": float(scores.max())}
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    from spintron_nn.array_files import checked_inputs, load_arrays
+    from spintron_nn.design import Design
+
+    noise = sim_noise(args)
+    if noise is None and args.draws is not None:
+        raise SpintronError("--draws applies with device flags (e.g. --conductance-variation 0.1)")
+    draws = DEFAULT_DRAWS if args.draws is None else args.draws
+    if not 1 <= draws <= MAX_DRAWS:
+        raise SpintronError(f"--draws must be in 1..{MAX_DRAWS}, got {draws}")
+    if noise is not None and not 0 <= args.seed <= 2**64 - 1 - draws:
+        raise SpintronError(f"--seed must leave room for {draws} draws below 2**64, got {args.seed}")
+    if args.json is not None and Path(args.json).suffix != ".json":
+        raise SpintronError("the results file name must end in .json", path=args.json)
+    if args.json is not None and not Path(args.json).parent.is_dir():
+        raise SpintronError("folder for the results does not exist", path=args.json)
+    design = Design.load(args.bundle)
+    if design.spin_module is None:
+        raise SpintronError("the bundle has no crossbar design (compiled with --targets ir)", path=args.bundle)
+    if len(design.output_names) != 1:
+        raise SpintronError(f"evaluate needs a classifier with one output; the design has "
+                            f"{len(design.output_names)} ({', '.join(design.output_names)})", path=args.bundle)
+    inputs = checked_inputs(design.float_module, load_arrays(args.input, design.input_names), path=args.input)
+    probe = design.run([a[:1] for a in inputs], backend="float")[0]
+    if probe.ndim != 2 or probe.shape[1] < 2:
+        raise SpintronError(f"evaluate needs class scores [N, classes]; the output has shape "
+                            f"{list(probe.shape)} per item", path=args.bundle)
+    labels = _labels(args.labels, len(inputs[0]), probe.shape[1])
+    result = evaluate(design, inputs, labels, noise, draws, args.seed)
+    print(f"float  {result['float'] * 100:6.2f} %  ({result['items']} items)")
+    print(f"sim    {result['sim'] * 100:6.2f} %  (bit-exact, ideal devices)")
+    if "devices" in result:
+        found = result["devices"]
+        print(f"chips  {found['mean'] * 100:6.2f} +- {found['std'] * 100:.2f} %  (min {found['min'] * 100:.2f}, "
+              f"max {found['max'] * 100:.2f}; {draws} draws, seeds {args.seed}..{args.seed + draws - 1})")
+    if args.json is not None:
+        from spintron_nn.tools.atomic import atomic_output_file
+
+        with atomic_output_file(Path(args.json)) as tmp:
+            Path(tmp).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
