@@ -81,7 +81,14 @@ def compile_model(
 
     config = config or CompileConfig()
     check_architecture_option(model, architecture)
-    if config.pipeline and any(t != "ir" for t in config.targets):
+    needs_crossbars = any(t != "ir" for t in config.targets)
+    if config.input_activity == "measured" and calibration is None and needs_crossbars:
+        raise SpintronError("measured input activity needs calibration data (--calibration): the synthetic "
+                            "stand-in inputs say nothing about your data's activity")
+    if config.layer_weight_bits and not needs_crossbars:
+        raise SpintronError("per-layer weight bits choose the widths of mapped matrix layers; "
+                            "targets 'ir' alone map nothing (add sim, or drop the per-layer widths)")
+    if config.pipeline and needs_crossbars:
         from spintron_nn.passes.flows import check_float_pipeline
 
         check_float_pipeline(config.pipeline)  # before the import, which can take a while
@@ -98,10 +105,6 @@ def compile_model(
     calibration_inputs = (
         _calibration_inputs(calibration, float_module) if calibration is not None else None
     )
-    needs_crossbars = any(t != "ir" for t in config.targets)
-    if config.layer_weight_bits and not needs_crossbars:
-        raise SpintronError("per-layer weight bits choose the widths of mapped matrix layers; "
-                            "targets 'ir' alone map nothing (add sim, or drop the per-layer widths)")
     if needs_crossbars:
         try:
             from spintron_nn.passes.flows import quantize_and_lower

@@ -116,6 +116,7 @@ class SpintronConverter:
         output_bits: int | None = 8,
         layer_quantization_bits: dict[str, int] | None = None,
         grouped_tiling: str = "aligned",
+        input_activity: str = "table",
         cell_bits: int = 2,
         adc_bits: int = 6,
         calibration: Any = None,
@@ -124,7 +125,8 @@ class SpintronConverter:
         """``quantization_bits`` is the weight precision; activations default to
         8 bits because bit-serial inputs make them cheap (docs/semantics.md).
         ``layer_quantization_bits``: single matrix layers' own weight precision,
-        e.g. ``{"layer0": 8}`` (names as the report lists them)."""
+        e.g. ``{"layer0": 8}`` (names as the report lists them); ``input_activity="measured"``
+        prices the reads at the calibration data's input one-bit fractions."""
         from spintron_nn.api import compile_model
         from spintron_nn.energy.cost_model import default_cell_type
 
@@ -135,6 +137,7 @@ class SpintronConverter:
             activation_bits=activation_bits,
             output_bits=output_bits,
             grouped_tiling=grouped_tiling,
+            input_activity=input_activity,
             cell_bits=cell_bits,
             adc_bits=adc_bits,
             rows=rows,

@@ -14,7 +14,8 @@ tiles' input reads already count, rows_to_image, concat, transpose) is free.
 Input activity (``activity``): ``table`` prices every tile's reads at the
 parameter table's ``crossbar.input_one_fraction``; ``measured`` at the
 tile's own ``spin.input_one_fraction``, which ``tile-crossbars`` measured on
-the calibration sample (an error for a tile without one).  Either way each
+the calibration sample (an error for a tile without one, or for an untiled
+layer).  Either way each
 crossbar layer's entry states the fraction it was priced at
 (``input_one_fraction``, the tiles' row-weighted mean).
 
@@ -145,12 +146,17 @@ def input_one_fraction(op: spin.CrossbarTileOp, ctx: _Context) -> float:
     """The input one-bit fraction ``op`` is priced at (``ctx.activity``)."""
     if ctx.activity == "table":
         return ctx.units.input_one_fraction
+    tile = spin.get_int(op, "tile_id")
     measured = op.attributes.get(INPUT_ONE_FRACTION_ATTR)
     if measured is None:
-        raise SpintronError(f"estimate-energy: activity=measured, but tile {spin.get_int(op, 'tile_id')} has no "
+        raise SpintronError(f"estimate-energy: activity=measured, but tile {tile} has no "
                             f"measured input activity ({INPUT_ONE_FRACTION_ATTR}; tile-crossbars records it "
                             "when calibration data is on @main)")
-    return measured.value.data
+    value = measured.value.data if isinstance(measured, FloatAttr) else None
+    if not isinstance(value, float) or not 0.0 <= value <= 1.0:  # also refuses nan
+        raise SpintronError(f"estimate-energy: tile {tile}'s {INPUT_ONE_FRACTION_ATTR} must be an f64 in [0, 1], "
+                            f"got {measured}")
+    return value
 
 
 def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
@@ -338,6 +344,9 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.vectors = _batch1_shape(op.input)[0]
             layer.activity_rows.append((input_one_fraction(op, ctx), spin.get_int(op, "rows")))
         elif isinstance(op, spin.CrossbarLayerOp):
+            if activity == "measured":
+                raise SpintronError(f"estimate-energy: activity=measured prices tiles' measured activity; layer "
+                                    f"{op.layer.data} is not tiled yet (run tile-crossbars first)")
             cost = _layer_op_cost(op, ctx)
             layer.tiles.append(cost)
             layer.rows, layer.cols = op.weights.array.shape

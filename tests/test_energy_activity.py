@@ -122,10 +122,76 @@ def test_cli_flag_reaches_report_and_sweep(tmp_path, capsys):
 
     sweep = json.loads((tmp_path / "s" / "sweep.json").read_text())
     assert sweep["fixed"]["input_activity"] == "measured"
-    table_point = json.loads((tmp_path / "b" / "report.json").read_text())
-    assert sweep["points"][0]["energy_j"] == pytest.approx(table_point["spintronic"]["total"]["energy_j"]["total"])
+    measured_bundle = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert sweep["points"][0]["input_activity"] == "measured"
+    assert sweep["points"][0]["energy_j"] == pytest.approx(
+        measured_bundle["spintronic"]["total"]["energy_j"]["total"])
 
 
 def test_one_bit_fraction_counts_bits():
     assert one_bit_fraction(np.array([[0, 15], [8, 1]]), 4) == pytest.approx((0 + 4 + 1 + 1) / 16)
     assert one_bit_fraction(np.zeros((0, 3), dtype=np.int64), 4) == 0.0
+
+
+def test_every_tile_fraction_is_the_bits_it_reads():
+    """Independent of tile-crossbars: run the final design op by op on the kept calibration
+    sample and count the 1 bits of each tile's own input rows."""
+    from spintron_nn.backends.sim.executor import evaluate_op
+    from spintron_nn.passes.calibrate import calibration_sample
+    from xdsl.dialects import func
+
+    _, _, design = _compile(CompileConfig(weight_bits=4, activation_bits=4, rows=16, cols=16,
+                                          input_activity="measured"))
+    main = main_function(design.spin_module)
+    values = dict(zip(main.args, calibration_sample(main)))
+    checked = 0
+    for op in main.body.block.ops:
+        if isinstance(op, func.ReturnOp):
+            break
+        if isinstance(op, spin.CrossbarTileOp):
+            start, rows = spin.get_int(op, "row_offset"), spin.get_int(op, "rows")
+            codes = values[op.input][:, start:start + rows]
+            assert op.attributes[INPUT_ONE_FRACTION_ATTR].value.data == one_bit_fraction(
+                codes, spin.get_int(op, "input_bits"))
+            checked += 1
+        values[op.results[0]] = evaluate_op(op, [values[v] for v in op.operands])
+    assert checked > 8
+
+
+@pytest.mark.parametrize("text, words", [("7.5 : f64", r"in \[0, 1\]"), ("-1.0 : f64", r"in \[0, 1\]"),
+                                         ("1 : i64", r"in \[0, 1\]"), ('"x"', r"in \[0, 1\]")])
+def test_bad_measured_attributes_are_errors(text, words):
+    from xdsl.parser import Parser as IRParser  # the attribute as a hand-edited design.mlir would give it
+
+    from spintron_nn.ir.context import make_context
+
+    _, _, design = _compile(CompileConfig(weight_bits=4, activation_bits=4, input_activity="measured"))
+    tile = next(op for op in main_function(design.spin_module).walk() if isinstance(op, spin.CrossbarTileOp))
+    tile.attributes[INPUT_ONE_FRACTION_ATTR] = IRParser(make_context(), text).parse_attribute()
+    with pytest.raises(SpintronError, match=words):
+        estimate_module(design.spin_module, activity="measured")
+
+
+def test_measured_needs_tiles_and_real_calibration_data():
+    model = _cnn(0)
+    with pytest.raises(SpintronError, match="needs calibration data"):
+        compile_model(model, CompileConfig(input_activity="measured"), None,
+                      example_input=torch.from_numpy(_data(0)[:1]))
+    from spintron_nn.passes.calibrate import calibrate_module
+    from spintron_nn.passes.pipeline import run_pipeline
+
+    _, calibration, design = _compile(CompileConfig(weight_bits=4, activation_bits=4, targets=("ir",)))
+    module = design.design_module.clone()
+    calibrate_module(module, [calibration])
+    run_pipeline(module, "quantize,lower-to-spin")
+    with pytest.raises(SpintronError, match="not tiled yet"):
+        estimate_module(module, activity="measured")
+
+
+def test_an_override_of_the_table_fraction_is_reported_unused_when_measured():
+    overrides = (("crossbar.input_one_fraction", 0.3),)
+    _, _, measured = _compile(CompileConfig(input_activity="measured", parameter_overrides=overrides))
+    _, _, plain = _compile(CompileConfig(input_activity="measured"))
+    report = build_report(measured)
+    assert report["spintronic"]["total"] == build_report(plain)["spintronic"]["total"]
+    assert "crossbar.input_one_fraction" not in {p["name"] for p in report["parameters"]}

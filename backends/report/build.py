@@ -152,6 +152,8 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
     shipped = load_parameters()
     recording = _RecordingTable(table)
     estimate = estimate_module(design.spin_module, recording, activity=design.config.input_activity)
+    if design.config.input_activity == "measured":  # every tile was priced at its own measured fraction
+        recording.read.discard("crossbar.input_one_fraction")
     tiles = tile_map(design.spin_module)
     crossbar_layers = {tile["layer"] for tile in tiles}
     spintronic = _design_section(estimate["spintronic"], crossbar_layers)
