@@ -58,7 +58,14 @@ def test_accuracies_are_the_oracles(work, capsys):
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--draws", "2"], "--draws applies with device flags"),
+    (["--draws", "2"], "--draws apply with device flags"),
+    (["--seed", "3"], "--seed apply with device flags"),
+    (["--verified-column-sums"], "draw nothing"),
+    (["--conductance-variation", "0"], "draw nothing"),
+    (["--conductance-variation", "0.1", "--draws", "2", "--seed", str(2**64 - 1)], "room for 2 draws"),
+    (["--json", "{work}/folder.json"], "is a folder"),
+    (["--json", "{bundle}/manifest.json"], "inside the bundle"),
+    (["--json", "{inputs}"], "replace an input"),
     (["--conductance-variation", "0.1", "--draws", "0"], "--draws must be in 1..1000"),
     (["--labels-file-is-x"], "labels must be a 1-D array of integer"),
     (["--short-labels"], "199 labels for 200 input items"),
@@ -78,10 +85,40 @@ def test_bad_input_is_one_line_and_writes_nothing(work, tmp_path, capsys, extra,
         bad[0] = 10
         np.save(tmp_path / "bad.npy", bad)
         labels, extra = str(tmp_path / "bad.npy"), []
-    extra = [e.format(work=tmp_path) for e in extra]
+    (tmp_path / "folder.json").mkdir()
+    json_in = tmp_path / "x.json"
+    json_in.write_bytes((work / "x.npy").read_bytes())
+    if "{inputs}" in extra:
+        extra = [str(json_in) if e == "{inputs}" else e for e in extra]
+        extra = ["--input", str(json_in), *extra]
+    extra = [e.format(work=tmp_path, bundle=work / "bundle") for e in extra]
+    manifest = (work / "bundle" / "manifest.json").read_bytes()
     before = sorted(tmp_path.iterdir())
     assert main(["evaluate", str(work / "bundle"), "--input", str(work / "x.npy"), "--labels", labels,
                  "--json", str(tmp_path / "out.json"), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("spintronc: error: ") and words in err[0], err
     assert sorted(tmp_path.iterdir()) == before
+    assert (work / "bundle" / "manifest.json").read_bytes() == manifest
+
+
+def test_last_seed_and_fixed_batch_bundles(tmp_path, capsys):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    weight = numpy_helper.from_array(rng.standard_normal((5, 8)).astype(np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 5])], [weight])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "m.onnx")
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.array([0, 1, 2, 3]))
+    assert main(["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "-q",
+                 "--calibration", str(tmp_path / "x.npy")]) == 0
+    assert main(["evaluate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--labels",
+                 str(tmp_path / "y.npy"), "--conductance-variation", "0.1", "--draws", "1",
+                 "--seed", str(2**64 - 1)]) == 0
+    out = capsys.readouterr().out
+    assert "1 draw," in out and f"seeds {2**64 - 1}..{2**64 - 1}" in out

@@ -379,3 +379,14 @@ def test_torch_tensors_are_one_input_not_a_list_of_rows(work):
     expected = design.run(calibration)[0]
     np.testing.assert_array_equal(design.run(torch.from_numpy(calibration).requires_grad_())[0], expected)
     np.testing.assert_array_equal(design.run((torch.from_numpy(calibration),))[0], expected)
+
+
+def test_run_never_writes_over_its_input_or_into_the_bundle(work, capsys):
+    x = work / "x_for_run.npy"
+    np.save(x, RNG.standard_normal((4, 4)).astype(np.float32))
+    kept = x.read_bytes()
+    for output, words in ((x, "replace an input"), (work / "bundle" / "y.npy", "inside the bundle")):
+        assert spintronc.main(["run", str(work / "bundle"), "--input", str(x), "--output", str(output)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0]
+    assert x.read_bytes() == kept and not (work / "bundle" / "y.npy").exists()

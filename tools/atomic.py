@@ -111,3 +111,14 @@ def atomic_output_file(target: Path) -> Iterator[Path]:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise _cannot_write(target, exc) from None
+
+
+def refuse_clobbering(output: str | Path, *, inputs: tuple[str | Path, ...] = (), folder: str | Path | None = None,
+                      what: str = "the output file") -> None:
+    """An output must not replace one of the command's own inputs, nor land inside the
+    bundle ``folder`` it reads (the contract: nothing of the user's destroyed)."""
+    target = Path(output).resolve()
+    if any(target == Path(source).resolve() for source in inputs):
+        raise SpintronError(f"{what} would replace an input of this command", path=str(output))
+    if folder is not None and Path(folder).resolve() in target.parents:
+        raise SpintronError(f"{what} would be written inside the bundle", path=str(output))

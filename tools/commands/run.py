@@ -135,9 +135,13 @@ def backend_options(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from spintron_nn.array_files import check_output_name, checked_inputs, load_arrays, save_outputs
 
+    from spintron_nn.tools.atomic import refuse_clobbering
+
     target = Path(args.target)
     options = backend_options(args)
     noise = sim_noise(args)
+    refuse_clobbering(args.output, inputs=(args.input, args.target),
+                      folder=args.target if target.is_dir() else None)
     if not target.exists():
         raise SpintronError("no such bundle or model file", path=args.target)
     if target.is_dir():
