@@ -108,6 +108,8 @@ def test_pareto_front_on_hand_made_points():
         (["--jobs", "0"], "--jobs must be in 1..64"),
         (["--mtj-config", "/nonexistent/cfg.toml"], "no such parameter file"),
         (["--layer-weight-bits", "layer0=9"], "weight bits of layer0 must be an integer in 2..8"),
+        (["--weight-bits", "4,9"], "weight bits must be an integer in 2..8"),
+        (["--weight-bits", "4,\u00b2"], "--weight-bits must be a comma-separated list of integers"),
         (["--layer-weight-bits", "layer5=8", "--jobs", "1"], "layer5, which is not a matrix layer"),
     ],
 )
@@ -129,6 +131,17 @@ def test_per_layer_weight_widths_hold_at_every_point(tmp_path):
 
     expected = build_report(compile_model(MODEL, config, CALIBRATION))["spintronic"]["total"]["energy_j"]["total"]
     assert mixed["points"][0]["energy_j"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_weight_widths_as_a_grid_axis(tmp_path):
+    assert _sweep(tmp_path / "w", "--crossbar", "32x32", "--adc-bits", "4", "--weight-bits", "3,8", "--jobs", "2") == 0
+    document = json.loads((tmp_path / "w" / "sweep.json").read_text())
+    assert document["grid"]["weight_bits"] == [3, 8] and "weight_bits" not in document["fixed"]
+    assert [p["label"] for p in document["points"]] == ["32x32 c2 a4 w3", "32x32 c2 a4 w8"]
+    for point in document["points"]:  # each point is the compile at its own width
+        config = CompileConfig(weight_bits=point["weight_bits"], rows=32, cols=32, adc_bits=4)
+        assert point["accuracy"] == pytest.approx(_agreement_with_onnxruntime(config), abs=1e-4)  # rounded
+    assert document["points"][0]["energy_j"] < document["points"][1]["energy_j"]
 
 
 def test_a_failing_point_leaves_nothing(tmp_path, capsys):

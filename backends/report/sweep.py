@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 import json
 import multiprocessing
 from collections.abc import Callable, Sequence
@@ -42,7 +43,7 @@ COLUMNS = (
 def parse_int_list(text: str, option: str) -> list[int]:
     """``"4,6,8"`` -> [4, 6, 8]; anything else is an error naming the option."""
     items = [item.strip() for item in str(text).split(",")]
-    if not items or any(not item.lstrip("-").isdigit() for item in items):
+    if not items or any(not re.fullmatch(r"-?[0-9]+", item) for item in items):  # ASCII digits only
         raise SpintronError(f"{option} must be a comma-separated list of integers, got {text!r}")
     return list(dict.fromkeys(int(item) for item in items))
 
@@ -56,24 +57,31 @@ class SweepGrid:
     crossbars: tuple[tuple[int, int], ...]
     adc_bits: tuple[int, ...]
     cell_bits: tuple[int, ...]
+    weight_bits: tuple[int, ...] = ()  # empty: the base config's width at every point
 
     def configs(self, base: CompileConfig) -> list[CompileConfig]:
         """One validated config per point (so a bad value fails before any work)."""
-        count = len(self.crossbars) * len(self.adc_bits) * len(self.cell_bits)
+        widths = self.weight_bits or (base.weight_bits,)
+        count = len(self.crossbars) * len(self.adc_bits) * len(self.cell_bits) * len(widths)
         if count > MAX_POINTS:
             raise SpintronError(f"the sweep has {count} points, more than the limit of {MAX_POINTS}")
         return [
-            base.replace(rows=rows, cols=cols, adc_bits=adc, cell_bits=cell, targets=("ir", "sim"))
-            for (rows, cols), cell, adc in itertools.product(self.crossbars, self.cell_bits, self.adc_bits)
+            base.replace(rows=rows, cols=cols, adc_bits=adc, cell_bits=cell, weight_bits=bits, targets=("ir", "sim"))
+            for bits, (rows, cols), cell, adc in itertools.product(widths, self.crossbars, self.cell_bits,
+                                                                   self.adc_bits)
         ]
 
 
-def point_label(config: CompileConfig) -> str:
-    return f"{config.crossbar} c{config.cell_bits} a{config.adc_bits}"
+def point_label(config: CompileConfig, with_weight_bits: bool = False) -> str:
+    """``128x128 c2 a6`` (crossbar, cell bits, ADC bits), with `` w4`` when the sweep varies weight widths."""
+    label = f"{config.crossbar} c{config.cell_bits} a{config.adc_bits}"
+    return f"{label} w{config.weight_bits}" if with_weight_bits else label
 
 
-def evaluate_point(model: str, config: CompileConfig, calibration: str) -> dict[str, Any]:
-    """Compile, simulate and cost one point (runs in a worker process)."""
+def evaluate_point(model: str, config: CompileConfig, calibration: str,
+                   with_weight_bits: bool = False) -> dict[str, Any]:
+    """Compile, simulate and cost one point (runs in a worker process); ``with_weight_bits``:
+    its label names the weight width (the sweep varies it)."""
     from spintron_nn.analysis import accuracy_summary, tile_statistics
     from spintron_nn.api import compile_model
     from spintron_nn.passes.estimate_energy import estimate_module
@@ -91,7 +99,7 @@ def evaluate_point(model: str, config: CompileConfig, calibration: str) -> dict[
     spin, cmos = estimate["spintronic"]["total"], estimate["cmos"]["total"]
     tiles = tile_statistics(design.spin_module)
     return {
-        "label": point_label(config),
+        "label": point_label(config, with_weight_bits),
         "crossbar": config.crossbar,
         "rows": config.rows,
         "cols": config.cols,
@@ -140,9 +148,11 @@ def run_sweep(
     """Every point, in grid order; the first failing point's error is raised
     (after cancelling the points not started)."""
     results: list[dict | None] = [None] * len(configs)
+    varies = len({config.weight_bits for config in configs}) > 1
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
-        futures = {pool.submit(evaluate_point, model, config, calibration): i for i, config in enumerate(configs)}
+        futures = {pool.submit(evaluate_point, model, config, calibration, varies): i
+                   for i, config in enumerate(configs)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)

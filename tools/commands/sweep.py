@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crossbar", default="128x128", help="tile sizes, e.g. 64x64,128x128,256x256")
     parser.add_argument("--adc-bits", default="6", help="ADC resolutions, e.g. 4,6,8")
     parser.add_argument("--cell-bits", default="2", help="bits per cell, e.g. 1,2")
-    parser.add_argument("--weight-bits", type=int, default=8, help="2..8 (default 8), same at every point")
+    parser.add_argument("--weight-bits", default="8",
+                        help="weight widths 2..8, e.g. 4,8 (default 8): one is the same at every point, "
+                        "several are a grid axis")
     parser.add_argument("--layer-weight-bits", default="",
                         help="single matrix layers' weight widths, e.g. layer0=8 (as compile), same at every point")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8), same at every point")
@@ -76,8 +78,9 @@ def _validated(args: argparse.Namespace):
         crossbars=tuple(parse_crossbar_list(args.crossbar)),
         adc_bits=tuple(parse_int_list(args.adc_bits, "--adc-bits")),
         cell_bits=tuple(parse_int_list(args.cell_bits, "--cell-bits")),
+        weight_bits=tuple(parse_int_list(args.weight_bits, "--weight-bits")),
     )
-    base = CompileConfig(weight_bits=args.weight_bits, layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
+    base = CompileConfig(weight_bits=grid.weight_bits[0], layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
                          activation_bits=args.activation_bits,
                          output_bits=args.output_bits, grouped_tiling=args.grouped_tiling,
                          input_activity=args.input_activity,
@@ -94,12 +97,16 @@ def run(args: argparse.Namespace) -> int:
     progress = ProgressBar(not args.quiet and (args.progress or sys.stderr.isatty()))
     # The folder appears only when every point succeeded (one-line error otherwise).
     points = run_sweep(str(args.model), configs, str(args.calibration), jobs=args.jobs, on_done=progress.update)
+    # several weight widths are a grid axis; one is a fixed choice, as before
+    varied = len(grid.weight_bits) > 1
+    weight_axis = {"weight_bits": list(grid.weight_bits)} if varied else {}
+    fixed_width = {} if varied else {"weight_bits": grid.weight_bits[0]}
     meta = {
         "model": str(args.model),
         "calibration": str(args.calibration),
         "grid": {"crossbar": [f"{r}x{c}" for r, c in grid.crossbars], "adc_bits": list(grid.adc_bits),
-                 "cell_bits": list(grid.cell_bits)},
-        "fixed": {"weight_bits": args.weight_bits, "layer_weight_bits": dict(configs[0].layer_weight_bits),
+                 "cell_bits": list(grid.cell_bits), **weight_axis},
+        "fixed": {**fixed_width, "layer_weight_bits": dict(configs[0].layer_weight_bits),
                   "activation_bits": args.activation_bits,
                   "output_bits": args.output_bits, "grouped_tiling": args.grouped_tiling,
                   "input_activity": args.input_activity,
