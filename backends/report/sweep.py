@@ -1,5 +1,5 @@
 """Design-space sweeps: compile and simulate a model at every point of a grid
-of crossbar sizes, ADC bits and cell bits; tabulate accuracy, energy, latency
+of crossbar sizes, ADC bits and cell bits (and weight widths); tabulate accuracy, energy, latency
 and area; mark the accuracy-vs-energy Pareto front.
 
 Accuracy is the top-1 agreement of the bit-exact simulation with the float
@@ -17,7 +17,7 @@ import re
 import json
 import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ COLUMNS = (
 def parse_int_list(text: str, option: str) -> list[int]:
     """``"4,6,8"`` -> [4, 6, 8]; anything else is an error naming the option."""
     items = [item.strip() for item in str(text).split(",")]
-    if not items or any(not re.fullmatch(r"-?[0-9]+", item) for item in items):  # ASCII digits only
+    if not items or any(not re.fullmatch(r"[+-]?[0-9]+", item) for item in items):  # ASCII digits only
         raise SpintronError(f"{option} must be a comma-separated list of integers, got {text!r}")
     return list(dict.fromkeys(int(item) for item in items))
 
@@ -155,7 +155,9 @@ def run_sweep(
                    for i, config in enumerate(configs)}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            # FIRST_COMPLETED, not FIRST_COMPLETED (which returns only when every point is
+            # done unless one fails): the progress bar moves as points finish
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 if future.exception() is not None:
                     for other in pending:

@@ -1,4 +1,4 @@
-"""``spintronc sweep MODEL --crossbar .. --adc-bits .. --cell-bits .. --calibration X -o DIR``:
+"""``spintronc sweep MODEL --crossbar .. --adc-bits .. --cell-bits .. [--weight-bits ..] --calibration X -o DIR``:
 compile and simulate every grid point in worker processes; write a table
 (CSV + JSON) and an accuracy-vs-energy Pareto plot (backends/report/sweep.py)."""
 
@@ -59,7 +59,7 @@ class ProgressBar:
         filled = self.WIDTH * done // total
         bar = "#" * filled + "." * (self.WIDTH - filled)
         elapsed = time.perf_counter() - self.start
-        print(f"\r[{bar}] {done}/{total} {point['label']:<18} {elapsed:6.1f}s", end="", file=sys.stderr, flush=True)
+        print(f"\r[{bar}] {done}/{total} {point['label']:<21} {elapsed:6.1f}s", end="", file=sys.stderr, flush=True)
         if done == total:
             print(file=sys.stderr, flush=True)
 
@@ -121,6 +121,6 @@ def run(args: argparse.Namespace) -> int:
         best = [p for p in points if p["pareto"]]
         print(f"sweep: {len(points)} points -> {args.output}; Pareto-optimal:")
         for point in sorted(best, key=lambda p: p["energy_j"]):
-            print(f"  {point['label']:<18} accuracy {percent(point['accuracy'], 2):>9}  "
+            print(f"  {point['label']:<21} accuracy {percent(point['accuracy'], 2):>9}  "
                   f"energy {si(point['energy_j'], 'J'):>9}  {point['pj_per_mac']:.3g} pJ/MAC")
     return 0
