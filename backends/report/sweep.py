@@ -155,7 +155,7 @@ def run_sweep(
                    for i, config in enumerate(configs)}
         pending = set(futures)
         while pending:
-            # FIRST_COMPLETED, not FIRST_COMPLETED (which returns only when every point is
+            # FIRST_COMPLETED, not FIRST_EXCEPTION (which returns only when every point is
             # done unless one fails): the progress bar moves as points finish
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
