@@ -124,6 +124,7 @@ def compile_model(
             per_channel=config.per_channel,
             output_bits=config.output_bits,
             layer_weight_bits=config.layer_weight_bits,
+            signed_inputs=config.signed_inputs,
             grouped_tiling=config.grouped_tiling,
             pipeline="",  # the float passes ran above
             progress=progress,

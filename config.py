@@ -113,6 +113,11 @@ class CompileConfig:
     # calibration sample (passes/estimate_energy.py); ReLU layers' inputs are
     # mostly zeros, so measured is lower there.
     input_activity: str = "table"
+    # Layers whose inputs have a non-zero zero point (an input layer on standardised
+    # data) read x - zp as two's-complement bit-serial codes: no zero-point term, so
+    # the devices' static drift is not read zp times (docs/semantics.md section 4a).
+    # Simulator (and energy, training); the RTL refuses such designs.
+    signed_inputs: bool = False
     targets: tuple[str, ...] = ("ir", "sim", "report")
     pipeline: str | None = None  # overrides the default flow when given
     # Device/energy parameter overrides (docs/parameters.md): a TOML file

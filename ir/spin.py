@@ -216,11 +216,18 @@ def _check_matrix_input(op: IRDLOperation, input: SSAValue, output: SSAValue) ->
     return shape_of(input)[1], shape_of(output)[1]
 
 
+def reads_signed_inputs(op: IRDLOperation) -> bool:
+    """Whether a crossbar layer/tile reads two's-complement input codes (section 4a)."""
+    return bool(get_int(op, "signed_inputs", 0))
+
+
 def _check_array_config(op: IRDLOperation) -> None:
     _check_range(op, "array_rows", get_int(op, "array_rows"), ARRAY_DIM)
     _check_range(op, "array_cols", get_int(op, "array_cols"), ARRAY_DIM)
     _check_range(op, "cell_bits", get_int(op, "cell_bits"), CELL_BITS)
     _check_range(op, "input_bits", get_int(op, "input_bits"), ACT_BITS)
+    if get_int(op, "signed_inputs", 0) not in (0, 1):
+        _fail(op, "signed_inputs must be 0 or 1")
     adc_bits = get_int(op, "adc_bits")
     if adc_bits is not None:
         _check_range(op, "adc_bits", adc_bits, ADC_BITS)
@@ -247,6 +254,7 @@ class CrossbarLayerOp(SpinOp):
     array_cols = prop_def(IntegerAttr)
     groups = opt_prop_def(IntegerAttr)
     layer = prop_def(StringAttr)
+    signed_inputs = opt_prop_def(IntegerAttr)  # 1: two's-complement input codes (section 4a)
 
     def verify_(self) -> None:
         k, n = _check_matrix_input(self, self.input, self.output)
@@ -299,6 +307,7 @@ class CrossbarTileOp(SpinOp):
     array_id = opt_prop_def(IntegerAttr)
     utilisation = prop_def(FloatAttr)
     layer = prop_def(StringAttr)
+    signed_inputs = opt_prop_def(IntegerAttr)  # 1: two's-complement input codes (section 4a)
 
     def verify_(self) -> None:
         k, n = _check_matrix_input(self, self.input, self.output)
@@ -527,6 +536,22 @@ class RescaleOp(_UnaryCodeOp):
     shift = prop_def(IntegerAttr)
     zero_point = prop_def(IntegerAttr)
     bits = prop_def(IntegerAttr)
+
+
+@irdl_op_definition
+class SignedCodesOp(_UnaryCodeOp):
+    """Codes a tile with signed inputs reads: ``(q - zero_point) mod 2**bits``, the
+    two's-complement pattern of ``q - zero_point`` (docs/semantics.md section 4a)."""
+
+    name = "spin.signed_codes"
+    zero_point = prop_def(IntegerAttr)
+    bits = prop_def(IntegerAttr)
+
+    def verify_(self) -> None:
+        super().verify_()
+        _check_range(self, "bits", get_int(self, "bits"), ACT_BITS)
+        if not 0 < get_int(self, "zero_point") < 256:
+            _fail(self, "zero_point must be in 1..255 (a zero point of 0 needs no signed codes)")
 
 
 @irdl_op_definition
@@ -777,6 +802,7 @@ SPIN = Dialect(
         RowsToImageOp,
         ClampOp,
         RescaleOp,
+        SignedCodesOp,
         LutOp,
         SoftmaxOp,
         MaxPoolOp,

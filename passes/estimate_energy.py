@@ -88,7 +88,7 @@ def _rows_per_item(value: SSAValue) -> int:
             spin.get_ints(owner, "strides"), spin.get_ints(owner, "dilations"),
         )
         return oh * ow * (1 if b == spin.DYNAMIC else b)
-    if isinstance(owner, (spin.CrossbarTileOp, spin.CrossbarLayerOp, spin.RequantOp)):
+    if isinstance(owner, (spin.CrossbarTileOp, spin.CrossbarLayerOp, spin.RequantOp, spin.SignedCodesOp)):
         return _rows_per_item(owner.input)
     if isinstance(owner, spin.ShiftAddOp):
         return _rows_per_item(owner.inputs[0])
@@ -228,6 +228,10 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
         return DigitalWork(mult32=terms * n_out, add32=(terms + 1) * n_out, **moves), "digital"
     if isinstance(op, spin.ClampOp):
         return DigitalWork(add8=2 * n_out, **moves), "digital"
+    if isinstance(op, spin.SignedCodesOp):
+        # one 8-bit subtract per code it converts (a conv's patch matrix: an upper bound, each
+        # input element could be converted once before im2col)
+        return DigitalWork(add8=n_out, **moves), "digital"
     if isinstance(op, spin.LutOp):
         return DigitalWork(lut_reads=n_out, **moves), "digital"
     if isinstance(op, (spin.MaxPoolOp, spin.AvgPoolOp)):

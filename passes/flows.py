@@ -59,6 +59,7 @@ def quantize_and_lower(
     per_channel: bool = True,
     output_bits: int | None = None,
     layer_weight_bits=(),
+    signed_inputs: bool = False,
     cell_bits: int = 2,
     adc_bits: int | None = 6,
     rows: int = 128,
@@ -81,6 +82,8 @@ def quantize_and_lower(
     produces them (None = ``activation_bits``; the ``quantize`` pass's ``output-bits``).
     ``layer_weight_bits``: ``{layer name: bits}`` (or pairs) for single matrix
     layers (``layer0``, ... as the report names them; the pass's ``layer-weight-bits``).
+    ``signed_inputs``: layers whose inputs have a non-zero zero point read two's-complement
+    codes of ``x - zp`` (lower-to-spin's ``signed-inputs``; docs/semantics.md section 4a).
     ``parameters``: the compile's parameter table (its --mtj-config and
     overrides) for ``schedule``'s float-unit latencies; default: the shipped table.
     """
@@ -107,7 +110,8 @@ def quantize_and_lower(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
         f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0} "
         f"layer-weight-bits={json.dumps(layer_bits)}}},"
-        f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0}}},"
+        f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0} "
+        f"signed-inputs={'true' if signed_inputs else 'false'}}},"
         f"tile-crossbars{{{' '.join(tile_options)}}}"
     )
     # called directly, not through the pass text: the table may hold overrides given as values

@@ -29,7 +29,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from spintron_nn.backends.sim import quant_math
+from spintron_nn.backends.sim import quant_math, reference
 from spintron_nn.errors import SpintronError, UnsupportedError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
@@ -45,6 +45,9 @@ class CrossbarConfig:
     cols: int = 128
     cell_bits: int = 2
     adc_bits: int | None = 6  # None: ideal ADC
+    # layers whose inputs have a non-zero zero point read x - zp as two's-complement codes
+    # (no zero-point term; docs/semantics.md section 4a)
+    signed_inputs: bool = False
 
     def validate(self) -> None:
         for what, value in (("crossbar rows", self.rows), ("crossbar cols", self.cols)):
@@ -174,11 +177,25 @@ class _Lowering:
         out_scale, out_zp, out_bits = self.layer_out_params(out_op)
         w_int, w_scale, bias_int = quant_math.fit_bias(
             w_int, w_scale, bias, x.scale, axis=1, weight_bits=weight_bits, input_bits=self.bits)
+        input_bits, input_zero_point = self.bits, x.zero_point
+        signed = self.config.signed_inputs and x.zero_point != 0
+        if signed:  # the tiles read x - zp themselves: no zero-point term in the requant
+            input_bits = reference.signed_input_bits(x.zero_point, self.bits)
+            if input_bits > spin.ACT_BITS[1]:
+                raise SpintronError(
+                    f"lower-to-spin: signed inputs of {name} (zero point {x.zero_point} of {self.bits}-bit codes) "
+                    f"need {input_bits}-bit two's-complement codes; tiles read at most {spin.ACT_BITS[1]} "
+                    f"(use at most {spin.ACT_BITS[1] - 1}-bit activations)")
+            rows_value = self.build(spin.SignedCodesOp, [rows_value], rows_value.type,
+                                    zero_point=x.zero_point, bits=input_bits)
+            input_zero_point = 0
         props = dict(
             weights=self.weight(f"{name}.weights", w_int.astype(np.int8)),
-            weight_bits=weight_bits, input_bits=self.bits, cell_bits=self.config.cell_bits,
+            weight_bits=weight_bits, input_bits=input_bits, cell_bits=self.config.cell_bits,
             array_rows=self.config.rows, array_cols=self.config.cols, layer=StringAttr(name),
         )
+        if signed:
+            props["signed_inputs"] = 1
         if self.config.adc_bits is not None:
             props["adc_bits"] = self.config.adc_bits
         if groups > 1:
@@ -190,7 +207,7 @@ class _Lowering:
         return self.build(
             spin.RequantOp, [acc], spin.tensor((m, n), spin.ui8),
             multiplier=[mul for mul, _ in requant], shift=[s for _, s in requant],
-            input_zero_point=x.zero_point, column_sums=self.weight(f"{name}.column_sums", w_int.sum(axis=0)),
+            input_zero_point=input_zero_point, column_sums=self.weight(f"{name}.column_sums", w_int.sum(axis=0)),
             bias=self.weight(f"{name}.bias", bias_int), zero_point=out_zp, bits=out_bits,
             clamp_min=qmin, clamp_max=qmax,
         )
@@ -637,8 +654,10 @@ class LowerToSpinPass(ModulePass):
     crossbar: str | None = None
     cell_bits: int = 2
     adc_bits: int = 6
+    signed_inputs: bool = False  # two's-complement inputs where the zero point is not 0 (semantics 4a)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         rows, cols = parse_crossbar(self.crossbar) if self.crossbar else (self.rows, self.cols)
         adc_bits = None if self.adc_bits == 0 else self.adc_bits
-        lower_module(op, CrossbarConfig(rows=rows, cols=cols, cell_bits=self.cell_bits, adc_bits=adc_bits))
+        lower_module(op, CrossbarConfig(rows=rows, cols=cols, cell_bits=self.cell_bits, adc_bits=adc_bits,
+                                        signed_inputs=self.signed_inputs))

@@ -47,6 +47,8 @@ from spintron_nn.passes.estimate_energy import float_unit_ops
 def vectors_per_item(tile: spin.CrossbarTileOp) -> int:
     """Input vectors the tile reads per inference (patches for a conv)."""
     owner = tile.input.owner
+    if isinstance(owner, spin.SignedCodesOp):  # row for row the patches it converts
+        owner = owner.input.owner
     if isinstance(owner, spin.Im2ColOp):
         _, _, h, w = spin.shape_of(owner.input)
         kh, kw = spin.get_ints(owner, "kernel_shape")

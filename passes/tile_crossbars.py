@@ -83,7 +83,7 @@ def _layer_shifts(layer: spin.CrossbarLayerOp, blocks: list[tuple[slice, slice]]
     return [int(s) for s in reference.choose_tile_adc_shifts(
         calibration, layer.weights.array, blocks, weight_bits=get_int(layer, "weight_bits"),
         cell_bits=get_int(layer, "cell_bits"), input_bits=get_int(layer, "input_bits"), adc_bits=adc_bits,
-        **options,
+        signed_inputs=spin.reads_signed_inputs(layer), **options,
     )]
 
 
@@ -110,7 +110,7 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
     rewriter = Rewriter()
     m = spin.shape_of(layer.input)[0]
     shared = {key: layer.properties[key] for key in
-              ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer")
+              ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer", "signed_inputs")
               if key in layer.properties}
     shifts = _layer_shifts(layer, blocks, calibration, shift_options)
     tiles: list[spin.CrossbarTileOp] = []

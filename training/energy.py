@@ -128,8 +128,17 @@ def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_
 # ------------------------------------------------------------ the network
 
 
+def _check_unsigned_inputs(net) -> None:
+    if net.config.signed_inputs:
+        from spintron_nn.errors import SpintronError
+
+        raise SpintronError("the training energy terms do not model signed inputs (two's-complement codes, "
+                            "one more read cycle) yet; use the compiled design's report for their energy")
+
+
 def _layers(net) -> list[tuple[torch.Tensor, object, object, tuple[int, int, int, int]]]:
     """``(input, grid, step, (rows, cols, vectors, groups))`` of every matrix layer in ``net``'s last forward."""
+    _check_unsigned_inputs(net)
     if not net.matrix_inputs:
         raise RuntimeError("run the network forward before asking for its energy")
     return [(x, grid, step, step.crossbar_shape(tuple(x.shape)) + (step.groups,))
@@ -197,6 +206,7 @@ def energy_regulariser(net) -> tuple[torch.Tensor, float]:
 @torch.no_grad()
 def measured_one_fractions(net, x: np.ndarray) -> list[float]:
     """Exact input one-bit fraction of every matrix layer on ``x`` (zero-padding rows included)."""
+    _check_unsigned_inputs(net)
     net(torch.from_numpy(np.asarray(x, dtype=np.float32)))
     fractions = []
     for x_in, grid, step in net.matrix_inputs:

@@ -193,7 +193,9 @@ class MatrixStep:
         if noise is not None and not noise.is_off:
             w_eff = self.effective_weights(w_int, noise, config)
             w_noisy = noisy_weight(w_fq, w_int, w_scale, w_eff)
-            if not noise.verified_column_sums:  # verified: the digital term sees the drawn weights too
+            # verified: the digital term sees the drawn weights too; signed inputs: there is none
+            # (the array reads x - zp itself, which x_fq @ w_noisy already is)
+            if not noise.verified_column_sums and not config.signed_inputs:
                 bias = bias + zero_point_correction(w_noisy, w_fq, grid_in.scale, grid_in.zero_point)
             w_fq = w_noisy
         m = self.module
@@ -242,6 +244,7 @@ class MatrixStep:
             weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=config.activation_bits,
             adc_bits=config.adc_bits, rows_per_tile=config.rows, cols_per_tile=config.cols,
             tile_function=dispatch.tile_matvec, x_zero_point=grid_in.zero_point, bias=bias_int,
+            signed_inputs=config.signed_inputs,
             multiplier=multiplier, shift=shift, out_zero_point=grid_out.zero_point, qmin=bounds[0], qmax=bounds[1])
 
     def crossbar_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int]:

@@ -31,8 +31,15 @@ def tile_matvec(
     adc_bits: int | None,
     adc_shift: int,
     noise=None,
+    signed_inputs: bool = False,
 ) -> np.ndarray:
-    """The tile contract of ``docs/semantics.md``; see ``reference.tile_matvec``."""
+    """The tile contract of ``docs/semantics.md``; see ``reference.tile_matvec``.  Tiles with
+    signed (two's-complement) inputs run on the numpy reference: the C kernel has no sign."""
+    if signed_inputs:
+        from spintron_nn.backends.sim import reference
+
+        return reference.tile_matvec(x, levels_pos, levels_neg, input_bits=input_bits, cell_bits=cell_bits,
+                                     adc_bits=adc_bits, adc_shift=adc_shift, noise=noise, signed_inputs=True)
     if active_kernel() == "c":
         implementation = kernel
     else:

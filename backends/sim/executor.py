@@ -57,7 +57,7 @@ def _analog_tile(op: spin.CrossbarTileOp, currents_q16: np.ndarray) -> np.ndarra
     ADC and shift-add, as the noise model's Q16 currents go (section 10)."""
     adc_shift, cell_bits = get_int(op, "adc_shift"), get_int(op, "cell_bits")
     codes = reference.adc_convert(currents_q16, get_int(op, "adc_bits"), adc_shift + Q)
-    return reference.shift_add(codes, adc_shift, cell_bits)
+    return reference.shift_add(codes, adc_shift, cell_bits, spin.reads_signed_inputs(op))
 
 
 def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:
@@ -78,6 +78,7 @@ def _tile(op: spin.CrossbarTileOp, x: np.ndarray, run: _Run) -> np.ndarray:
         adc_bits=get_int(op, "adc_bits"),
         adc_shift=get_int(op, "adc_shift"),
         noise=noise,
+        signed_inputs=spin.reads_signed_inputs(op),
     )
 
 
@@ -168,6 +169,8 @@ _HANDLERS: dict[type[Operation], _Handler] = {
     spin.RescaleOp: lambda op, q: digital.rescale(
         q, *_quant_args(op, "input_zero_point", "multiplier", "shift", "zero_point", "bits")
     ),
+    spin.SignedCodesOp: lambda op, q: reference.twos_complement_codes(q, get_int(op, "zero_point"),
+                                                                      get_int(op, "bits")),
     spin.LutOp: lambda op, q: digital.lookup(op.table.array, q),
     spin.SoftmaxOp: lambda op, q: digital.softmax_codes(
         q, *_quant_args(op, "axis", "log", "input_scale", "input_zero_point", "scale", "zero_point", "bits")

@@ -144,12 +144,34 @@ def adc_convert(current, adc_bits: int | None, adc_shift: int) -> np.ndarray:
     return np.clip(code, -(2 ** (adc_bits - 1)), 2 ** (adc_bits - 1) - 1)
 
 
-def shift_add(codes: np.ndarray, adc_shift: int, cell_bits: int) -> np.ndarray:
-    """``out[n, c] = sum_{b,s} codes[n, b, s, c] * 2**(adc_shift + b + s*cell_bits)`` in int64."""
+def shift_add(codes: np.ndarray, adc_shift: int, cell_bits: int, signed_inputs: bool = False) -> np.ndarray:
+    """``out[n, c] = sum_{b,s} codes[n, b, s, c] * 2**(adc_shift + b + s*cell_bits)`` in int64;
+    ``signed_inputs``: the inputs are two's-complement codes, so the top bit plane counts
+    ``-2**(input_bits-1)`` (section 4a)."""
     _, input_bits, slices, _ = codes.shape
     weights = np.array([[1 << (adc_shift + b + s * cell_bits) for s in range(slices)]
                         for b in range(input_bits)], dtype=np.int64)
+    if signed_inputs:
+        weights[input_bits - 1] = -weights[input_bits - 1]
     return np.einsum("nbsc,bs->nc", codes.astype(np.int64), weights)
+
+
+def signed_input_bits(zero_point: int, input_bits: int) -> int:
+    """Bits of the two's-complement codes ``x - zero_point`` of ``input_bits``-bit codes: as
+    many when ``zero_point = 2**(input_bits-1)`` (``x - zp`` spans exactly ``-2**(b-1)..2**(b-1)-1``),
+    else one more (section 4a)."""
+    return input_bits if zero_point == 1 << (input_bits - 1) else input_bits + 1
+
+
+def twos_complement_codes(x_q, zero_point: int, bits: int) -> np.ndarray:
+    """``(x_q - zero_point) mod 2**bits`` (int64): the ``bits``-bit two's-complement pattern
+    of ``x_q - zero_point`` (``spin.signed_codes``)."""
+    return (np.asarray(x_q, dtype=np.int64) - int(zero_point)) & ((1 << bits) - 1)
+
+
+def signed_input_codes(x_q, zero_point: int, input_bits: int) -> np.ndarray:
+    """The codes a tile with signed inputs reads for ``input_bits``-bit codes ``x_q``."""
+    return twos_complement_codes(x_q, zero_point, signed_input_bits(zero_point, input_bits))
 
 
 def _check_tile_args(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
@@ -162,7 +184,8 @@ def _check_tile_args(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits,
 
 
 def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
-                adc_bits: int | None, adc_shift: int, noise: NoiseSpec | None = None) -> np.ndarray:
+                adc_bits: int | None, adc_shift: int, noise: NoiseSpec | None = None,
+                signed_inputs: bool = False) -> np.ndarray:
     """One crossbar tile: bit-serial inputs, differential bit slices, ADC, shift-add.
 
     x: [B, R] non-negative integer activations (< 2**input_bits), any int dtype.
@@ -177,6 +200,8 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
     Shift-add: out[:, c] = sum_{b,s} code[b,s,c] << (adc_shift + b + s*cell_bits), in int64.
     noise: optional seeded non-idealities (:class:`NoiseSpec`), integer/fixed-point
     only (docs/semantics.md section 10); None or all-off = exact integer result.
+    signed_inputs: ``x`` holds two's-complement codes (:func:`signed_input_codes`);
+    the shift-add counts the top bit plane negatively (section 4a).
     Returns [B, C] int64.
     """
     x = np.asarray(x)
@@ -190,7 +215,7 @@ def tile_matvec(x, levels_pos, levels_neg, *, input_bits: int, cell_bits: int,
     else:
         currents_q16 = _noisy_currents_q16(planes, levels_pos, levels_neg, cell_bits, noise)
         codes = adc_convert(currents_q16, adc_bits, adc_shift + _noise.Q)
-    return shift_add(codes, adc_shift, cell_bits)
+    return shift_add(codes, adc_shift, cell_bits, signed_inputs)
 
 
 def cell_currents_q16(levels_pos, levels_neg, cell_bits: int, spec: NoiseSpec) -> np.ndarray:
@@ -259,7 +284,7 @@ def choose_adc_shift(currents_samples, adc_bits: int | None,
                         f"even with shift {MAX_ADC_SHIFT}")
 
 
-def choose_adc_shift_min_error(currents, adc_bits: int | None, cell_bits: int) -> int:
+def choose_adc_shift_min_error(currents, adc_bits: int | None, cell_bits: int, signed_inputs: bool = False) -> int:
     """The shift that minimises the tile's mean squared output error on calibration data.
 
     ``currents``: exact column currents ``[B, input_bits, S, C]`` (:func:`column_currents`).
@@ -275,10 +300,10 @@ def choose_adc_shift_min_error(currents, adc_bits: int | None, cell_bits: int) -
         raise SpintronError(f"currents must be [B, input_bits, S, C], got shape {currents.shape}")
     if currents.size == 0:
         return 0
-    exact = shift_add(currents, 0, cell_bits)
+    exact = shift_add(currents, 0, cell_bits, signed_inputs)
     errors = []
     for shift in range(choose_adc_shift(currents, adc_bits, 0.0) + 1):
-        error = shift_add(adc_convert(currents, adc_bits, shift), shift, cell_bits) - exact
+        error = shift_add(adc_convert(currents, adc_bits, shift), shift, cell_bits, signed_inputs) - exact
         errors.append(float(np.mean(np.square(error.astype(np.float64)))))
     return int(np.argmin(errors))
 
@@ -289,9 +314,11 @@ ADC_SHIFT_RULES = ("min-error", "saturation")
 
 def choose_tile_adc_shifts(x_calibration, w_int, blocks, *, weight_bits: int, cell_bits: int,
                            input_bits: int, adc_bits: int | None, rule: str = "min-error",
-                           max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE) -> np.ndarray:
+                           max_saturation_rate: float = DEFAULT_MAX_SATURATION_RATE,
+                           signed_inputs: bool = False) -> np.ndarray:
     """The shift of every tile ``blocks[t] = (row_slice, col_slice)`` of a ``[K, N]`` matrix
-    from calibration codes ``[B, K]``: int64 ``[len(blocks)]``, in the blocks' order.
+    from calibration codes ``[B, K]`` (the codes the tiles read: two's-complement ones with
+    ``signed_inputs``): int64 ``[len(blocks)]``, in the blocks' order.
 
     ``rule``: ``"min-error"`` (:func:`choose_adc_shift_min_error`) or
     ``"saturation"`` (:func:`choose_adc_shift` with ``max_saturation_rate``).
@@ -306,7 +333,7 @@ def choose_tile_adc_shifts(x_calibration, w_int, blocks, *, weight_bits: int, ce
         currents = column_currents(x_calibration[:, row_block], levels_pos, levels_neg,
                                    input_bits=input_bits)
         if rule == "min-error":
-            shifts[t] = choose_adc_shift_min_error(currents, adc_bits, cell_bits)
+            shifts[t] = choose_adc_shift_min_error(currents, adc_bits, cell_bits, signed_inputs)
         else:
             shifts[t] = choose_adc_shift(currents, adc_bits, max_saturation_rate)
     return shifts
@@ -328,7 +355,7 @@ def choose_layer_adc_shifts(x_calibration, w_int, *, rows_per_tile: int, cols_pe
 def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits: int,
                       adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
                       x_zero_point: int = 0, bias=None, noise: NoiseSpec | None = None,
-                      tile_function=None, blocks=None):
+                      tile_function=None, blocks=None, signed_inputs: bool = False):
     """The int64 accumulator ``[B, N]`` of ``x_q @ w_int`` computed on crossbar tiles.
 
     x_q: [B, K] activation codes; w_int: [K, N] signed weights (rows = inputs).
@@ -344,9 +371,16 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     ``acc = sum_tiles - x_zero_point * sum_k w_int[k, :] + bias``.
     ``tile_function``: another implementation of the tile contract
     (e.g. ``dispatch.tile_matvec``, the C kernel); default :func:`tile_matvec`.
+    ``signed_inputs`` (with ``x_zero_point != 0``): the tiles read the two's-complement
+    codes of ``x_q - x_zero_point`` (:func:`signed_input_codes`) and there is no
+    zero-point term (section 4a).
     """
     tile_function = tile_function or tile_matvec
     x_q = np.asarray(x_q, dtype=np.int64)
+    signed = bool(signed_inputs) and x_zero_point != 0
+    if signed:
+        x_q, input_bits = signed_input_codes(x_q, x_zero_point, input_bits), signed_input_bits(x_zero_point, input_bits)
+        x_zero_point = 0
     w_int = np.asarray(w_int, dtype=np.int64)
     rows, cols = w_int.shape
     if blocks is None:
@@ -370,7 +404,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
         acc[:, col_block] += tile_function(
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
-            adc_shift=int(shifts[t]), noise=tile_noise)
+            adc_shift=int(shifts[t]), noise=tile_noise, **({"signed_inputs": True} if signed else {}))
         if verified:
             drift[col_block] += column_drift_q16(levels_pos, levels_neg, cell_bits, tile_noise)
     acc -= x_zero_point * w_int.sum(axis=0)
@@ -385,7 +419,8 @@ def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits
                      adc_bits: int | None, adc_shifts, rows_per_tile: int, cols_per_tile: int,
                      x_zero_point: int = 0, bias=None, multiplier, shift,
                      out_zero_point: int, qmin: int, qmax: int,
-                     noise: NoiseSpec | None = None, tile_function=None, blocks=None) -> np.ndarray:
+                     noise: NoiseSpec | None = None, tile_function=None, blocks=None,
+                     signed_inputs: bool = False) -> np.ndarray:
     """A whole quantized matrix layer: :func:`linear_accumulate` then :func:`requantize`.
 
     ``multiplier``/``shift`` are per output channel (``[N]``) or scalars, from
@@ -396,5 +431,5 @@ def linear_reference(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bits
         x_q, w_int, weight_bits=weight_bits, cell_bits=cell_bits, input_bits=input_bits,
         adc_bits=adc_bits, adc_shifts=adc_shifts, rows_per_tile=rows_per_tile,
         cols_per_tile=cols_per_tile, x_zero_point=x_zero_point, bias=bias, noise=noise,
-        tile_function=tile_function, blocks=blocks)
+        tile_function=tile_function, blocks=blocks, signed_inputs=signed_inputs)
     return requantize(acc, multiplier, shift, out_zero_point, qmin, qmax)

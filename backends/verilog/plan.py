@@ -173,6 +173,9 @@ class _Planner:
     # -- ops ---------------------------------------------------------------
 
     def op_crossbar_tile(self, op: spin.CrossbarTileOp) -> None:
+        if spin.reads_signed_inputs(op):
+            raise SpintronError(f"tile {get_int(op, 'tile_id')} reads signed inputs, which the Verilog backend "
+                                "does not implement yet")
         rows, cols = get_int(op, "rows"), get_int(op, "cols")
         m, k_in = self.shapes[op.input]
         src = self.contiguous(op.input) + get_int(op, "row_offset")
@@ -384,6 +387,9 @@ class _Planner:
             self.alias(op, np.concatenate([self.addresses[v] for v in op.inputs], axis=get_int(op, "axis")))
         elif isinstance(op, spin.CrossbarLayerOp):
             raise SpintronError(f"layer '{op.layer.data}' is not tiled: run tile-crossbars before emitting Verilog")
+        elif isinstance(op, spin.SignedCodesOp):
+            raise SpintronError("signed inputs (--signed-inputs) are not implemented in the Verilog backend yet; "
+                                "compile without them for the verilog target")
         else:
             raise SpintronError(f"the Verilog backend does not support '{op.name}'")
 

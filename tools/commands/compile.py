@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8; they feed no crossbar)")
+    parser.add_argument("--signed-inputs", action="store_true",
+                        help="layers whose inputs have a non-zero zero point read x - zp as two's-complement "
+                        "codes (no zero-point term; docs/semantics.md section 4a; not in the RTL)")
     parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
                         help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
                         "(default) or measured per tile on the calibration data")
@@ -75,6 +78,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         output_bits=args.output_bits,
         grouped_tiling=args.grouped_tiling,
         input_activity=args.input_activity,
+        signed_inputs=args.signed_inputs,
         cell_bits=args.cell_bits,
         adc_bits=args.adc_bits,
         rows=rows,

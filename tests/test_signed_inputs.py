@@ -1,0 +1,194 @@
+"""Signed (two's-complement) bit-serial inputs: ``CompileConfig(signed_inputs=True)``,
+docs/semantics.md section 4a.
+
+Oracles: with an ideal ADC a signed layer computes exactly ``(x - zp) @ W``, so a signed
+design equals the unsigned one bit for bit; with a real ADC the tile is checked against a
+plain loop written from the semantics text; fake quantization against the simulator; the
+SPICE backend's ideal devices against the simulator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spintron_nn.api import compile_model
+from spintron_nn.backends.sim import reference
+from spintron_nn.backends.sim.executor import run_spin
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+from spintron_nn.frontend import load_model
+from spintron_nn.ir import spin
+from spintron_nn.ir.module_info import main_function
+from spintron_nn.passes.calibrate import calibrate_module
+from spintron_nn.passes.flows import quantize_and_lower
+from spintron_nn.training import FakeQuantNetwork
+from spintron_nn.training.threads import single_torch_thread
+
+RNG = np.random.default_rng(20261130)
+
+
+def _cnn(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(2, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 6, 3, groups=3, padding=1),
+                         nn.ReLU6(), nn.Flatten(), nn.Linear(6 * 6 * 6, 5)).eval()
+
+
+def _data(seed: int, count: int = 24) -> np.ndarray:
+    # standardised-like inputs: the input layer's zero point sits mid-range
+    return np.clip(np.random.default_rng(seed).standard_normal((count, 2, 6, 6)), -1.5, 1.5).astype(np.float32)
+
+
+# ----------------------------------------------------------------------- the tile
+
+
+def _tile_by_the_text(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
+    """Section 4a written out as loops: two's-complement bit planes, one ADC read per plane,
+    slice and column, the top plane shift-added with a negative weight."""
+    slices, rows, cols = levels_pos.shape
+    out = np.zeros((x.shape[0], cols), dtype=np.int64)
+    for n in range(x.shape[0]):
+        for b in range(input_bits):
+            sign = -1 if b == input_bits - 1 else 1
+            bits = (x[n] >> b) & 1
+            for s in range(slices):
+                for c in range(cols):
+                    current = int(np.sum(bits * (levels_pos[s, :, c].astype(np.int64) - levels_neg[s, :, c])))
+                    code = (current + (1 << (adc_shift - 1))) >> adc_shift if adc_shift else current
+                    code = min(max(code, -(2 ** (adc_bits - 1))), 2 ** (adc_bits - 1) - 1)
+                    out[n, c] += sign * code * 2 ** (adc_shift + b + s * cell_bits)
+    return out
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_tile_is_the_semantics_text(case):
+    rng = np.random.default_rng(case)
+    input_bits, cell_bits = int(rng.integers(2, 7)), int(rng.integers(1, 4))
+    zero_point = int(rng.integers(1, 2**input_bits))
+    adc_bits, adc_shift = int(rng.integers(3, 8)), int(rng.integers(0, 4))
+    rows, cols, slices = int(rng.integers(1, 20)), int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    levels_pos = rng.integers(0, 2**cell_bits, (slices, rows, cols)).astype(np.uint8)
+    levels_neg = rng.integers(0, 2**cell_bits, (slices, rows, cols)).astype(np.uint8)
+    x = rng.integers(0, 2**input_bits, (7, rows))
+    codes = reference.signed_input_codes(x, zero_point, input_bits)
+    bits = reference.signed_input_bits(zero_point, input_bits)
+    got = reference.tile_matvec(codes, levels_pos, levels_neg, input_bits=bits, cell_bits=cell_bits,
+                                adc_bits=adc_bits, adc_shift=adc_shift, signed_inputs=True)
+    np.testing.assert_array_equal(got, _tile_by_the_text(codes, levels_pos, levels_neg, bits, cell_bits,
+                                                         adc_bits, adc_shift))
+
+
+@pytest.mark.parametrize("input_bits", [2, 4, 7])
+def test_ideal_layer_is_x_minus_zero_point_times_w(input_bits):
+    for zero_point in sorted({0, 1, 2 ** (input_bits - 1), 2**input_bits - 1}):
+        x = RNG.integers(0, 2**input_bits, (16, 40))
+        w = RNG.integers(-7, 8, (40, 9))
+        acc = reference.linear_accumulate(
+            x, w, weight_bits=4, cell_bits=2, input_bits=input_bits, adc_bits=None, adc_shifts=0,
+            rows_per_tile=16, cols_per_tile=4, x_zero_point=zero_point, signed_inputs=True)
+        np.testing.assert_array_equal(acc, (x - zero_point) @ w)
+        expected_bits = input_bits if zero_point == 2 ** (input_bits - 1) else input_bits + 1
+        assert reference.signed_input_bits(zero_point, input_bits) == expected_bits
+
+
+# ----------------------------------------------------------------------- designs
+
+
+def _ideal_design(signed: bool, seed: int):
+    model, calibration = _cnn(seed), _data(seed)
+    with single_torch_thread():
+        module = load_model(model, example_input=torch.from_numpy(calibration[:1]))
+    calibrate_module(module, [calibration])
+    return quantize_and_lower(module, [calibration], weight_bits=4, activation_bits=4, adc_bits=None,
+                              rows=16, cols=16, pipeline="", signed_inputs=signed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ideal_adc_signed_design_equals_the_unsigned_one(seed):
+    signed, unsigned = _ideal_design(True, seed), _ideal_design(False, seed)
+    ops = list(main_function(signed).walk())
+    converters = [op for op in ops if isinstance(op, spin.SignedCodesOp)]
+    assert len(converters) == 1 and spin.get_int(converters[0], "zero_point") > 0  # the input layer only
+    signed_tiles = [op for op in ops if isinstance(op, spin.CrossbarTileOp) and spin.reads_signed_inputs(op)]
+    assert signed_tiles and all(t.layer.data == "layer0" for t in signed_tiles)
+    x = _data(seed + 50, 10)
+    np.testing.assert_array_equal(run_spin(signed, [x])[0], run_spin(unsigned, [x])[0])
+
+
+CONFIG = CompileConfig(weight_bits=4, activation_bits=4, rows=16, cols=16, adc_bits=4, signed_inputs=True)
+
+
+def _compiled(config: CompileConfig, seed: int = 0):
+    model, calibration = _cnn(seed), _data(seed)
+    with single_torch_thread():
+        design = compile_model(model, config, calibration, example_input=torch.from_numpy(calibration[:1]))
+    return model, calibration, design
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_fake_quantization_is_the_simulator(noisy):
+    model, calibration, design = _compiled(CONFIG)
+    x = _data(77, 12)
+    spec = NoiseSpec(conductance_variation=0.15, stuck_at_zero=0.02, read_noise=0.3) if noisy else None
+    simulated = design.run(x, backend="sim", noise=spec, seed=5)[0]
+    with single_torch_thread():
+        net = FakeQuantNetwork(model, CONFIG)
+        net.calibrate(calibration)
+        net.noise = NoiseSpec(seed=5, conductance_variation=0.15, stuck_at_zero=0.02, read_noise=0.3) if noisy else None
+        fake = net.predict(x)
+    np.testing.assert_allclose(fake, simulated, rtol=0, atol=1e-6 * float(np.abs(simulated).max()))
+    assert not np.array_equal(simulated, _compiled(CONFIG.replace(signed_inputs=False))[2].run(
+        x, backend="sim", noise=spec, seed=5)[0])  # signed inputs change the real-ADC result
+
+
+def test_spice_ideal_devices_equal_the_simulator():
+    _, _, design = _compiled(CONFIG.replace(targets=("ir", "sim", "spice")))
+    x = _data(9, 2)
+    np.testing.assert_array_equal(design.run(x, backend="spice", ideal=True)[0], design.run(x, backend="sim")[0])
+
+
+def test_energy_prices_the_extra_read_cycle_and_the_conversion():
+    from spintron_nn.backends.report.build import build_report
+
+    layers = {l["name"]: l for l in build_report(_compiled(CONFIG)[2])["spintronic"]["layers"]}
+    plain = {l["name"]: l for l in build_report(_compiled(CONFIG.replace(signed_inputs=False))[2])
+             ["spintronic"]["layers"]}
+    converter = next(name for name in layers if name.startswith("signed_codes"))
+    assert layers[converter]["energy_j"]["digital"] > 0
+    # layer0 reads 5-bit codes (zero point 7 or 8 of 4-bit codes: 4 or 5 planes); layer1 is unchanged
+    assert layers["layer0"]["latency_s"] >= plain["layer0"]["latency_s"]
+    assert layers["layer1"]["energy_j"]["total"] == pytest.approx(plain["layer1"]["energy_j"]["total"], rel=1e-12)
+
+
+def test_cli_refuses_the_verilog_target_and_writes_nothing(tmp_path, capsys):
+    from spintron_nn.tools.spintronc import main
+    from spintron_nn.training.export import export_onnx
+
+    with single_torch_thread():
+        export_onnx(_cnn(), tmp_path / "m.onnx", _data(0))
+    np.save(tmp_path / "c.npy", _data(0))
+    assert main(["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "b"), "-q", "--signed-inputs",
+                 "--activation-bits", "4", "--calibration", str(tmp_path / "c.npy"),
+                 "--targets", "ir,sim,verilog"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not implemented in the Verilog backend" in err[0]
+    assert not (tmp_path / "b").exists()
+
+
+def test_refusals():
+    _, _, design = _compiled(CONFIG)
+    with pytest.raises(SpintronError, match="not implemented in the Verilog backend"):
+        design.run(_data(3, 1), backend="rtl", simulator="icarus")
+    with pytest.raises(SpintronError, match="need 9-bit two's-complement codes"):
+        _compiled(CONFIG.replace(activation_bits=8))
+    model, calibration, _ = _compiled(CONFIG)
+    with single_torch_thread():
+        net = FakeQuantNetwork(model, CONFIG)
+        net.calibrate(calibration)
+        from spintron_nn.training.energy import crossbar_energy
+
+        with pytest.raises(SpintronError, match="do not model signed inputs"):
+            crossbar_energy(net, calibration[:4])
