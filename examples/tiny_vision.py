@@ -12,7 +12,9 @@
    ``spintronc run --backend sim`` (compiled accuracy vs fake-quantized);
 5. measures the compiled design at 10 % conductance variation (``DEVICE_SEEDS`` draws),
    also with verified column sums (``NoiseSpec.verified_column_sums``: the zero-point
-   term reads the drawn devices, docs/semantics.md section 10), and reads its energy
+   term reads the drawn devices, docs/semantics.md section 10) and compiled with signed
+   inputs (``CompileConfig(signed_inputs=True)``: the input layer reads ``x - zp``, no
+   zero-point term, section 4a), and reads its energy
    per inference from the bundle's report; and which layer's devices cost the accuracy
    (``training.sensitivity``: 10 % variation in one layer at a time).
 
@@ -90,17 +92,23 @@ def main() -> None:
     bundle = compile_with_spintronc(trainer.model, out / "qat", calibration, CONFIG)
     compiled_acc = accuracy(run_with_spintronc(bundle, x_test, out / "qat"), y_test)
     design = Design.load(bundle)
-    def at_variation(verified: bool) -> list[float]:
-        spec = NoiseSpec(conductance_variation=TEST_VARIATION, verified_column_sums=verified)
-        return [accuracy(design.run(x_test, noise=spec, seed=s)[0], y_test) for s in range(DEVICE_SEEDS)]
+    signed_bundle = compile_with_spintronc(trainer.model, out / "qat_signed", calibration,
+                                           CONFIG.replace(signed_inputs=True))
+    signed_design = Design.load(signed_bundle)
 
-    noisy, noisy_verified = at_variation(False), at_variation(True)
+    def at_variation(verified: bool, chip: Design = design) -> list[float]:
+        spec = NoiseSpec(conductance_variation=TEST_VARIATION, verified_column_sums=verified)
+        return [accuracy(chip.run(x_test, noise=spec, seed=s)[0], y_test) for s in range(DEVICE_SEEDS)]
+
+    noisy, noisy_verified, noisy_signed = at_variation(False), at_variation(True), at_variation(False, signed_design)
+    signed_clean = accuracy(signed_design.run(x_test)[0], y_test)
     energy = compiled_energy(bundle)
     if args.save_weights:  # like the other shipped weights: the W4A4 QAT model (float weights)
         print("saved", models.save_weights("tiny_vision_cnn", trainer.model))
     print(f"W4A4 QAT              fake-quant {fake_acc:.4f}  spintronc sim {compiled_acc:.4f}  "
           f"@10% variation {np.mean(noisy):.4f} +- {np.std(noisy):.4f} "
-          f"(verified column sums {np.mean(noisy_verified):.4f} +- {np.std(noisy_verified):.4f})  "
+          f"(verified column sums {np.mean(noisy_verified):.4f} +- {np.std(noisy_verified):.4f}; "
+          f"signed inputs {signed_clean:.4f} clean, {np.mean(noisy_signed):.4f} +- {np.std(noisy_signed):.4f})  "
           f"energy {energy['spintronic_energy_j'] * 1e9:.1f} nJ/inference "
           f"(CMOS baseline {energy['cmos_energy_j'] * 1e9:.1f} nJ)", flush=True)
     # which layer's devices cost the accuracy (fake-quantized = the simulator; one layer noisy at a time)
@@ -124,17 +132,22 @@ def main() -> None:
               "accuracy_at_10pct_variation_verified_column_sums": {
                   "mean": float(np.mean(noisy_verified)), "std": float(np.std(noisy_verified)),
                   "per_device_seed": noisy_verified},
+              "signed_inputs": {"spintronc_sim_accuracy": signed_clean, "bundle": str(signed_bundle),
+                                "accuracy_at_10pct_variation": {
+                                    "mean": float(np.mean(noisy_signed)), "std": float(np.std(noisy_signed)),
+                                    "per_device_seed": noisy_signed}},
               "layer_sensitivity_at_10pct": sensitivity,
               "energy_per_inference_j": energy, "bundle": str(bundle), "seconds": seconds}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     lines = ["# tiny vision example (shapes, W4A4 with 8-bit logits, 2-bit cells, 6-bit ADC, 128x128)", "",
              "| model | test accuracy | spintronc sim | sim @ 10 % variation | same, verified column sums "
-             "| energy / inference |",
-             "|---|---|---|---|---|---|",
-             f"| float | {float_acc:.4f} | | | | |",
+             "| same, signed inputs (clean / @ 10 %) | energy / inference |",
+             "|---|---|---|---|---|---|---|",
+             f"| float | {float_acc:.4f} | | | | | |",
              f"| W4A4 QAT | {fake_acc:.4f} (fake-quantized) | {compiled_acc:.4f} | "
              f"{np.mean(noisy):.4f} +- {np.std(noisy):.4f} ({DEVICE_SEEDS} device seeds) | "
              f"{np.mean(noisy_verified):.4f} +- {np.std(noisy_verified):.4f} | "
+             f"{signed_clean:.4f} / {np.mean(noisy_signed):.4f} +- {np.std(noisy_signed):.4f} | "
              f"{energy['spintronic_energy_j'] * 1e9:.1f} nJ (CMOS {energy['cmos_energy_j'] * 1e9:.1f} nJ) |", "",
              "10 % variation in one layer only (fake-quantized, "
              f"{DEVICE_SEEDS} draws): " + ", ".join(f"{row['name']} {row['accuracy']:.4f}"
