@@ -117,6 +117,7 @@ class SpintronConverter:
         layer_quantization_bits: dict[str, int] | None = None,
         grouped_tiling: str = "aligned",
         input_activity: str = "table",
+        signed_inputs: bool = False,
         cell_bits: int = 2,
         adc_bits: int = 6,
         calibration: Any = None,
@@ -126,7 +127,8 @@ class SpintronConverter:
         8 bits because bit-serial inputs make them cheap (docs/semantics.md).
         ``layer_quantization_bits``: single matrix layers' own weight precision,
         e.g. ``{"layer0": 8}`` (names as the report lists them); ``input_activity="measured"``
-        prices the reads at the calibration data's input one-bit fractions."""
+        prices the reads at the calibration data's input one-bit fractions; ``signed_inputs=True``
+        makes layers with a non-zero input zero point read ``x - zp`` (docs/semantics.md 4a)."""
         from spintron_nn.api import compile_model
         from spintron_nn.energy.cost_model import default_cell_type
 
@@ -138,6 +140,7 @@ class SpintronConverter:
             output_bits=output_bits,
             grouped_tiling=grouped_tiling,
             input_activity=input_activity,
+            signed_inputs=signed_inputs,
             cell_bits=cell_bits,
             adc_bits=adc_bits,
             rows=rows,

@@ -229,9 +229,9 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     if isinstance(op, spin.ClampOp):
         return DigitalWork(add8=2 * n_out, **moves), "digital"
     if isinstance(op, spin.SignedCodesOp):
-        # one 8-bit subtract per code it converts (a conv's patch matrix: an upper bound, each
-        # input element could be converted once before im2col)
-        return DigitalWork(add8=n_out, **moves), "digital"
+        # one 8-bit subtract per code on its way to the row drivers (no buffer traffic of its
+        # own; a conv's patch matrix: an upper bound, each input could be converted once)
+        return DigitalWork(add8=n_out), "digital"
     if isinstance(op, spin.LutOp):
         return DigitalWork(lut_reads=n_out, **moves), "digital"
     if isinstance(op, (spin.MaxPoolOp, spin.AvgPoolOp)):
@@ -294,6 +294,7 @@ class _Layer:
     weights: int = 0  # real weights: rows x cols / groups
     vectors: int = 0
     activity_rows: list[tuple[float, int]] = dataclasses.field(default_factory=list)  # (fraction, rows) per tile
+    crossbar_only: bool = False  # digital work only the crossbar design does (signed-input conversion)
 
     @property
     def groups(self) -> int:
@@ -363,6 +364,7 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
                 continue
             cost = digital_cost(work[0], ctx.units, component=work[1])
             layer.after.append(cost)
+            layer.crossbar_only = isinstance(op, spin.SignedCodesOp)
         owners[op] = name
         if annotate:
             op.attributes["spin.cost"] = _cost_attr(cost)
@@ -398,6 +400,8 @@ def _cmos_report(layers: dict[str, _Layer], units: UnitCosts, table: ParameterTa
         if layer.tiles:
             costs[name] = cmos_layer_cost(layer.rows, layer.cols, units=units, array=array, vectors=layer.vectors,
                                           weight_memory_bytes=weight_bytes, groups=layer.groups)
+        elif layer.crossbar_only:  # the int8 MAC array takes signed codes directly: nothing to convert
+            costs[name] = digital_cost(DigitalWork(), units)
         else:
             costs[name] = layer.cost()
     return network_summary(costs, shared_area={"digital": shared_digital + array.area(units)})

@@ -156,8 +156,11 @@ def test_energy_prices_the_extra_read_cycle_and_the_conversion():
     layers = {l["name"]: l for l in build_report(_compiled(CONFIG)[2])["spintronic"]["layers"]}
     plain = {l["name"]: l for l in build_report(_compiled(CONFIG.replace(signed_inputs=False))[2])
              ["spintronic"]["layers"]}
+    report = build_report(_compiled(CONFIG)[2])
     converter = next(name for name in layers if name.startswith("signed_codes"))
-    assert layers[converter]["energy_j"]["digital"] > 0
+    assert layers[converter]["energy_j"]["digital"] > 0 and layers[converter]["energy_j"]["buffer"] == 0
+    cmos = {l["name"]: l for l in report["cmos"]["layers"]}
+    assert cmos[converter]["energy_j"]["total"] == 0  # the int8 baseline takes signed codes as they are
     # layer0 reads 5-bit codes (zero point 7 or 8 of 4-bit codes: 4 or 5 planes); layer1 is unchanged
     assert layers["layer0"]["latency_s"] >= plain["layer0"]["latency_s"]
     assert layers["layer1"]["energy_j"]["total"] == pytest.approx(plain["layer1"]["energy_j"]["total"], rel=1e-12)

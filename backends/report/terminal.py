@@ -62,7 +62,8 @@ def format_report(report: dict) -> str:
         f"({precision}, "
         f"{config['cell_bits']}-bit cells, {config['adc_bits']}-bit ADC, {config['rows']}x{config['cols']} crossbars"
         f"{tiling_label(config.get('grouped_tiling'))}"
-        f"{', input activity measured on the calibration data' if config.get('input_activity') == 'measured' else ''})",
+        f"{', input activity measured on the calibration data' if config.get('input_activity') == 'measured' else ''}"
+        f"{', signed inputs' if config.get('signed_inputs') else ''})",
         *lines,
         f"shares of each row's energy: {legend}; CMOS/spin = CMOS energy / spintronic energy",
         f"area {area(total['area_m2']['total'])} (CMOS {area(cmos['area_m2']['total'])}); "

@@ -15,6 +15,7 @@ def print_summary(design: Design, output: str) -> None:
         f"{config.cell_bits}-bit cells, "
         f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars{tiling_label(config.grouped_tiling)}"
         f"{', input activity measured' if config.input_activity == 'measured' else ''}"
+        f"{', signed inputs' if config.signed_inputs else ''}"
     )
     float_ops = count_ops(design.float_module)
     layers = sum(n for name, n in float_ops.items() if name.startswith("nn.") and name != "nn.constant")

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8), same at every point")
+    parser.add_argument("--signed-inputs", action="store_true",
+                        help="layers with a non-zero input zero point read x - zp as two's-complement codes "
+                        "(docs/semantics.md section 4a), same at every point")
     parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
                         help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
                         "(default) or measured per tile on the calibration data")
@@ -83,7 +86,7 @@ def _validated(args: argparse.Namespace):
     base = CompileConfig(weight_bits=grid.weight_bits[0], layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
                          activation_bits=args.activation_bits,
                          output_bits=args.output_bits, grouped_tiling=args.grouped_tiling,
-                         input_activity=args.input_activity,
+                         input_activity=args.input_activity, signed_inputs=args.signed_inputs,
                          mtj_config=args.mtj_config)
     return grid, grid.configs(base)
 
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "fixed": {**fixed_width, "layer_weight_bits": dict(configs[0].layer_weight_bits),
                   "activation_bits": args.activation_bits,
                   "output_bits": args.output_bits, "grouped_tiling": args.grouped_tiling,
-                  "input_activity": args.input_activity,
+                  "input_activity": args.input_activity, "signed_inputs": args.signed_inputs,
                   "mtj_config": args.mtj_config},
         "accuracy": "top-1 agreement of the bit-exact simulation with the float graph on the calibration inputs",
     }
