@@ -20,6 +20,16 @@ TARGET_WRITERS: dict[str, str] = {
 }
 
 
+def add_hardware_mode_arguments(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--signed-inputs and --input-activity, as compile and sweep take them (``note``: appended to the help)."""
+    parser.add_argument("--signed-inputs", action="store_true",
+                        help="layers whose inputs have a non-zero zero point read x - zp as two's-complement "
+                        f"codes (no zero-point term; docs/semantics.md section 4a; not in the RTL){note}")
+    parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
+                        help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
+                        f"(default) or measured per tile on the calibration data{note}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="ONNX file, or a .py defining build_model() and example_input()")
     parser.add_argument("-o", "--output", required=True, help="bundle folder to write")
@@ -36,12 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8; they feed no crossbar)")
-    parser.add_argument("--signed-inputs", action="store_true",
-                        help="layers whose inputs have a non-zero zero point read x - zp as two's-complement "
-                        "codes (no zero-point term; docs/semantics.md section 4a; not in the RTL)")
-    parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
-                        help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
-                        "(default) or measured per tile on the calibration data")
+    add_hardware_mode_arguments(parser)
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: tiles of whole groups (aligned, least energy; default) "
                         "or the array grid (fewest arrays)")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from spintron_nn.errors import SpintronError
+from spintron_nn.tools.commands.compile import add_hardware_mode_arguments
 
 DEFAULT_JOBS = 2
 
@@ -31,12 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8), same at every point")
-    parser.add_argument("--signed-inputs", action="store_true",
-                        help="layers with a non-zero input zero point read x - zp as two's-complement codes "
-                        "(docs/semantics.md section 4a), same at every point")
-    parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
-                        help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
-                        "(default) or measured per tile on the calibration data")
+    add_hardware_mode_arguments(parser, ", same at every point")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: whole-group tiles (default) or the array grid, same at every point")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
