@@ -195,3 +195,30 @@ def test_refusals():
 
         with pytest.raises(SpintronError, match="do not model signed inputs"):
             crossbar_energy(net, calibration[:4])
+
+
+@pytest.mark.parametrize("kernel", ["c", "numpy"])
+def test_dispatched_signed_tiles_are_the_reference(kernel, monkeypatch):
+    """The C path (unsigned call minus twice a one-bit call of the top plane) and the
+    fallbacks equal the reference, with static device effects and with read noise."""
+    from spintron_nn.backends.sim import dispatch
+    from spintron_nn.runtime.kernel import KERNEL_ENV
+
+    if kernel == "c" and dispatch.active_kernel() != "c":
+        pytest.skip("the C kernel is not built here")
+    monkeypatch.setenv(KERNEL_ENV, kernel)
+    rng = np.random.default_rng(11)
+    for case in range(60):
+        input_bits, cell_bits, slices = int(rng.integers(2, 9)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        rows, cols = int(rng.integers(1, 140)), int(rng.integers(1, 40))
+        levels_pos = rng.integers(0, 2**cell_bits, (slices, rows, cols)).astype(np.uint8)
+        levels_neg = rng.integers(0, 2**cell_bits, (slices, rows, cols)).astype(np.uint8)
+        x = rng.integers(0, 2**input_bits, (int(rng.integers(1, 20)), rows))
+        adc_bits = None if case % 5 == 0 else int(rng.integers(3, 9))
+        adc_shift = 0 if adc_bits is None else int(rng.integers(0, 5))
+        noise = [None, NoiseSpec(seed=case, tile_id=2, conductance_variation=0.2, stuck_at_zero=0.02),
+                 NoiseSpec(seed=case, read_noise=0.5)][case % 3]
+        options = dict(input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits, adc_shift=adc_shift,
+                       noise=noise, signed_inputs=True)
+        np.testing.assert_array_equal(dispatch.tile_matvec(x, levels_pos, levels_neg, **options),
+                                      reference.tile_matvec(x, levels_pos, levels_neg, **options))
