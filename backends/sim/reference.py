@@ -38,8 +38,8 @@ __all__ = [
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
     "num_slices", "quantize_activations", "quantize_weights_per_channel",
     "quantized_add", "requant_multiplier", "requantize", "round_shift_half_up",
-    "saturation_rate", "shift_add", "slice_weights", "tile_grid", "tile_matvec", "unslice_weights",
-    "verified_zero_point_drift",
+    "saturation_rate", "shift_add", "signed_input_bits", "signed_input_codes", "slice_weights", "tile_grid",
+    "tile_matvec", "twos_complement_codes", "unslice_weights", "verified_zero_point_drift",
 ]
 
 #: Default largest fraction of calibration reads an ADC may saturate (doc section 5).
@@ -404,6 +404,7 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
         acc[:, col_block] += tile_function(
             x_q[:, row_block], levels_pos, levels_neg,
             input_bits=input_bits, cell_bits=cell_bits, adc_bits=adc_bits,
+            # the flag only where it is set: other tile functions (the C module's) take no sign
             adc_shift=int(shifts[t]), noise=tile_noise, **({"signed_inputs": True} if signed else {}))
         if verified:
             drift[col_block] += column_drift_q16(levels_pos, levels_neg, cell_bits, tile_noise)
