@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from spintron_nn.errors import SpintronError
 
 KNOWN_TARGETS = ("ir", "sim", "verilog", "spice", "report")
+# What estimate-energy prices reads at: the parameter table's input one-bit fraction,
+# or each tile's measured on the calibration sample (passes/estimate_energy.py).
+INPUT_ACTIVITIES = ("table", "measured")
 
 
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
@@ -140,8 +143,9 @@ class CompileConfig:
         from spintron_nn.tiling import check_grouped_tiling
 
         check_grouped_tiling(self.grouped_tiling)
-        if self.input_activity not in ("table", "measured"):
-            raise SpintronError(f"input activity must be 'table' or 'measured', got {self.input_activity!r}")
+        if self.input_activity not in INPUT_ACTIVITIES:
+            raise SpintronError(f"input activity must be one of {', '.join(INPUT_ACTIVITIES)}, "
+                                f"got {self.input_activity!r}")
         _check_range("cell bits", self.cell_bits, 1, 4)
         _check_range("ADC bits", self.adc_bits, 1, 12)
         _check_range("crossbar rows", self.rows, 16, 1024)

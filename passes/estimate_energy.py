@@ -61,6 +61,7 @@ from spintron_nn.energy.cost_model import (
 from spintron_nn.energy.params import ParameterTable, load_parameters
 from spintron_nn.parameters import pass_parameter_table
 from spintron_nn.tiling import check_grouped_tiling
+from spintron_nn.config import INPUT_ACTIVITIES
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
@@ -139,9 +140,6 @@ class _Context:
         return self.cells[cell_bits]
 
 
-ACTIVITIES = ("table", "measured")
-
-
 def input_one_fraction(op: spin.CrossbarTileOp, ctx: _Context) -> float:
     """The input one-bit fraction ``op`` is priced at (``ctx.activity``)."""
     if ctx.activity == "table":
@@ -159,7 +157,7 @@ def input_one_fraction(op: spin.CrossbarTileOp, ctx: _Context) -> float:
     return value
 
 
-def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
+def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context, one_fraction: float) -> Cost:
     rows, cols = spin.get_int(op, "rows"), spin.get_int(op, "cols")
     cell_bits = spin.get_int(op, "cell_bits")
     adc_bits = spin.get_int(op, "adc_bits")
@@ -179,7 +177,7 @@ def _tile_cost(op: spin.CrossbarTileOp, ctx: _Context) -> Cost:
     cells = op.levels_pos.array.size + op.levels_neg.array.size
     return tile_cost(
         shape,
-        dataclasses.replace(ctx.units, input_one_fraction=input_one_fraction(op, ctx)),
+        dataclasses.replace(ctx.units, input_one_fraction=one_fraction),
         cell,
         conductance_sum=cell.conductance_sum(cells, level_sum),
         programming_pulses=cells + level_sum,  # reset every cell, then step it up to its level
@@ -328,8 +326,9 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
     table = table or load_parameters()
     if cell_type not in ("auto", "mtj", "sot", "dw"):
         raise SpintronError(f"estimate-energy: unknown cell type {cell_type!r} (auto, mtj, sot, dw)")
-    if activity not in ACTIVITIES:
-        raise SpintronError(f"estimate-energy: activity must be one of {', '.join(ACTIVITIES)}, got {activity!r}")
+    if activity not in INPUT_ACTIVITIES:
+        raise SpintronError(f"estimate-energy: activity must be one of {', '.join(INPUT_ACTIVITIES)}, "
+                            f"got {activity!r}")
     check_grouped_tiling(grouped_tiling)
     ctx = _Context(table, unit_costs(table), cell_type, {}, grouped_tiling, activity)
     layers: dict[str, _Layer] = {}
@@ -341,13 +340,14 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
         name = _layer_name(op, owners, index)
         layer = layers.setdefault(name, _Layer([], []))
         if isinstance(op, spin.CrossbarTileOp):
-            cost = _tile_cost(op, ctx)
+            fraction = input_one_fraction(op, ctx)
+            cost = _tile_cost(op, ctx, fraction)
             layer.tiles.append(cost)
             layer.rows = max(layer.rows, spin.get_int(op, "row_offset") + spin.get_int(op, "rows"))
             layer.cols = max(layer.cols, spin.get_int(op, "col_offset") + spin.get_int(op, "cols"))
             layer.weights += _weight_cells(op)
             layer.vectors = _batch1_shape(op.input)[0]
-            layer.activity_rows.append((input_one_fraction(op, ctx), spin.get_int(op, "rows")))
+            layer.activity_rows.append((fraction, spin.get_int(op, "rows")))
         elif isinstance(op, spin.CrossbarLayerOp):
             if activity == "measured":
                 raise SpintronError(f"estimate-energy: activity=measured prices tiles' measured activity; layer "

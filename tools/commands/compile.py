@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from spintron_nn.config import KNOWN_TARGETS, CompileConfig, parse_crossbar, parse_layer_bits
+from spintron_nn.config import INPUT_ACTIVITIES, KNOWN_TARGETS, CompileConfig, parse_crossbar, parse_layer_bits
 from spintron_nn.errors import SpintronError
 
 # Target -> "module:function", function(design, folder) writing the target's
@@ -25,7 +25,7 @@ def add_hardware_mode_arguments(parser: argparse.ArgumentParser, note: str = "")
     parser.add_argument("--signed-inputs", action="store_true",
                         help="layers whose inputs have a non-zero zero point read x - zp as two's-complement "
                         f"codes (no zero-point term; docs/semantics.md section 4a; not in the RTL){note}")
-    parser.add_argument("--input-activity", choices=("table", "measured"), default="table",
+    parser.add_argument("--input-activity", choices=INPUT_ACTIVITIES, default="table",
                         help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
                         f"(default) or measured per tile on the calibration data{note}")
 
