@@ -19,6 +19,7 @@ max/avg/global pools      ``spin_reduce`` max / avg over window tables
 argmax                    ``spin_reduce`` argmax
 add, mul                  ``spin_add`` (MUL = 0 / 1)
 clamp, rescale, lut       ``spin_map`` (256-entry table)
+signed_codes              ``spin_map`` (the two's-complement codes' table)
 ========================  =======================================================
 
 ``quantize`` and a final ``dequantize`` (and a final ``softmax``, which is
@@ -36,7 +37,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
-from spintron_nn.backends.sim import digital
+from spintron_nn.backends.sim import digital, reference
 from spintron_nn.backends.verilog import buffer_layout
 from spintron_nn.backends.verilog.buffer_layout import FOREVER, Region
 from spintron_nn.backends.verilog.netlist import Const
@@ -173,9 +174,6 @@ class _Planner:
     # -- ops ---------------------------------------------------------------
 
     def op_crossbar_tile(self, op: spin.CrossbarTileOp) -> None:
-        if spin.reads_signed_inputs(op):
-            raise SpintronError(f"tile {get_int(op, 'tile_id')} reads signed inputs, which the Verilog backend "
-                                "does not implement yet")
         rows, cols = get_int(op, "rows"), get_int(op, "cols")
         m, k_in = self.shapes[op.input]
         src = self.contiguous(op.input) + get_int(op, "row_offset")
@@ -190,7 +188,8 @@ class _Planner:
         self.word_needs += [_bits(bound), max(current_bits, shift + 1) + 2]
         self.stages.append(Stage(
             "spin_tile", f"{op.name} {op.layer.data} tile {get_int(op, 'tile_id')}",
-            {"R": rows, "C": cols, "S": slices, "CB": cell_bits, "IB": input_bits, "WI": current_bits,
+            {"R": rows, "C": cols, "S": slices, "CB": cell_bits, "IB": input_bits,
+             "SIGNED": int(spin.reads_signed_inputs(op)), "WI": current_bits,
              "ADC_BITS": adc_bits, "ADC_SHIFT": shift, "M": m, "K_IN": k_in, "SRC": src,
              "DST": int(target.reshape(-1)[0])},
             read_width=input_bits, reads=np.array([src, src + (m - 1) * k_in + rows - 1]),
@@ -388,8 +387,8 @@ class _Planner:
         elif isinstance(op, spin.CrossbarLayerOp):
             raise SpintronError(f"layer '{op.layer.data}' is not tiled: run tile-crossbars before emitting Verilog")
         elif isinstance(op, spin.SignedCodesOp):
-            raise SpintronError("signed inputs (--signed-inputs) are not implemented in the Verilog backend yet; "
-                                "compile without them for the verilog target")
+            self.op_map(op, reference.twos_complement_codes(np.arange(256), get_int(op, "zero_point"),
+                                                          get_int(op, "bits")))
         else:
             raise SpintronError(f"the Verilog backend does not support '{op.name}'")
 

@@ -6,6 +6,8 @@
 // ADC_BITS = 0 is the ideal ADC) and shift-add:
 //   acc[c] += sum_s code[b][s][c] * 2**(ADC_SHIFT + b + s*CB)
 // then write the C accumulators to DST + m*C + c.  docs/semantics.md sections 4-6.
+// SIGNED = 1: the codes are two's complement (section 4a), so the top bit plane
+// (the first one read) is added with a negative sign.
 // Cycles per row: R (load) + 2*IB (read, accumulate) + C (write).
 `include "spin_engine.vh"
 
@@ -17,6 +19,7 @@ module spin_tile #(
     parameter integer S = 1,
     parameter integer CB = 1,
     parameter integer IB = 8,
+    parameter integer SIGNED = 0,      // 1: two's-complement input codes
     parameter integer WI = 2,          // column-current bits (signed)
     parameter integer ADC_BITS = 0,
     parameter integer ADC_SHIFT = 0,
@@ -72,12 +75,15 @@ module spin_tile #(
     reg signed [WR-1:0] current;
     reg signed [WR-1:0] rounded;
     reg signed [W-1:0] code;
-    reg signed [W-1:0] total;
+    reg signed [W-1:0] plane_sum;
+    // Horner starts from acc = 0 at the top plane, so negating that plane's sum
+    // gives it the weight -2**(IB-1) that two's complement asks for.
+    wire negate_plane = (SIGNED != 0) && (bit_index == BB'(IB - 1));
     integer s, c;
     always @* begin
         acc_next = acc;
         for (c = 0; c < C; c = c + 1) begin
-            total = acc[c*W +: W] <<< 1;
+            plane_sum = {W{1'b0}};
             for (s = 0; s < S; s = s + 1) begin
                 current = WR'($signed(sums[(s*C + c)*WI +: WI]));
                 rounded = (current + HALF) >>> ADC_SHIFT;
@@ -86,9 +92,9 @@ module spin_tile #(
                     if (code > CODE_MAX) code = CODE_MAX;
                     if (code < CODE_MIN) code = CODE_MIN;
                 end
-                total = total + (code <<< (ADC_SHIFT + s*CB));
+                plane_sum = plane_sum + (code <<< (ADC_SHIFT + s*CB));
             end
-            acc_next[c*W +: W] = total;
+            acc_next[c*W +: W] = (acc[c*W +: W] <<< 1) + (negate_plane ? -plane_sum : plane_sum);
         end
     end
 
