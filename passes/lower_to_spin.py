@@ -178,7 +178,7 @@ class _Lowering:
         w_int, w_scale, bias_int = quant_math.fit_bias(
             w_int, w_scale, bias, x.scale, axis=1, weight_bits=weight_bits, input_bits=self.bits)
         input_bits, input_zero_point = self.bits, x.zero_point
-        signed = self.config.signed_inputs and x.zero_point != 0
+        signed = reference.reads_signed(self.config.signed_inputs, x.zero_point)
         if signed:  # the tiles read x - zp themselves: no zero-point term in the requant
             input_bits = reference.signed_input_bits(x.zero_point, self.bits)
             if input_bits > spin.ACT_BITS[1]:

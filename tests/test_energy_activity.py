@@ -24,7 +24,7 @@ from spintron_nn.ir.module_info import main_function
 from spintron_nn.passes.estimate_energy import estimate_module
 from spintron_nn.passes.tile_crossbars import INPUT_ONE_FRACTION_ATTR
 from spintron_nn.training import FakeQuantNetwork
-from spintron_nn.training.energy import layer_cost, layer_level_sums, measured_one_fractions
+from spintron_nn.training.energy import layer_cost, layer_level_sums, measured_one_fractions, read_code_bits
 from spintron_nn.training.threads import single_torch_thread
 from spintron_nn.tools import spintronc
 
@@ -52,10 +52,13 @@ def _crossbar_layers(report: dict) -> dict[str, dict]:
     return {layer["name"]: layer for layer in report["spintronic"]["layers"] if layer["kind"] == "crossbar"}
 
 
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed-inputs"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_measured_fractions_and_energies_are_the_fake_quantized_networks(seed):
+def test_measured_fractions_and_energies_are_the_fake_quantized_networks(seed, signed):
+    """With signed inputs the input layer reads 5-bit two's-complement codes of x - zp
+    (one more read cycle, other one bits); the layers after a ReLU are unchanged."""
     # 128x128 arrays: every layer is one row block, so one fraction per layer
-    config = CompileConfig(weight_bits=4, activation_bits=4, input_activity="measured")
+    config = CompileConfig(weight_bits=4, activation_bits=4, input_activity="measured", signed_inputs=signed)
     model, calibration, design = _compile(config, seed)
     layers = _crossbar_layers(build_report(design))
     with single_torch_thread():
@@ -65,11 +68,16 @@ def test_measured_fractions_and_energies_are_the_fake_quantized_networks(seed):
     assert [layers[f"layer{i}"]["input_one_fraction"] for i in range(len(fractions))] == pytest.approx(
         fractions, rel=0, abs=1e-15)
     assert fractions[0] > 0.3 and min(fractions[1:]) < 0.3  # ReLU outputs: mostly zero bits
+    read_bits = {op.layer.data: spin.get_int(op, "input_bits") for op in main_function(design.spin_module).walk()
+                 if isinstance(op, spin.CrossbarTileOp)}
+    assert read_bits["layer0"] == (5 if signed else 4) and read_bits["layer1"] == 4
     for (x_in, grid, step), fraction in zip(net.matrix_inputs, fractions):
         rows, cols, vectors = step.crossbar_shape(tuple(x_in.shape))
         layer_config = step.layer_config(net.config)
         levels = layer_level_sums(step.integer_weights(layer_config, grid.scale)[0], step.groups, layer_config)
-        expected = layer_cost(rows, cols, vectors, layer_config, fraction, step.groups, levels)
+        assert read_code_bits(layer_config, grid.zero_point) == read_bits[f"layer{step.index}"]
+        expected = layer_cost(rows, cols, vectors, layer_config, fraction, step.groups, levels,
+                              read_bits[f"layer{step.index}"])
         for component in TILE_COMPONENTS:
             assert layers[f"layer{step.index}"]["energy_j"][component] == pytest.approx(
                 expected.energy[component], rel=1e-9), component

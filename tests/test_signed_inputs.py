@@ -225,14 +225,29 @@ def test_cli_compiles_and_runs_the_verilog_target(tmp_path, capsys):
 def test_refusals():
     with pytest.raises(SpintronError, match="need 9-bit two's-complement codes"):
         _compiled(CONFIG.replace(activation_bits=8))
+
+
+def test_energy_regulariser_reads_the_twos_complement_codes():
+    """The regulariser's activity surrogate is the code the tiles read: rounded, it is the
+    simulator's two's-complement code of every input; its gradient reaches the weights."""
+    from spintron_nn.training.energy import _soft_read_codes, energy_regulariser, read_code_bits
+    from spintron_nn.training.ste import codes_of
+
     model, calibration, _ = _compiled(CONFIG)
     with single_torch_thread():
         net = FakeQuantNetwork(model, CONFIG)
         net.calibrate(calibration)
-        from spintron_nn.training.energy import crossbar_energy
-
-        with pytest.raises(SpintronError, match="do not model signed inputs"):
-            crossbar_energy(net, calibration[:4])
+        net(torch.from_numpy(_data(4, 8)))
+        x, grid, step = net.matrix_inputs[0]
+        assert read_code_bits(CONFIG, grid.zero_point) == reference.signed_input_bits(grid.zero_point, 4)
+        soft = _soft_read_codes(x, grid, step.layer_config(CONFIG)).detach().numpy()
+        expected = reference.signed_input_codes(codes_of(x, grid.scale, grid.zero_point), grid.zero_point, 4)
+        np.testing.assert_array_equal(np.rint(soft).astype(np.int64), expected)
+        assert expected.min() == 0 and expected.max() == 2 ** read_code_bits(CONFIG, grid.zero_point) - 1
+        energy, bound = energy_regulariser(net)
+        energy.backward()
+    assert 0 < float(energy.detach()) < bound
+    assert model[0].weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("kernel", ["c", "numpy"])

@@ -34,7 +34,8 @@ from spintron_nn.energy import cost_model
 from spintron_nn.ir import spin
 from spintron_nn.training import FakeQuantNetwork
 from spintron_nn.training.energy import (
-    crossbar_energy, energy_regulariser, layer_cost, layer_energy, layer_level_sums, level_sum, network_level_sums)
+    crossbar_energy, energy_regulariser, layer_cost, layer_energy, layer_level_sums, level_sum, network_level_sums,
+    read_code_bits)
 from spintron_nn.training.steps import MatrixStep
 from spintron_nn.training.threads import single_torch_thread
 
@@ -66,6 +67,11 @@ CASES = {
                                                       cols=32, adc_bits=6)),
     "cnn-w6-3bit-cells": (chain_cases._cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5,
                                                                        cell_bits=3, rows=128, cols=128, adc_bits=5)),
+    # the input layer reads x - zp as two's-complement codes: one more read cycle per vector
+    "mlp-w4-signed-inputs": (chain_cases._mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32,
+                                                                     cols=16, adc_bits=4, signed_inputs=True)),
+    "cnn-w6-signed-inputs": (chain_cases._cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5,
+                                                                          adc_bits=5, signed_inputs=True)),
 }
 
 
@@ -89,8 +95,9 @@ def _training_costs(net, x, one_fraction):
         k, n, vectors = step.crossbar_shape(tuple(x_in.shape))
         config = step.layer_config(net.config)  # the layer's own weight width
         levels = layer_level_sums(step.integer_weights(config, grid.scale)[0], step.groups, config)
-        rows.append((step, levels, layer_cost(k, n, vectors, config, one_fraction, step.groups, levels),
-                     layer_cost(k, n, vectors, config, one_fraction, step.groups)))
+        bits = read_code_bits(config, grid.zero_point)  # signed inputs: the two's-complement width
+        rows.append((step, levels, layer_cost(k, n, vectors, config, one_fraction, step.groups, levels, bits),
+                     layer_cost(k, n, vectors, config, one_fraction, step.groups, input_bits=bits)))
     return rows
 
 
@@ -98,6 +105,11 @@ def _assert_like_the_compiled_report(design, net, x):
     compiled, compiled_levels = _compiled_layers(design), _compiled_level_sums(design)
     rows = _training_costs(net, x, F0)
     assert len(rows) == len(compiled_levels)
+    tiles = [op for op in design.spin_module.walk() if isinstance(op, spin.CrossbarTileOp)]
+    assert any(spin.reads_signed_inputs(t) for t in tiles) == design.config.signed_inputs
+    read_bits = {t.layer.data: spin.get_int(t, "input_bits") for t in tiles}
+    assert [read_code_bits(step.layer_config(net.config), grid.zero_point) for _, grid, step in net.matrix_inputs] \
+        == [read_bits[f"layer{step.index}"] for _, _, step in net.matrix_inputs]
     for step, levels, cost, mean_cost in rows:
         name = f"layer{step.index}"
         assert levels == compiled_levels[name]

@@ -33,7 +33,11 @@ twice, as training/ste.py does: exact value forward, surrogate gradient):
   (the code as a fraction of full scale) is its surrogate: both are 0 for a
   zero code and 1 for full scale, and pushing codes towards zero (activation
   sparsity, the ReLU floor) lowers both.  The exact one-bit fraction is
-  measured separately (:func:`measured_one_fractions`).
+  measured separately (:func:`measured_one_fractions`).  With signed inputs
+  (semantics section 4a) ``q`` is the code the tiles read, ``(x - zp) mod
+  2**bits'`` on ``bits'`` bits (:func:`read_code_bits`): the same surrogate,
+  exact at 0 and at the all-ones code of ``x - zp = -1``; the wrap below ``zp``
+  is a constant, so the gradient is still 1 per code.
 * ``L``: its value is the exact level sum of the integer weights; its
   gradient comes from ``sum |w| / w_scale * L(q_max) / q_max`` (see
   :func:`_level_sum_surrogate`).
@@ -47,7 +51,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from spintron_nn.backends.sim.reference import slice_weights
+from spintron_nn.backends.sim.reference import reads_signed, signed_input_bits, slice_weights, tile_input_codes
 from spintron_nn.energy.cost_model import one_bit_fraction
 from spintron_nn.config import CompileConfig
 from spintron_nn.training.crossbar_matrix import block_diagonal, mapped_blocks
@@ -101,44 +105,45 @@ def _full_scale_level_sums(rows: int, cols: int, groups: int, config: CompileCon
 # ------------------------------------------------------------------- costs
 
 
+def read_code_bits(config: CompileConfig, zero_point: int) -> int:
+    """Bits of the codes a matrix layer's tiles read, one read cycle each: the activations',
+    or with signed inputs and ``zero_point`` != 0 those of ``x - zp`` (semantics section 4a)."""
+    if reads_signed(config.signed_inputs, zero_point):
+        return signed_input_bits(zero_point, config.activation_bits)
+    return config.activation_bits
+
+
 def layer_cost(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float, groups: int = 1,
-               level_sums: list[int] | None = None):
+               level_sums: list[int] | None = None, input_bits: int | None = None):
     """``cost_model.Cost`` of one matrix layer per inference at input one-bit fraction ``one_fraction``
     (``groups`` > 1: a grouped conv's ``rows x cols`` block-diagonal matrix): tiles, shift-add of
     the row tiles, requant.  ``level_sums`` (one per mapped tile, :func:`layer_level_sums`): the
     cell reads at those levels; None: at the table's mean level.  ``config`` as the layer sees
-    it (``MatrixStep.layer_config``: its own weight width)."""
+    it (``MatrixStep.layer_config``: its own weight width).  ``input_bits``: the read cycles
+    per vector (:func:`read_code_bits`); None: the activation width."""
     from spintron_nn.energy import cost_model
 
     _, units, cell = _model_units(config)
     units = dataclasses.replace(units, input_one_fraction=float(one_fraction))
     return cost_model.estimate_layer(
         rows, cols, units=units, cell=cell, vectors=vectors, weight_bits=config.weight_bits,
-        input_bits=config.activation_bits, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
+        input_bits=config.activation_bits if input_bits is None else input_bits,
+        cell_bits=config.cell_bits, adc_bits=config.adc_bits,
         array_rows=config.rows, array_cols=config.cols, groups=groups, grouped_tiling=config.grouped_tiling,
         level_sums=level_sums)
 
 
 def layer_energy(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float,
-                 groups: int = 1, level_sums: list[int] | None = None) -> float:
+                 groups: int = 1, level_sums: list[int] | None = None, input_bits: int | None = None) -> float:
     """Total of :func:`layer_cost` (J)."""
-    return layer_cost(rows, cols, vectors, config, one_fraction, groups, level_sums).total_energy
+    return layer_cost(rows, cols, vectors, config, one_fraction, groups, level_sums, input_bits).total_energy
 
 
 # ------------------------------------------------------------ the network
 
 
-def _check_unsigned_inputs(net) -> None:
-    if net.config.signed_inputs:
-        from spintron_nn.errors import SpintronError
-
-        raise SpintronError("the training energy terms do not model signed inputs (two's-complement codes, "
-                            "one more read cycle) yet; use the compiled design's report for their energy")
-
-
 def _layers(net) -> list[tuple[torch.Tensor, object, object, tuple[int, int, int, int]]]:
     """``(input, grid, step, (rows, cols, vectors, groups))`` of every matrix layer in ``net``'s last forward."""
-    _check_unsigned_inputs(net)
     if not net.matrix_inputs:
         raise RuntimeError("run the network forward before asking for its energy")
     return [(x, grid, step, step.crossbar_shape(tuple(x.shape)) + (step.groups,))
@@ -146,9 +151,9 @@ def _layers(net) -> list[tuple[torch.Tensor, object, object, tuple[int, int, int
 
 
 def _energy(shape: tuple[int, int, int, int], config: CompileConfig, one_fraction: float,
-            level_sums: list[int] | None) -> float:
+            level_sums: list[int] | None, input_bits: int) -> float:
     rows, cols, vectors, groups = shape
-    return layer_energy(rows, cols, vectors, config, one_fraction, groups, level_sums)
+    return layer_energy(rows, cols, vectors, config, one_fraction, groups, level_sums, input_bits)
 
 
 def _level_sum_surrogate(step, w_scale: np.ndarray, config: CompileConfig) -> torch.Tensor:
@@ -174,6 +179,16 @@ def _level_sum_surrogate(step, w_scale: np.ndarray, config: CompileConfig) -> to
     return codes.sum() * (_full_scale_level_sum(config) / top_code)
 
 
+def _soft_read_codes(x: torch.Tensor, grid, config: CompileConfig) -> torch.Tensor:
+    """The codes the tiles read, as a differentiable function of the layer input ``x``."""
+    soft = x / grid.scale + grid.zero_point
+    if not reads_signed(config.signed_inputs, grid.zero_point):
+        return soft
+    # two's complement: x - zp, and codes below zp wrap to the top of the range
+    wrapped = (torch.round(soft) < grid.zero_point).to(soft.dtype).detach()
+    return soft - grid.zero_point + wrapped * 2 ** read_code_bits(config, grid.zero_point)
+
+
 def energy_regulariser(net) -> tuple[torch.Tensor, float]:
     """``(sum_l f_l * (E_l(1, L_l) - E_l(0)), sum_l (E_l(1, L_max) - E_l(0)))`` in joules, for the
     last forward of ``net``: ``f_l`` the input one-bit fraction (surrogate: the code fraction),
@@ -182,36 +197,36 @@ def energy_regulariser(net) -> tuple[torch.Tensor, float]:
     The second number is the largest value the first can take (every input bit 1, every
     weight at full scale); the trainer divides by it so that the weight of the term does not
     depend on units."""
-    bits = net.config.activation_bits
     total, bound = 0.0, 0.0
     for x, grid, step, shape in _layers(net):
         rows, cols, _, groups = shape
         config = step.layer_config(net.config)
+        bits = read_code_bits(config, grid.zero_point)
         w_int, w_scale = step.integer_weights(config, grid.scale)
         levels = layer_level_sums(w_int, groups, config)
         full = _full_scale_level_sums(rows, cols, groups, config)
-        off = _energy(shape, config, 0.0, levels)  # no input bit is 1: no cell conducts
-        unprogrammed = _energy(shape, config, 1.0, [0] * len(levels)) - off  # every cell at G_min
-        level_part = _energy(shape, config, 1.0, levels) - off - unprogrammed
-        full_part = _energy(shape, config, 1.0, full) - off - unprogrammed
+        off = _energy(shape, config, 0.0, levels, bits)  # no input bit is 1: no cell conducts
+        unprogrammed = _energy(shape, config, 1.0, [0] * len(levels), bits) - off  # every cell at G_min
+        level_part = _energy(shape, config, 1.0, levels, bits) - off - unprogrammed
+        full_part = _energy(shape, config, 1.0, full, bits) - off - unprogrammed
         # E is linear in L (one c per layer): the gradient's slope is full_part / sum(full)
         surrogate = _level_sum_surrogate(step, w_scale, config) * (full_part / sum(full))
         slope = unprogrammed + with_exact_value(surrogate, np.float64(level_part))
-        soft_codes = x / grid.scale + grid.zero_point
-        total = total + slope * torch.mean(soft_codes) / (2**bits - 1)
+        total = total + slope * torch.mean(_soft_read_codes(x, grid, config)) / (2**bits - 1)
         bound += unprogrammed + full_part
     return total, bound
 
 
 @torch.no_grad()
 def measured_one_fractions(net, x: np.ndarray) -> list[float]:
-    """Exact input one-bit fraction of every matrix layer on ``x`` (zero-padding rows included)."""
-    _check_unsigned_inputs(net)
+    """Exact input one-bit fraction of every matrix layer on ``x`` (zero-padding rows included),
+    of the codes its tiles read (with signed inputs: the two's-complement codes)."""
     net(torch.from_numpy(np.asarray(x, dtype=np.float32)))
     fractions = []
     for x_in, grid, step in net.matrix_inputs:
         rows = step.rows_of(codes_of(x_in, grid.scale, grid.zero_point), grid.zero_point)
-        fractions.append(one_bit_fraction(rows, net.config.activation_bits))
+        codes, bits = tile_input_codes(rows, grid.zero_point, net.config.activation_bits, net.config.signed_inputs)
+        fractions.append(one_bit_fraction(codes, bits))
     return fractions
 
 
@@ -234,12 +249,14 @@ def crossbar_energy(net, x: np.ndarray) -> dict:
     table's ``mean_level_fraction`` (the figure before levels were priced)."""
     fractions = measured_one_fractions(net, x)
     _, units, _ = _model_units(net.config)
-    shapes = [shape for *_, shape in _layers(net)]
-    configs = [step.layer_config(net.config) for *_, step, _ in _layers(net)]
+    layers = _layers(net)
+    shapes = [shape for *_, shape in layers]
+    configs = [step.layer_config(net.config) for *_, step, _ in layers]
+    bits = [read_code_bits(c, grid.zero_point) for c, (_, grid, _, _) in zip(configs, layers)]
     levels = network_level_sums(net)
-    measured = [_energy(s, c, f, l) for s, c, f, l in zip(shapes, configs, fractions, levels)]
-    assumed = [_energy(s, c, units.input_one_fraction, l) for s, c, l in zip(shapes, configs, levels)]
-    mean_level = [_energy(s, c, f, None) for s, c, f in zip(shapes, configs, fractions)]
+    measured = [_energy(*args) for args in zip(shapes, configs, fractions, levels, bits)]
+    assumed = [_energy(s, c, units.input_one_fraction, l, b) for s, c, l, b in zip(shapes, configs, levels, bits)]
+    mean_level = [_energy(s, c, f, None, b) for s, c, f, b in zip(shapes, configs, fractions, bits)]
     return {"one_fractions": fractions, "energy_j": float(sum(measured)),
             "energy_j_assumed_fraction": float(sum(assumed)), "energy_j_mean_level": float(sum(mean_level)),
             "per_layer_j": measured, "level_sums": [int(sum(l)) for l in levels]}

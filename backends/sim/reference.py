@@ -38,7 +38,8 @@ __all__ = [
     "fused_clamp_bounds", "linear_accumulate", "linear_reference", "lut_table",
     "num_slices", "quantize_activations", "quantize_weights_per_channel",
     "quantized_add", "requant_multiplier", "requantize", "round_shift_half_up",
-    "saturation_rate", "shift_add", "signed_input_bits", "signed_input_codes", "slice_weights", "tile_grid",
+    "reads_signed", "saturation_rate", "shift_add", "signed_input_bits", "signed_input_codes", "slice_weights",
+    "tile_grid", "tile_input_codes",
     "tile_matvec", "twos_complement_codes", "unslice_weights", "verified_zero_point_drift",
 ]
 
@@ -172,6 +173,20 @@ def twos_complement_codes(x_q, zero_point: int, bits: int) -> np.ndarray:
 def signed_input_codes(x_q, zero_point: int, input_bits: int) -> np.ndarray:
     """The codes a tile with signed inputs reads for ``input_bits``-bit codes ``x_q``."""
     return twos_complement_codes(x_q, zero_point, signed_input_bits(zero_point, input_bits))
+
+
+def reads_signed(signed_inputs: bool, zero_point: int) -> bool:
+    """Whether a matrix layer's tiles read two's-complement codes: with the option on and
+    an input zero point other than 0 (a zero point of 0 has nothing to subtract)."""
+    return bool(signed_inputs) and zero_point != 0
+
+
+def tile_input_codes(x_q, zero_point: int, input_bits: int, signed_inputs: bool) -> tuple[np.ndarray, int]:
+    """``(codes, bits)`` a matrix layer's tiles read for its ``input_bits``-bit activation codes
+    ``x_q``: those codes, or with :func:`reads_signed` their two's-complement codes."""
+    if reads_signed(signed_inputs, zero_point):
+        return signed_input_codes(x_q, zero_point, input_bits), signed_input_bits(zero_point, input_bits)
+    return np.asarray(x_q, dtype=np.int64), input_bits
 
 
 def _check_tile_args(x, levels_pos, levels_neg, input_bits, cell_bits, adc_bits, adc_shift):
@@ -376,10 +391,9 @@ def linear_accumulate(x_q, w_int, *, weight_bits: int, cell_bits: int, input_bit
     zero-point term (section 4a).
     """
     tile_function = tile_function or tile_matvec
-    x_q = np.asarray(x_q, dtype=np.int64)
-    signed = bool(signed_inputs) and x_zero_point != 0
+    signed = reads_signed(signed_inputs, x_zero_point)
+    x_q, input_bits = tile_input_codes(x_q, x_zero_point, input_bits, signed_inputs)
     if signed:
-        x_q, input_bits = signed_input_codes(x_q, x_zero_point, input_bits), signed_input_bits(x_zero_point, input_bits)
         x_zero_point = 0
     w_int = np.asarray(w_int, dtype=np.int64)
     rows, cols = w_int.shape
