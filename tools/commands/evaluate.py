@@ -117,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from spintron_nn.array_files import checked_inputs, load_arrays
     from spintron_nn.design import Design
 
-    # the device model of the flags (seed range checked below, per draw)
-    noise = sim_noise(argparse.Namespace(**{**vars(args), "seed": 0}))
+    noise = sim_noise(args)  # the device model of the flags (the seeds are checked below, per draw)
     draws, seed = _draws_and_seed(args, noise)
     results = _results_path(args)
     design = Design.load(args.bundle)

@@ -96,8 +96,6 @@ def sim_noise(args: argparse.Namespace):
         return None
     from spintron_nn.backends.sim.noise import NoiseSpec
 
-    if args.seed < 0 or args.seed >= 2**64:
-        raise SpintronError(f"--seed must be in 0..2**64-1 for the device model, got {args.seed}")
     try:
         return NoiseSpec(verified_column_sums=args.verified_column_sums, **given)
     except SpintronError as error:  # name the flag, not the field
@@ -140,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.target)
     options = backend_options(args)
     noise = sim_noise(args)
+    if noise is not None and not 0 <= args.seed < 2**64:
+        raise SpintronError(f"--seed must be in 0..2**64-1 for the device model, got {args.seed}")
     refuse_clobbering(args.output, inputs=(args.input, args.target),
                       folder=args.target if target.is_dir() else None)
     if not target.exists():
