@@ -119,7 +119,7 @@ class CompileConfig:
     # Layers whose inputs have a non-zero zero point (an input layer on standardised
     # data) read x - zp as two's-complement bit-serial codes: no zero-point term, so
     # the devices' static drift is not read zp times (docs/semantics.md section 4a).
-    # Simulator (and energy, training); the RTL refuses such designs.
+    # Every backend (sim, C kernel, RTL, SPICE), energy and training implement it.
     signed_inputs: bool = False
     targets: tuple[str, ...] = ("ir", "sim", "report")
     pipeline: str | None = None  # overrides the default flow when given

@@ -24,7 +24,7 @@ def add_hardware_mode_arguments(parser: argparse.ArgumentParser, note: str = "")
     """--signed-inputs and --input-activity, as compile and sweep take them (``note``: appended to the help)."""
     parser.add_argument("--signed-inputs", action="store_true",
                         help="layers whose inputs have a non-zero zero point read x - zp as two's-complement "
-                        f"codes (no zero-point term; docs/semantics.md section 4a; not in the RTL){note}")
+                        f"codes (no zero-point term; docs/semantics.md section 4a){note}")
     parser.add_argument("--input-activity", choices=INPUT_ACTIVITIES, default="table",
                         help="input one-bit fraction the energy estimate prices reads at: the parameter table's "
                         f"(default) or measured per tile on the calibration data{note}")
