@@ -107,6 +107,7 @@ def test_device_variation_is_seeded(work, tmp_path):
     (["--backend", "spice", "--wire-resistance", "ohm"], ["--wire-resistance"]),
     (["--backend", "spice", "--corner", "xx"], ["--corner", "xx"]),
     (["--backend", "spice", "--ideal-devices", "--corner", "ff"], ["--ideal-devices", "--corner"]),
+    (["--backend", "spice", "--device-variation", "--seed", "-1"], ["--seed", "0..2**64-1"]),
 ])
 def test_misused_flags_are_one_line_errors(capsys, work, tmp_path, flags, words):
     argv = ["run", str(work / "bundle"), "--input", str(work / "x.npy"), "--output", str(tmp_path / "y.npy"),

@@ -138,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.target)
     options = backend_options(args)
     noise = sim_noise(args)
-    if noise is not None and not 0 <= args.seed < 2**64:
+    # the seed draws devices for sim noise and for spice --device-variation
+    if (noise is not None or options.get("variation")) and not 0 <= args.seed < 2**64:
         raise SpintronError(f"--seed must be in 0..2**64-1 for the device model, got {args.seed}")
     refuse_clobbering(args.output, inputs=(args.input, args.target),
                       folder=args.target if target.is_dir() else None)
