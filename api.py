@@ -123,6 +123,7 @@ def compile_model(
             cols=config.cols,
             per_channel=config.per_channel,
             output_bits=config.output_bits,
+            input_bits=config.input_bits,
             layer_weight_bits=config.layer_weight_bits,
             signed_inputs=config.signed_inputs,
             grouped_tiling=config.grouped_tiling,

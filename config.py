@@ -21,11 +21,14 @@ def _check_range(name: str, value: int, lo: int, hi: int) -> None:
 
 
 def precision_label(weight_bits: int, activation_bits: int, output_bits: int | None = None,
-                    layer_weight_bits=()) -> str:
+                    layer_weight_bits=(), input_bits: int | None = None) -> str:
     """``"W4A4"``, ``"W4A4 (8-bit outputs)"`` when the outputs are wider
-    (``output_bits``), ``"W4A4 (layer0 W8)"`` with per-layer weight widths."""
+    (``output_bits``), ``"W4A4 (8-bit inputs)"`` with another input width,
+    ``"W4A4 (layer0 W8)"`` with per-layer weight widths."""
     label = f"W{weight_bits}A{activation_bits}"
     notes = [f"{layer} W{bits}" for layer, bits in layer_weight_bits]
+    if input_bits is not None and input_bits != activation_bits:
+        notes.append(f"{input_bits}-bit inputs")
     if output_bits is not None and output_bits != activation_bits:
         notes.append(f"{output_bits}-bit outputs")
     return label + (f" ({', '.join(notes)})" if notes else "")
@@ -108,6 +111,12 @@ class CompileConfig:
     # (docs/semantics.md section 2): 8 by default, so that a low-bit compile
     # does not lose decisions to ties of its logits.
     output_bits: int | None = 8
+    # Code width of the network's inputs (None = activation_bits): the graph
+    # inputs are quantized to it and the layers that read them directly read
+    # that many bit planes (e.g. 8-bit inputs for a W4A4 network, the usual
+    # "first layer at 8 bits"); pools, reshapes and clamps keep the width, any
+    # other op gives activation_bits codes (docs/semantics.md section 2).
+    input_bits: int | None = None
     # Grouped/depthwise convs: "aligned" tiles of whole groups (least energy) or the
     # "grid" (fewest arrays); tiling.py has the trade-off.
     grouped_tiling: str = "aligned"
@@ -140,6 +149,8 @@ class CompileConfig:
         object.__setattr__(self, "layer_weight_bits", check_layer_weight_bits(self.layer_weight_bits))
         if self.output_bits is not None:
             _check_range("output bits", self.output_bits, 2, 8)
+        if self.input_bits is not None:
+            _check_range("input bits", self.input_bits, 2, 8)
         from spintron_nn.tiling import check_grouped_tiling
 
         check_grouped_tiling(self.grouped_tiling)
@@ -197,6 +208,11 @@ class CompileConfig:
     @functools.cached_property
     def _layer_configs(self) -> dict[str, CompileConfig]:
         return {}
+
+    @property
+    def graph_input_bits(self) -> int:
+        """The code width of the network's inputs."""
+        return self.activation_bits if self.input_bits is None else self.input_bits
 
     @property
     def crossbar(self) -> str:

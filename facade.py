@@ -114,6 +114,7 @@ class SpintronConverter:
         *,
         activation_bits: int = 8,
         output_bits: int | None = 8,
+        input_bits: int | None = None,
         layer_quantization_bits: dict[str, int] | None = None,
         grouped_tiling: str = "aligned",
         input_activity: str = "table",
@@ -128,7 +129,8 @@ class SpintronConverter:
         ``layer_quantization_bits``: single matrix layers' own weight precision,
         e.g. ``{"layer0": 8}`` (names as the report lists them); ``input_activity="measured"``
         prices the reads at the calibration data's input one-bit fractions; ``signed_inputs=True``
-        makes layers with a non-zero input zero point read ``x - zp`` (docs/semantics.md 4a)."""
+        makes layers with a non-zero input zero point read ``x - zp`` (docs/semantics.md 4a);
+        ``input_bits``: the network inputs' code width (default ``activation_bits``)."""
         from spintron_nn.api import compile_model
         from spintron_nn.energy.cost_model import default_cell_type
 
@@ -138,6 +140,7 @@ class SpintronConverter:
             layer_weight_bits=layer_quantization_bits or (),
             activation_bits=activation_bits,
             output_bits=output_bits,
+            input_bits=input_bits,
             grouped_tiling=grouped_tiling,
             input_activity=input_activity,
             signed_inputs=signed_inputs,

@@ -54,13 +54,13 @@ def _weight_widths(design: Design) -> list[int]:
 def default_bounds(design: Design) -> tuple[float, float]:
     """(min top-1 agreement, max relative RMS error) for sim vs float.
 
-    Each bit removed from the narrowest of weights (any layer's) and activations roughly doubles
+    Each bit removed from the narrowest of weights (any layer's), activations and inputs roughly doubles
     the quantization noise, so the RMS bound doubles per bit below 8 (5 % at
     8 bits); agreement is held at 95 % for 8 bits, relaxed by 5 points a bit.
     These are acceptance bounds for a working design, not accuracy claims.
     """
     config = design.config
-    bits = min(config.activation_bits, *_weight_widths(design))
+    bits = min(config.activation_bits, config.graph_input_bits, *_weight_widths(design))
     rms = min(1.0, 0.05 * 2 ** (8 - bits))
     agreement = max(0.5, 0.95 - 0.05 * (8 - bits))
     return agreement, rms

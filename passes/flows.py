@@ -58,6 +58,7 @@ def quantize_and_lower(
     activation_bits: int = 8,
     per_channel: bool = True,
     output_bits: int | None = None,
+    input_bits: int | None = None,
     layer_weight_bits=(),
     signed_inputs: bool = False,
     cell_bits: int = 2,
@@ -80,6 +81,8 @@ def quantize_and_lower(
     ``grouped_tiling``: ``"aligned"`` or ``"grid"`` for grouped convs (tiling.py).
     ``output_bits``: code width of the network's outputs when a matrix layer
     produces them (None = ``activation_bits``; the ``quantize`` pass's ``output-bits``).
+    ``input_bits``: code width of the network's inputs (None = ``activation_bits``;
+    the pass's ``input-bits``).
     ``layer_weight_bits``: ``{layer name: bits}`` (or pairs) for single matrix
     layers (``layer0``, ... as the report names them; the pass's ``layer-weight-bits``).
     ``signed_inputs``: layers whose inputs have a non-zero zero point read two's-complement
@@ -109,7 +112,7 @@ def quantize_and_lower(
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
         f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0} "
-        f"layer-weight-bits={json.dumps(layer_bits)}}},"
+        f"input-bits={input_bits or 0} layer-weight-bits={json.dumps(layer_bits)}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0} "
         f"signed-inputs={'true' if signed_inputs else 'false'}}},"
         f"tile-crossbars{{{' '.join(tile_options)}}}"

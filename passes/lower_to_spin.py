@@ -71,7 +71,7 @@ class Codes(NamedTuple):
     value: SSAValue
     scale: float
     zero_point: int
-    bits: int | None = None  # code width when not the activation bits (a returned matrix layer's output-bits)
+    bits: int | None = None  # code width when not the activation bits (output-bits, input-bits)
 
 
 class _Lowering:
@@ -83,6 +83,8 @@ class _Lowering:
         self.bits = attrs[q.ACTIVATION_BITS_ATTR].value.data
         output_bits = attrs.get(q.OUTPUT_BITS_ATTR)
         self.output_bits = output_bits.value.data if output_bits is not None else self.bits
+        input_bits = attrs.get(q.INPUT_BITS_ATTR)
+        self.input_bits = input_bits.value.data if input_bits is not None else self.bits
         self.weight_bits = attrs[q.WEIGHT_BITS_ATTR].value.data
         layer_bits = attrs.get(q.LAYER_WEIGHT_BITS_ATTR)
         # single matrix layers' own weight widths (quantize's layer-weight-bits), by layer name
@@ -175,17 +177,18 @@ class _Lowering:
         self.layers += 1
         self.matrix_layers.append(name)
         out_scale, out_zp, out_bits = self.layer_out_params(out_op)
+        code_bits = self.width(x)  # the network's inputs may be wider than the activations
         w_int, w_scale, bias_int = quant_math.fit_bias(
-            w_int, w_scale, bias, x.scale, axis=1, weight_bits=weight_bits, input_bits=self.bits)
-        input_bits, input_zero_point = self.bits, x.zero_point
+            w_int, w_scale, bias, x.scale, axis=1, weight_bits=weight_bits, input_bits=code_bits)
+        input_bits, input_zero_point = code_bits, x.zero_point
         signed = reference.reads_signed(self.config.signed_inputs, x.zero_point)
         if signed:  # the tiles read x - zp themselves: no zero-point term in the requant
-            input_bits = reference.signed_input_bits(x.zero_point, self.bits)
+            input_bits = reference.signed_input_bits(x.zero_point, code_bits)
             if input_bits > spin.ACT_BITS[1]:
                 raise SpintronError(
-                    f"lower-to-spin: signed inputs of {name} (zero point {x.zero_point} of {self.bits}-bit codes) "
+                    f"lower-to-spin: signed inputs of {name} (zero point {x.zero_point} of {code_bits}-bit codes) "
                     f"need {input_bits}-bit two's-complement codes; tiles read at most {spin.ACT_BITS[1]} "
-                    f"(use at most {spin.ACT_BITS[1] - 1}-bit activations)")
+                    f"(use at most {spin.ACT_BITS[1] - 1}-bit codes there)")
             rows_value = self.build(spin.SignedCodesOp, [rows_value], rows_value.type,
                                     zero_point=x.zero_point, bits=input_bits)
             input_zero_point = 0
@@ -328,12 +331,17 @@ class _Lowering:
     # -- digital ops -----------------------------------------------------
 
     def same_params(self, op, cls, **props) -> Codes:
+        """An op whose result keeps its operand's grid, code width included."""
         x = self.operand(op)
-        return Codes(self.build(cls, [x.value], self.result_type(op), **props), x.scale, x.zero_point)
+        return x._replace(value=self.build(cls, [x.value], self.result_type(op), **props))
+
+    def width(self, x: Codes) -> int:
+        """Code width of ``x``."""
+        return x.bits or self.bits
 
     def lower_clip(self, op) -> Codes:
         x = self.operand(op)
-        qmin, qmax = quant_math.fused_clamp_bounds(*self.clip_bounds(op), x.scale, x.zero_point, self.bits)
+        qmin, qmax = quant_math.fused_clamp_bounds(*self.clip_bounds(op), x.scale, x.zero_point, self.width(x))
         return self.same_params(op, spin.ClampOp, clamp_min=qmin, clamp_max=qmax)
 
     def pool_window(self, op) -> dict:
@@ -367,7 +375,7 @@ class _Lowering:
         parts = []
         for index in range(len(op.operands)):
             x = self.operand(op, index)
-            if (x.scale, x.zero_point) != (scale, zp):
+            if (x.scale, x.zero_point, self.width(x)) != (scale, zp, self.bits):
                 mul, shift = quant_math.requant_multiplier(x.scale / scale)
                 value = self.build(spin.RescaleOp, [x.value], x.value.type, input_zero_point=x.zero_point,
                                    multiplier=mul, shift=shift, zero_point=zp, bits=self.bits)
@@ -382,7 +390,7 @@ class _Lowering:
         scale, zp = self.out_params(op)
 
         def table_of(f):
-            table = quant_math.lut_table(f, x.scale, x.zero_point, scale, zp, self.bits)
+            table = quant_math.lut_table(f, x.scale, x.zero_point, scale, zp, self.bits, in_bits=self.width(x))
             return np.pad(table, (0, 256 - len(table)), mode="edge").astype(np.uint8)
 
         if per_channel is None:
@@ -471,8 +479,8 @@ class _Lowering:
         x = self.operand(op)
         pooled = self.build(spin.GlobalAvgPoolOp, [x.value], spin.tensor((*shape[:2], 1, 1), spin.ui8))
         if read_int(op.properties["keepdims"]):
-            return Codes(pooled, x.scale, x.zero_point)
-        return Codes(self.build(spin.ReshapeOp, [pooled], self.result_type(op)), x.scale, x.zero_point)
+            return x._replace(value=pooled)
+        return x._replace(value=self.build(spin.ReshapeOp, [pooled], self.result_type(op)))
 
     def lower_softmax(self, op) -> Codes:
         x = self.operand(op)
@@ -553,8 +561,8 @@ class _Lowering:
                                   attrs[q.INPUT_ZERO_POINTS_ATTR].get_values()):
             if spin.element_of(arg) != f32:
                 raise UnsupportedError(f"lower-to-spin: graph input #{arg.index} is {arg.type}; inputs must be float32")
-            value = self.emit(spin.QuantizeOp(arg, scale, zp, self.bits)).results[0]
-            self.codes[arg] = Codes(value, scale, zp)
+            value = self.emit(spin.QuantizeOp(arg, scale, zp, self.input_bits)).results[0]
+            self.codes[arg] = Codes(value, scale, zp, self.input_bits)
         lowered = []
         for op in ops:
             self.anchor = op

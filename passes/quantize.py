@@ -1,4 +1,4 @@
-"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0 layer-weight-bits=""}``: choose the quantization.
+"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0 input-bits=0 layer-weight-bits=""}``: choose the quantization.
 
 Turns the ranges recorded by ``calibrate`` into per-tensor affine activation
 parameters (``quant_math.activation_quant_params``) and records the weight
@@ -20,6 +20,10 @@ format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
   network's outputs feed no crossbar, so their codes may be wider: a 4-bit
   classifier's logits have 16 levels and tie at the top for one test clip in
   ten on the keyword task (docs/semantics.md section 2).
+* ``spin.input_bits`` on ``@main`` when ``input-bits`` is set and differs from
+  ``activation-bits``: the graph inputs' scales and zero points are chosen for
+  codes of that width (lower-to-spin quantizes them so; the matrix layers that
+  read them read that many bit planes).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ WEIGHT_BITS_ATTR = "spin.weight_bits"
 PER_CHANNEL_ATTR = "spin.per_channel"
 OUTPUT_BITS_ATTR = "spin.output_bits"
 LAYER_WEIGHT_BITS_ATTR = "spin.layer_weight_bits"
+INPUT_BITS_ATTR = "spin.input_bits"
 
 
 def check_bits(what: str, value: int, bounds: tuple[int, int]) -> None:
@@ -81,20 +86,24 @@ def check_float32_graph(main: Operation) -> None:
 
 
 def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool,
-                    output_bits: int = 0, layer_weight_bits=()) -> None:
+                    output_bits: int = 0, layer_weight_bits=(), input_bits: int = 0) -> None:
     """``output_bits``: code width of returned matrix-layer results (0 = ``activation_bits``);
+    ``input_bits``: code width of the graph inputs (0 = ``activation_bits``);
     ``layer_weight_bits``: ``{layer name: weight bits}`` (or pairs) overriding ``weight_bits``."""
     check_bits("weight bits", weight_bits, WEIGHT_BITS)
     layer_weight_bits = check_layer_weight_bits(layer_weight_bits)
     check_bits("activation bits", activation_bits, ACT_BITS)
     if output_bits:
         check_bits("output bits", output_bits, ACT_BITS)  # codes are ui8 words everywhere
+    if input_bits:
+        check_bits("input bits", input_bits, ACT_BITS)
     main = main_function(module)
     check_float32_graph(main)
     if INPUT_RANGES_ATTR not in main.attributes:
         raise SpintronError("quantize: no activation ranges on @main: run the calibrate pass first")
     input_ranges = main.attributes[INPUT_RANGES_ATTR].get_values()
-    inputs = [activation_quant_params(lo, hi, activation_bits) for lo, hi in zip(input_ranges[::2], input_ranges[1::2])]
+    input_width = input_bits or activation_bits
+    inputs = [activation_quant_params(lo, hi, input_width) for lo, hi in zip(input_ranges[::2], input_ranges[1::2])]
     main.attributes[INPUT_SCALES_ATTR] = DenseArrayBase.from_list(f64, [s for s, _ in inputs])
     main.attributes[INPUT_ZERO_POINTS_ATTR] = DenseArrayBase.from_list(i64, [z for _, z in inputs])
     main.attributes[ACTIVATION_BITS_ATTR] = int_attr(activation_bits)
@@ -109,6 +118,10 @@ def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int,
         main.attributes[OUTPUT_BITS_ATTR] = int_attr(output_bits)
     else:
         main.attributes.pop(OUTPUT_BITS_ATTR, None)  # quantizing again without it
+    if input_width != activation_bits:
+        main.attributes[INPUT_BITS_ATTR] = int_attr(input_width)
+    else:
+        main.attributes.pop(INPUT_BITS_ATTR, None)
     for op in main.walk():
         found = read_range(op)
         if found is None:
@@ -128,10 +141,12 @@ class QuantizePass(ModulePass):
     activation_bits: int = 8
     per_channel: bool = True
     output_bits: int = 0  # 0: the activation bits
+    input_bits: int = 0  # 0: the activation bits
     layer_weight_bits: str = ""  # "layer0=8,layer3=6": single matrix layers' weight widths
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         quantize_module(
             op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel,
             output_bits=self.output_bits, layer_weight_bits=parse_layer_bits(self.layer_weight_bits),
+            input_bits=self.input_bits,
         )

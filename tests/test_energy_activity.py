@@ -74,8 +74,8 @@ def test_measured_fractions_and_energies_are_the_fake_quantized_networks(seed, s
     for (x_in, grid, step), fraction in zip(net.matrix_inputs, fractions):
         rows, cols, vectors = step.crossbar_shape(tuple(x_in.shape))
         layer_config = step.layer_config(net.config)
-        levels = layer_level_sums(step.integer_weights(layer_config, grid.scale)[0], step.groups, layer_config)
-        assert read_code_bits(layer_config, grid.zero_point) == read_bits[f"layer{step.index}"]
+        levels = layer_level_sums(step.integer_weights(layer_config, grid.scale, grid.code_bits(layer_config))[0], step.groups, layer_config)
+        assert read_code_bits(layer_config, grid) == read_bits[f"layer{step.index}"]
         expected = layer_cost(rows, cols, vectors, layer_config, fraction, step.groups, levels,
                               read_bits[f"layer{step.index}"])
         for component in TILE_COMPONENTS:

@@ -239,11 +239,11 @@ def test_energy_regulariser_reads_the_twos_complement_codes():
         net.calibrate(calibration)
         net(torch.from_numpy(_data(4, 8)))
         x, grid, step = net.matrix_inputs[0]
-        assert read_code_bits(CONFIG, grid.zero_point) == reference.signed_input_bits(grid.zero_point, 4)
+        assert read_code_bits(CONFIG, grid) == reference.signed_input_bits(grid.zero_point, 4)
         soft = _soft_read_codes(x, grid, step.layer_config(CONFIG)).detach().numpy()
         expected = reference.signed_input_codes(codes_of(x, grid.scale, grid.zero_point), grid.zero_point, 4)
         np.testing.assert_array_equal(np.rint(soft).astype(np.int64), expected)
-        assert expected.min() == 0 and expected.max() == 2 ** read_code_bits(CONFIG, grid.zero_point) - 1
+        assert expected.min() == 0 and expected.max() == 2 ** read_code_bits(CONFIG, grid) - 1
         energy, bound = energy_regulariser(net)
         energy.backward()
     assert 0 < float(energy.detach()) < bound

@@ -94,8 +94,8 @@ def _training_costs(net, x, one_fraction):
     for x_in, grid, step in net.matrix_inputs:
         k, n, vectors = step.crossbar_shape(tuple(x_in.shape))
         config = step.layer_config(net.config)  # the layer's own weight width
-        levels = layer_level_sums(step.integer_weights(config, grid.scale)[0], step.groups, config)
-        bits = read_code_bits(config, grid.zero_point)  # signed inputs: the two's-complement width
+        levels = layer_level_sums(step.integer_weights(config, grid.scale, grid.code_bits(config))[0], step.groups, config)
+        bits = read_code_bits(config, grid)  # signed inputs: the two's-complement width
         rows.append((step, levels, layer_cost(k, n, vectors, config, one_fraction, step.groups, levels, bits),
                      layer_cost(k, n, vectors, config, one_fraction, step.groups, input_bits=bits)))
     return rows
@@ -108,7 +108,7 @@ def _assert_like_the_compiled_report(design, net, x):
     tiles = [op for op in design.spin_module.walk() if isinstance(op, spin.CrossbarTileOp)]
     assert any(spin.reads_signed_inputs(t) for t in tiles) == design.config.signed_inputs
     read_bits = {t.layer.data: spin.get_int(t, "input_bits") for t in tiles}
-    assert [read_code_bits(step.layer_config(net.config), grid.zero_point) for _, grid, step in net.matrix_inputs] \
+    assert [read_code_bits(step.layer_config(net.config), grid) for _, grid, step in net.matrix_inputs] \
         == [read_bits[f"layer{step.index}"] for _, _, step in net.matrix_inputs]
     for step, levels, cost, mean_cost in rows:
         name = f"layer{step.index}"

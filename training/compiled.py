@@ -42,7 +42,8 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
     np.save(calibration_path, np.asarray(calibration, dtype=np.float32))
     bundle = folder / "bundle"
     output_bits = config.output_bits if config.output_bits is not None else config.activation_bits
-    options = ("--output-bits", str(output_bits), "--grouped-tiling", config.grouped_tiling,
+    options = ("--output-bits", str(output_bits), "--input-bits", str(config.graph_input_bits),
+               "--grouped-tiling", config.grouped_tiling,
                "--layer-weight-bits", ",".join(f"{name}={bits}" for name, bits in config.layer_weight_bits),
                "--input-activity", config.input_activity, *(("--signed-inputs",) if config.signed_inputs else ()))
     spintronc("compile", str(onnx_path), "-o", str(bundle), "-q",

@@ -54,6 +54,8 @@ class ClampStep:
     activation: torch.nn.Module
 
     def forward(self, x: torch.Tensor, grid: Grid, bits: int) -> tuple[torch.Tensor, Grid]:
+        """``bits``: the activation width; the clamp keeps the grid, so a wider input's codes stay wide."""
+        bits = bits if grid.bits is None else grid.bits
         qmin, qmax = quant_math.fused_clamp_bounds(*activation_bounds(self.activation), grid.scale,
                                                    grid.zero_point, bits)
         codes = np.clip(codes_of(x, grid.scale, grid.zero_point), qmin, qmax)

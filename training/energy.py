@@ -105,12 +105,14 @@ def _full_scale_level_sums(rows: int, cols: int, groups: int, config: CompileCon
 # ------------------------------------------------------------------- costs
 
 
-def read_code_bits(config: CompileConfig, zero_point: int) -> int:
-    """Bits of the codes a matrix layer's tiles read, one read cycle each: the activations',
-    or with signed inputs and ``zero_point`` != 0 those of ``x - zp`` (semantics section 4a)."""
-    if reads_signed(config.signed_inputs, zero_point):
-        return signed_input_bits(zero_point, config.activation_bits)
-    return config.activation_bits
+def read_code_bits(config: CompileConfig, grid) -> int:
+    """Bits of the codes a matrix layer with input grid ``grid`` reads, one read cycle each: the
+    input codes' (``Grid.code_bits``), or with signed inputs and a zero point other than 0 those
+    of ``x - zp`` (semantics section 4a)."""
+    bits = grid.code_bits(config)
+    if reads_signed(config.signed_inputs, grid.zero_point):
+        return signed_input_bits(grid.zero_point, bits)
+    return bits
 
 
 def layer_cost(rows: int, cols: int, vectors: int, config: CompileConfig, one_fraction: float, groups: int = 1,
@@ -186,7 +188,7 @@ def _soft_read_codes(x: torch.Tensor, grid, config: CompileConfig) -> torch.Tens
         return soft
     # two's complement: x - zp, and codes below zp wrap to the top of the range
     wrapped = (torch.round(soft) < grid.zero_point).to(soft.dtype).detach()
-    return soft - grid.zero_point + wrapped * 2 ** read_code_bits(config, grid.zero_point)
+    return soft - grid.zero_point + wrapped * 2 ** read_code_bits(config, grid)
 
 
 def energy_regulariser(net) -> tuple[torch.Tensor, float]:
@@ -201,8 +203,8 @@ def energy_regulariser(net) -> tuple[torch.Tensor, float]:
     for x, grid, step, shape in _layers(net):
         rows, cols, _, groups = shape
         config = step.layer_config(net.config)
-        bits = read_code_bits(config, grid.zero_point)
-        w_int, w_scale = step.integer_weights(config, grid.scale)
+        bits = read_code_bits(config, grid)
+        w_int, w_scale = step.integer_weights(config, grid.scale, grid.code_bits(config))
         levels = layer_level_sums(w_int, groups, config)
         full = _full_scale_level_sums(rows, cols, groups, config)
         off = _energy(shape, config, 0.0, levels, bits)  # no input bit is 1: no cell conducts
@@ -225,15 +227,15 @@ def measured_one_fractions(net, x: np.ndarray) -> list[float]:
     fractions = []
     for x_in, grid, step in net.matrix_inputs:
         rows = step.rows_of(codes_of(x_in, grid.scale, grid.zero_point), grid.zero_point)
-        codes, bits = tile_input_codes(rows, grid.zero_point, net.config.activation_bits, net.config.signed_inputs)
+        codes, bits = tile_input_codes(rows, grid.zero_point, grid.code_bits(net.config), net.config.signed_inputs)
         fractions.append(one_bit_fraction(codes, bits))
     return fractions
 
 
 def network_level_sums(net) -> list[list[int]]:
     """Per matrix layer of ``net``'s last forward, the level sums of its mapped tiles."""
-    return [layer_level_sums(step.integer_weights(net.config, grid.scale)[0], step.groups,
-                             step.layer_config(net.config))
+    return [layer_level_sums(step.integer_weights(net.config, grid.scale, grid.code_bits(net.config))[0],
+                             step.groups, step.layer_config(net.config))
             for _, grid, step in net.matrix_inputs]
 
 
@@ -252,7 +254,7 @@ def crossbar_energy(net, x: np.ndarray) -> dict:
     layers = _layers(net)
     shapes = [shape for *_, shape in layers]
     configs = [step.layer_config(net.config) for *_, step, _ in layers]
-    bits = [read_code_bits(c, grid.zero_point) for c, (_, grid, _, _) in zip(configs, layers)]
+    bits = [read_code_bits(c, grid) for c, (_, grid, _, _) in zip(configs, layers)]
     levels = network_level_sums(net)
     measured = [_energy(*args) for args in zip(shapes, configs, fractions, levels, bits)]
     assumed = [_energy(s, c, units.input_one_fraction, l, b) for s, c, l, b in zip(shapes, configs, levels, bits)]

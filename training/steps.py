@@ -41,6 +41,11 @@ class Grid:
 
     scale: float
     zero_point: int
+    bits: int | None = None  # code width when not the activation width (the network's inputs: input_bits)
+
+    def code_bits(self, config: CompileConfig) -> int:
+        """The width of this grid's codes."""
+        return config.activation_bits if self.bits is None else self.bits
 
 
 def _pair(value) -> tuple[int, int]:
@@ -105,18 +110,20 @@ class MatrixStep:
         """``config`` with this layer's own weight width (the compiler names it ``layer<index>``)."""
         return config.for_layer(f"layer{self.index}")
 
-    def integer_weights(self, config: CompileConfig, x_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    def integer_weights(self, config: CompileConfig, x_scale: float,
+                        input_bits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(w_int [out, ...], scale [out])`` by the compiler's per-channel rule, with the
         coarser scale of a channel whose bias code would overflow the accumulator
         (``quant_math.fit_bias``, on the crossbar matrix: a grouped conv's block-diagonal
-        one, whose row count sets the headroom)."""
+        one, whose row count sets the headroom; ``input_bits``: the input codes' width,
+        default the activations')."""
         config = self.layer_config(config)
         w = self.weight().detach().to(torch.float64).cpu().numpy()
         w_int, w_scale = quant_math.quantize_weights_per_channel(w, config.weight_bits, axis=0)
         bias = self.bias().detach().to(torch.float64).cpu().numpy()
         matrix, w_scale, _ = quant_math.fit_bias(block_diagonal(w_int, self.groups), w_scale, bias, x_scale,
                                                  axis=1, weight_bits=config.weight_bits,
-                                                 input_bits=config.activation_bits)
+                                                 input_bits=input_bits or config.activation_bits)
         return diagonal_blocks(matrix, self.groups, w_int.shape), w_scale
 
     def fake_quant_weight(self, w_int: np.ndarray, w_scale: np.ndarray) -> torch.Tensor:
@@ -154,7 +161,7 @@ class MatrixStep:
         config = self.layer_config(config)
         bits = self.output_code_bits(config)
         grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
-        w_int, w_scale = self.integer_weights(config, grid_in.scale)
+        w_int, w_scale = self.integer_weights(config, grid_in.scale, grid_in.code_bits(config))
         noise = self.tile_noise(noise)
         surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)
         qmin, qmax = quant_math.fused_clamp_bounds(*activation_bounds(self.activation), grid_out.scale,
@@ -241,7 +248,7 @@ class MatrixStep:
             raise SpintronError(f"{len(adc_shifts)} ADC shifts for a layer of {len(blocks)} tiles")
         return reference.linear_reference(
             rows, matrix, blocks=blocks, adc_shifts=np.asarray(adc_shifts, dtype=np.int64), noise=noise,
-            weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=config.activation_bits,
+            weight_bits=config.weight_bits, cell_bits=config.cell_bits, input_bits=grid_in.code_bits(config),
             adc_bits=config.adc_bits, rows_per_tile=config.rows, cols_per_tile=config.cols,
             tile_function=dispatch.tile_matvec, x_zero_point=grid_in.zero_point, bias=bias_int,
             signed_inputs=config.signed_inputs,

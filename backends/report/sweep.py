@@ -35,7 +35,7 @@ MAX_POINTS = 512  # a grid larger than this is almost surely a typo
 # Row keys in table order (docs/report.md, "Sweeps").
 COLUMNS = (
     "label", "crossbar", "rows", "cols", "cell_bits", "adc_bits", "weight_bits", "activation_bits",
-    "output_bits", "grouped_tiling", "input_activity", "accuracy", "accuracy_ideal_adc", "relative_rms_error", "energy_j", "pj_per_mac", "tops_per_w",
+    "output_bits", "input_bits", "grouped_tiling", "input_activity", "accuracy", "accuracy_ideal_adc", "relative_rms_error", "energy_j", "pj_per_mac", "tops_per_w",
     "latency_s", "area_m2", "cmos_energy_j", "tiles", "mean_utilisation", "pareto",
 )
 
@@ -108,6 +108,7 @@ def evaluate_point(model: str, config: CompileConfig, calibration: str,
         "weight_bits": config.weight_bits,
         "activation_bits": config.activation_bits,
         "output_bits": config.output_bits if config.output_bits is not None else config.activation_bits,
+        "input_bits": config.graph_input_bits,
         "grouped_tiling": config.grouped_tiling,
         "input_activity": config.input_activity,
         "accuracy": accuracy.get("top-1 agreement with float"),

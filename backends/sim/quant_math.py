@@ -245,11 +245,12 @@ def quantized_add(a, zero_point_a, b, zero_point_b, multiplier_a, multiplier_b, 
 
 
 def lut_table(function: Callable[[np.ndarray], np.ndarray], in_scale: float, in_zero_point: int,
-              out_scale: float, out_zero_point: int, bits: int) -> np.ndarray:
-    """The int64 table ``T[q] = quantize(function(dequantize(q)))`` for every input code.
+              out_scale: float, out_zero_point: int, bits: int, in_bits: int | None = None) -> np.ndarray:
+    """The int64 table ``T[q] = quantize(function(dequantize(q)))`` for every input code
+    (``in_bits`` wide, default ``bits``: the network's inputs may be wider than its activations).
 
     Sigmoid/tanh run as ``y = T[q]``: float64 is used once, to build the table.
     """
-    codes = np.arange(2**bits, dtype=np.int64)
+    codes = np.arange(2 ** (bits if in_bits is None else in_bits), dtype=np.int64)
     real = function(dequantize(codes, in_scale, in_zero_point))
     return quantize_activations(real, out_scale, out_zero_point, bits)

@@ -30,6 +30,13 @@ def add_hardware_mode_arguments(parser: argparse.ArgumentParser, note: str = "")
                         f"(default) or measured per tile on the calibration data{note}")
 
 
+def add_input_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--input-bits, as compile and sweep take it (``note``: appended to the help)."""
+    parser.add_argument("--input-bits", type=int,
+                        help="2..8: code width of the network's inputs, read by the layers that take them "
+                        f"directly (default: --activation-bits; e.g. 8 for a W4A4 network){note}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="ONNX file, or a .py defining build_model() and example_input()")
     parser.add_argument("-o", "--output", required=True, help="bundle folder to write")
@@ -46,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8; they feed no crossbar)")
+    add_input_bits_argument(parser)
     add_hardware_mode_arguments(parser)
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: tiles of whole groups (aligned, least energy; default) "
@@ -81,6 +89,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
         activation_bits=args.activation_bits,
         output_bits=args.output_bits,
+        input_bits=args.input_bits,
         grouped_tiling=args.grouped_tiling,
         input_activity=args.input_activity,
         signed_inputs=args.signed_inputs,

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from spintron_nn.errors import SpintronError
-from spintron_nn.tools.commands.compile import add_hardware_mode_arguments
+from spintron_nn.tools.commands.compile import add_hardware_mode_arguments, add_input_bits_argument
 
 DEFAULT_JOBS = 2
 
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8), same at every point")
+    add_input_bits_argument(parser, ", same at every point")
     add_hardware_mode_arguments(parser, ", same at every point")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: whole-group tiles (default) or the array grid, same at every point")
@@ -81,7 +82,7 @@ def _validated(args: argparse.Namespace):
     )
     base = CompileConfig(weight_bits=grid.weight_bits[0], layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
                          activation_bits=args.activation_bits,
-                         output_bits=args.output_bits, grouped_tiling=args.grouped_tiling,
+                         output_bits=args.output_bits, input_bits=args.input_bits, grouped_tiling=args.grouped_tiling,
                          input_activity=args.input_activity, signed_inputs=args.signed_inputs,
                          mtj_config=args.mtj_config)
     return grid, grid.configs(base)
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
                  "cell_bits": list(grid.cell_bits), **weight_axis},
         "fixed": {**fixed_width, "layer_weight_bits": dict(configs[0].layer_weight_bits),
                   "activation_bits": args.activation_bits,
-                  "output_bits": args.output_bits, "grouped_tiling": args.grouped_tiling,
+                  "output_bits": args.output_bits, "input_bits": configs[0].graph_input_bits,
+                  "grouped_tiling": args.grouped_tiling,
                   "input_activity": args.input_activity, "signed_inputs": args.signed_inputs,
                   "mtj_config": args.mtj_config},
         "accuracy": "top-1 agreement of the bit-exact simulation with the float graph on the calibration inputs",
