@@ -205,3 +205,10 @@ def test_quantize_records_the_width_and_scales_the_inputs_for_it():
     scale = attrs[quantize.INPUT_SCALES_ATTR].get_values()[0]
     lo, hi = attrs[INPUT_RANGES_ATTR].get_values()[:2]
     assert scale == quant_math.activation_quant_params(lo, hi, 6)[0]
+
+
+def test_spice_ideal_devices_equal_the_simulator():
+    torch.manual_seed(4)
+    design = _compile(_PoolFirst(), W4A4.replace(input_bits=8, targets=("ir", "sim", "spice")), _images(4, 32))
+    x = _images(5, 2)
+    np.testing.assert_array_equal(design.run(x, backend="spice", ideal=True)[0], design.run(x, backend="sim")[0])
