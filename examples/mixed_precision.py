@@ -7,7 +7,8 @@ Post-training quantization of ``examples/digits_mlp.onnx`` (the README's
 model, calibrated on ``digits_calibration.npy``) at each uniform weight width,
 and the same with ``layer0`` (input layer), ``layer1`` (output layer) or both
 at 8 bits (``CompileConfig(layer_weight_bits=...)``, the CLI's
-``--layer-weight-bits``).  Prints the simulator's top-1 accuracy on the 540
+``--layer-weight-bits``), and with 8-bit input codes (``input_bits=8``,
+``--input-bits 8``: the pixels, read by ``layer0``).  Prints the simulator's top-1 accuracy on the 540
 held-out images of ``digits_test.npz`` and the report's energy per inference
 and crossbar area; docs/cli.md quotes the table.  With both layers at 8 bits
 the design is the uniform W8 one, whatever the default width (same accuracy,
@@ -32,15 +33,19 @@ import spintron_nn as sn
 from spintron_nn.backends.report.build import build_report
 
 HERE = Path(__file__).resolve().parent
-CHOICES = ({}, {"layer0": 8}, {"layer1": 8}, {"layer0": 8, "layer1": 8})
+# (layer weight widths, input code width or None for the activation width)
+CHOICES = (({}, None), ({"layer0": 8}, None), ({"layer1": 8}, None), ({"layer0": 8, "layer1": 8}, None),
+           ({}, 8), ({"layer0": 8}, 8))
 
 
-def measure(weight_bits: int, layer_weight_bits: dict, activation_bits: int, calibration, x, y) -> dict:
+def measure(weight_bits: int, layer_weight_bits: dict, input_bits: int | None, activation_bits: int,
+            calibration, x, y) -> dict:
     config = sn.CompileConfig(weight_bits=weight_bits, activation_bits=activation_bits,
-                              layer_weight_bits=layer_weight_bits)
+                              layer_weight_bits=layer_weight_bits, input_bits=input_bits)
     design = sn.compile(str(HERE / "digits_mlp.onnx"), config, calibration=calibration)
     total = build_report(design)["spintronic"]["total"]
-    return {"label": sn.config.precision_label(weight_bits, activation_bits, None, config.layer_weight_bits),
+    return {"label": sn.config.precision_label(weight_bits, activation_bits, None, config.layer_weight_bits,
+                                               input_bits),
             "accuracy": float((design.run(x, backend="sim")[0].argmax(axis=1) == y).mean()),
             "energy_j": total["energy_j"]["total"], "area_m2": total["area_m2"]["total"]}
 
@@ -88,8 +93,8 @@ def main() -> None:
     rows = []
     print(f"{'design':32s} {'top-1':>7s} {'energy':>9s} {'area':>10s}")
     for weight_bits in (int(w) for w in args.widths.split(",")):
-        for choice in CHOICES:
-            row = measure(weight_bits, choice, args.activation_bits, calibration, x, y)
+        for choice, input_bits in CHOICES:
+            row = measure(weight_bits, choice, input_bits, args.activation_bits, calibration, x, y)
             rows.append(row)
             print(f"{row['label']:32s} {row['accuracy'] * 100:6.2f}% {row['energy_j'] * 1e9:6.3f} nJ "
                   f"{row['area_m2'] * 1e12:7.0f} um2", flush=True)

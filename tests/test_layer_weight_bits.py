@@ -210,11 +210,14 @@ def test_mixed_precision_example_both_layers_wide_is_the_w8_design():
     spec.loader.exec_module(example)
     test = np.load(path.parent / "digits_test.npz")
     calibration = np.load(path.parent / "digits_calibration.npy")
-    rows = [example.measure(2, choice, 4, calibration, test["x"], test["y"]) for choice in example.CHOICES]
-    uniform8 = example.measure(8, {}, 4, calibration, test["x"], test["y"])
-    assert rows[-1]["accuracy"] == uniform8["accuracy"] and rows[-1]["energy_j"] == uniform8["energy_j"]
-    assert rows[0]["energy_j"] < rows[1]["energy_j"] < rows[-1]["energy_j"]  # wider layers read more slices
-    assert rows[0]["accuracy"] < rows[-1]["accuracy"]
+    rows = {(tuple(choice), bits): example.measure(2, choice, bits, 4, calibration, test["x"], test["y"])
+            for choice, bits in example.CHOICES}
+    uniform8 = example.measure(8, {}, None, 4, calibration, test["x"], test["y"])
+    plain, first, both = rows[(), None], rows[("layer0",), None], rows[("layer0", "layer1"), None]
+    assert both["accuracy"] == uniform8["accuracy"] and both["energy_j"] == uniform8["energy_j"]
+    assert plain["energy_j"] < first["energy_j"] < both["energy_j"]  # wider layers read more slices
+    assert plain["accuracy"] < both["accuracy"]
+    assert rows[(), 8]["energy_j"] > plain["energy_j"]  # 8-bit inputs: layer0 reads twice the planes
 
 
 @pytest.mark.parametrize("bad", ["layer0=8", None, [("layer0",)], [("layer0", 8, 1)]])
