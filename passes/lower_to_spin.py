@@ -188,7 +188,8 @@ class _Lowering:
                 raise SpintronError(
                     f"lower-to-spin: signed inputs of {name} (zero point {x.zero_point} of {code_bits}-bit codes) "
                     f"need {input_bits}-bit two's-complement codes; tiles read at most {spin.ACT_BITS[1]} "
-                    f"(use at most {spin.ACT_BITS[1] - 1}-bit codes there)")
+                    f"(give these codes at most {spin.ACT_BITS[1] - 1} bits: --input-bits for the network's "
+                    "inputs, --activation-bits for the others)")
             rows_value = self.build(spin.SignedCodesOp, [rows_value], rows_value.type,
                                     zero_point=x.zero_point, bits=input_bits)
             input_zero_point = 0

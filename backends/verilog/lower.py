@@ -59,8 +59,9 @@ def lower_plan(plan: Plan) -> Rtl:
     files: dict[str, str] = {}
     rd0, rd1 = top.wire("mem_rd0_data", w), top.wire("mem_rd1_data", w)
     top.wire("sel", sel_bits)
-    top.wire("start", stages)
-    top.wire("done", stages)
+    # one bit per stage, indexed per engine: a vector even for a one-stage design
+    top.wire("start", stages, vector=True)
+    top.wire("done", stages, vector=True)
     client_wires = []
     for c in range(clients):
         names = {k: f"c{c}_{k}" for k in ("rd0_addr", "rd1_addr", "wr_en", "wr_addr", "wr_data")}

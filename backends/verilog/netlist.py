@@ -85,6 +85,7 @@ class Port:
 class Wire:
     name: str
     width: int = 1
+    vector: bool = False  # declared [width-1:0] even at width 1, so that name[i] is legal
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,8 @@ class Module:
     instances: list[Instance] = field(default_factory=list)
     comment: Sequence[str] = ()
 
-    def wire(self, name: str, width: int = 1) -> Ref:
-        self.wires.append(Wire(name, width))
+    def wire(self, name: str, width: int = 1, vector: bool = False) -> Ref:
+        self.wires.append(Wire(name, width, vector))
         return Ref(name)
 
 
@@ -125,8 +126,8 @@ class Module:
 # --------------------------------------------------------------------------
 
 
-def _range(width: int) -> str:
-    return f"[{width - 1}:0] " if width > 1 else ""
+def _range(width: int, vector: bool = False) -> str:
+    return f"[{width - 1}:0] " if width > 1 or vector else ""
 
 
 def _param(value: ParamValue) -> str:
@@ -160,7 +161,7 @@ def print_module(module: Module) -> str:
     ports = ",\n".join(f"    {p.direction} wire {_range(p.width)}{p.name}" for p in module.ports)
     lines.append(f"{header} (\n{ports}\n);")
     for wire in module.wires:
-        lines.append(f"    wire {_range(wire.width)}{wire.name};")
+        lines.append(f"    wire {_range(wire.width, wire.vector)}{wire.name};")
     if module.assigns:
         lines.append("")
     for assign in module.assigns:
