@@ -125,6 +125,7 @@ def compile_model(
             output_bits=config.output_bits,
             input_bits=config.input_bits,
             layer_weight_bits=config.layer_weight_bits,
+            layer_activation_bits=config.layer_activation_bits,
             signed_inputs=config.signed_inputs,
             grouped_tiling=config.grouped_tiling,
             pipeline="",  # the float passes ran above

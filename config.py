@@ -21,12 +21,13 @@ def _check_range(name: str, value: int, lo: int, hi: int) -> None:
 
 
 def precision_label(weight_bits: int, activation_bits: int, output_bits: int | None = None,
-                    layer_weight_bits=(), input_bits: int | None = None) -> str:
+                    layer_weight_bits=(), input_bits: int | None = None, layer_activation_bits=()) -> str:
     """``"W4A4"``, ``"W4A4 (8-bit outputs)"`` when the outputs are wider
     (``output_bits``), ``"W4A4 (8-bit inputs)"`` with another input width,
-    ``"W4A4 (layer0 W8)"`` with per-layer weight widths."""
+    ``"W4A4 (layer0 W8, layer1 A8)"`` with per-layer weight and activation widths."""
     label = f"W{weight_bits}A{activation_bits}"
     notes = [f"{layer} W{bits}" for layer, bits in layer_weight_bits]
+    notes += [f"{layer} A{bits}" for layer, bits in layer_activation_bits]
     if input_bits is not None and input_bits != activation_bits:
         notes.append(f"{input_bits}-bit inputs")
     if output_bits is not None and output_bits != activation_bits:
@@ -34,21 +35,21 @@ def precision_label(weight_bits: int, activation_bits: int, output_bits: int | N
     return label + (f" ({', '.join(notes)})" if notes else "")
 
 
-def parse_layer_bits(text: str) -> tuple[tuple[str, int], ...]:
+def parse_layer_bits(text: str, kind: str = "weight") -> tuple[tuple[str, int], ...]:
     """``"layer0=8,layer3=6"`` -> ``(("layer0", 8), ("layer3", 6))`` (checked by
-    :func:`check_layer_weight_bits`); ``""`` -> ``()``."""
+    :func:`check_layer_bits`); ``""`` -> ``()``.  ``kind``: "weight" or "activation"."""
     pairs = []
     for item in filter(None, (part.strip() for part in str(text).split(","))):
         name, sep, bits = item.partition("=")
         if not sep or not name.strip() or not re.fullmatch(r"[0-9]+", bits.strip()):
-            raise SpintronError(f"per-layer weight bits must look like layer0=8,layer3=6, got {text!r}")
+            raise SpintronError(f"per-layer {kind} bits must look like layer0=8,layer3=6, got {text!r}")
         pairs.append((name.strip(), int(bits)))
-    return check_layer_weight_bits(pairs)
+    return check_layer_bits(pairs, kind)
 
 
-def check_layer_weight_bits(pairs) -> tuple[tuple[str, int], ...]:
-    """Per-layer weight widths as sorted ``(layer name, bits)`` pairs (a dict or
-    pairs in); each 2..8, each layer named once.  Names are the compiled
+def check_layer_bits(pairs, kind: str = "weight") -> tuple[tuple[str, int], ...]:
+    """Per-layer ``kind`` ("weight" or "activation") widths as sorted ``(layer name, bits)``
+    pairs (a dict or pairs in); each 2..8, each layer named once.  Names are the compiled
     matrix layers' (``layer0``, ``layer1``, ... as the report lists them);
     lowering rejects a name that is not one.  Sorted naturally (layer2 before layer10)."""
     if isinstance(pairs, dict):
@@ -56,18 +57,23 @@ def check_layer_weight_bits(pairs) -> tuple[tuple[str, int], ...]:
     elif isinstance(pairs, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
         items = [tuple(p) for p in pairs]
     else:
-        raise SpintronError("per-layer weight bits must be a {layer name: bits} dict or (name, bits) pairs, "
+        raise SpintronError(f"per-layer {kind} bits must be a {{layer name: bits}} dict or (name, bits) pairs, "
                             f"got {pairs!r}")
     names = [name for name, _ in items]
     for name, bits in items:
         # ASCII only: the names travel through pass-option text (quantize{layer-weight-bits="..."})
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
-            raise SpintronError(f"per-layer weight bits: {name!r} is not a layer name (like layer0)")
-        _check_range(f"weight bits of {name}", bits, 2, 8)
+            raise SpintronError(f"per-layer {kind} bits: {name!r} is not a layer name (like layer0)")
+        _check_range(f"{kind} bits of {name}", bits, 2, 8)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise SpintronError(f"per-layer weight bits: {', '.join(repeated)} given more than once")
+        raise SpintronError(f"per-layer {kind} bits: {', '.join(repeated)} given more than once")
     return tuple(sorted(items, key=lambda item: _natural_key(item[0])))
+
+
+def check_layer_weight_bits(pairs) -> tuple[tuple[str, int], ...]:
+    """:func:`check_layer_bits` of weight widths."""
+    return check_layer_bits(pairs, "weight")
 
 
 def _natural_key(name: str) -> tuple:
@@ -100,6 +106,10 @@ class CompileConfig:
     # (e.g. the input and output layers at 8 bits, the usual mixed-precision
     # choice): sorted (layer name, bits) pairs, names as the report lists them.
     layer_weight_bits: tuple[tuple[str, int], ...] = ()
+    # Code widths of single matrix layers' results (after the bias/activation they
+    # absorb), overriding activation_bits (and output_bits) there: the next layers
+    # read that many bit planes (docs/semantics.md section 2, "Per-layer codes").
+    layer_activation_bits: tuple[tuple[str, int], ...] = ()
     cell_bits: int = 2
     adc_bits: int = 6
     rows: int = 128
@@ -147,6 +157,7 @@ class CompileConfig:
         _check_range("weight bits", self.weight_bits, 2, 8)
         _check_range("activation bits", self.activation_bits, 2, 8)
         object.__setattr__(self, "layer_weight_bits", check_layer_weight_bits(self.layer_weight_bits))
+        object.__setattr__(self, "layer_activation_bits", check_layer_bits(self.layer_activation_bits, "activation"))
         if self.output_bits is not None:
             _check_range("output bits", self.output_bits, 2, 8)
         if self.input_bits is not None:
@@ -228,6 +239,7 @@ class CompileConfig:
         data["targets"] = list(self.targets)
         data["parameter_overrides"] = [list(p) for p in self.parameter_overrides]
         data["layer_weight_bits"] = [list(p) for p in self.layer_weight_bits]
+        data["layer_activation_bits"] = [list(p) for p in self.layer_activation_bits]
         return data
 
     @classmethod

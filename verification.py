@@ -60,7 +60,8 @@ def default_bounds(design: Design) -> tuple[float, float]:
     These are acceptance bounds for a working design, not accuracy claims.
     """
     config = design.config
-    bits = min(config.activation_bits, config.graph_input_bits, *_weight_widths(design))
+    code_widths = [bits for _, bits in config.layer_activation_bits]
+    bits = min(config.activation_bits, config.graph_input_bits, *code_widths, *_weight_widths(design))
     rms = min(1.0, 0.05 * 2 ** (8 - bits))
     agreement = max(0.5, 0.95 - 0.05 * (8 - bits))
     return agreement, rms

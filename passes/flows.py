@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from spintron_nn.config import check_layer_weight_bits
+from spintron_nn.config import check_layer_bits, check_layer_weight_bits
 from spintron_nn.passes.calibrate import calibrate_module
 from spintron_nn.passes.pipeline import PassTiming, available_passes, run_pipeline
 from spintron_nn.passes.schedule import schedule_module
@@ -60,6 +60,7 @@ def quantize_and_lower(
     output_bits: int | None = None,
     input_bits: int | None = None,
     layer_weight_bits=(),
+    layer_activation_bits=(),
     signed_inputs: bool = False,
     cell_bits: int = 2,
     adc_bits: int | None = 6,
@@ -84,7 +85,8 @@ def quantize_and_lower(
     ``input_bits``: code width of the network's inputs (None = ``activation_bits``;
     the pass's ``input-bits``).
     ``layer_weight_bits``: ``{layer name: bits}`` (or pairs) for single matrix
-    layers (``layer0``, ... as the report names them; the pass's ``layer-weight-bits``).
+    layers (``layer0``, ... as the report names them; the pass's ``layer-weight-bits``);
+    ``layer_activation_bits`` likewise for their results' code widths (``layer-activation-bits``).
     ``signed_inputs``: layers whose inputs have a non-zero zero point read two's-complement
     codes of ``x - zp`` (lower-to-spin's ``signed-inputs``; docs/semantics.md section 4a).
     ``parameters``: the compile's parameter table (its --mtj-config and
@@ -109,10 +111,12 @@ def quantize_and_lower(
     if max_saturation is not None:
         tile_options.append(f"max-saturation={float(max_saturation)}")
     layer_bits = ",".join(f"{name}={bits}" for name, bits in check_layer_weight_bits(layer_weight_bits))
+    layer_codes = ",".join(f"{name}={bits}" for name, bits in check_layer_bits(layer_activation_bits, "activation"))
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
         f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0} "
-        f"input-bits={input_bits or 0} layer-weight-bits={json.dumps(layer_bits)}}},"
+        f"input-bits={input_bits or 0} layer-weight-bits={json.dumps(layer_bits)} "
+        f"layer-activation-bits={json.dumps(layer_codes)}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0} "
         f"signed-inputs={'true' if signed_inputs else 'false'}}},"
         f"tile-crossbars{{{' '.join(tile_options)}}}"

@@ -89,6 +89,10 @@ class _Lowering:
         layer_bits = attrs.get(q.LAYER_WEIGHT_BITS_ATTR)
         # single matrix layers' own weight widths (quantize's layer-weight-bits), by layer name
         self.layer_weight_bits = {name: attr.value.data for name, attr in layer_bits.data.items()} if layer_bits else {}
+        layer_codes = attrs.get(q.LAYER_ACTIVATION_BITS_ATTR)
+        # single matrix layers' own result widths (quantize's layer-activation-bits), by layer name
+        self.layer_activation_bits = ({name: attr.value.data for name, attr in layer_codes.data.items()}
+                                      if layer_codes else {})
         self.matrix_layers: list[str] = []
         self.per_channel = bool(attrs[q.PER_CHANNEL_ATTR].value.data)
         self.config = config
@@ -114,15 +118,19 @@ class _Lowering:
                                    "(constant activations are not supported)")
         return found
 
-    def layer_out_params(self, out_op: Operation) -> tuple[float, int, int]:
-        """``(scale, zero_point, bits)`` of a matrix layer's result, ``out_op`` being the layer
-        or the tail it absorbs: ``output_bits`` wide when only ``@main`` returns it."""
-        if self.output_bits != self.bits and is_returned_only(out_op):
-            found = read_range(out_op)
-            if found is None:
-                raise SpintronError(f"lower-to-spin: {out_op.name} has no calibrated range: run calibrate first")
-            return (*quant_math.activation_quant_params(*found, self.output_bits), self.output_bits)
-        return (*self.out_params(out_op), self.bits)
+    def layer_out_params(self, out_op: Operation, name: str) -> tuple[float, int, int]:
+        """``(scale, zero_point, bits)`` of matrix layer ``name``'s result, ``out_op`` being the layer
+        or the tail it absorbs: its own width if ``layer-activation-bits`` gives one, else
+        ``output_bits`` wide when only ``@main`` returns it, else the activation width."""
+        bits = self.layer_activation_bits.get(name)
+        if bits is None and self.output_bits != self.bits and is_returned_only(out_op):
+            bits = self.output_bits
+        if bits is None or bits == self.bits:
+            return (*self.out_params(out_op), self.bits)
+        found = read_range(out_op)
+        if found is None:
+            raise SpintronError(f"lower-to-spin: {out_op.name} has no calibrated range: run calibrate first")
+        return (*quant_math.activation_quant_params(*found, bits), bits)
 
     def out_params(self, op: Operation) -> tuple[float, int]:
         found = q.quant_params(op)
@@ -170,13 +178,13 @@ class _Lowering:
         return w_int.reshape(w.shape), np.full(w.shape[axis], scale[0])
 
     def matrix(self, out_op, x: Codes, rows_value: SSAValue, w_int, w_scale, bias, clamp,
-               groups: int = 1) -> SSAValue:
+               groups: int = 1) -> Codes:
         """``crossbar_layer`` + ``requant`` of ``rows_value [M, K] @ w_int [K, N]``,
-        quantized to ``out_op``'s result (the matrix op or its absorbed tail)."""
+        quantized to ``out_op``'s result (the matrix op or its absorbed tail): the requant's codes."""
         name, weight_bits = f"layer{self.layers}", self.next_weight_bits()
         self.layers += 1
         self.matrix_layers.append(name)
-        out_scale, out_zp, out_bits = self.layer_out_params(out_op)
+        out_scale, out_zp, out_bits = self.layer_out_params(out_op, name)
         code_bits = self.width(x)  # the network's inputs may be wider than the activations
         w_int, w_scale, bias_int = quant_math.fit_bias(
             w_int, w_scale, bias, x.scale, axis=1, weight_bits=weight_bits, input_bits=code_bits)
@@ -208,13 +216,14 @@ class _Lowering:
         acc = self.build(spin.CrossbarLayerOp, [rows_value], spin.tensor((m, n), i64), **props)
         requant = [quant_math.requant_multiplier(x.scale * s / out_scale) for s in w_scale]
         qmin, qmax = quant_math.fused_clamp_bounds(*clamp, out_scale, out_zp, out_bits)
-        return self.build(
+        codes = self.build(
             spin.RequantOp, [acc], spin.tensor((m, n), spin.ui8),
             multiplier=[mul for mul, _ in requant], shift=[s for _, s in requant],
             input_zero_point=input_zero_point, column_sums=self.weight(f"{name}.column_sums", w_int.sum(axis=0)),
             bias=self.weight(f"{name}.bias", bias_int), zero_point=out_zp, bits=out_bits,
             clamp_min=qmin, clamp_max=qmax,
         )
+        return Codes(codes, out_scale, out_zp, out_bits)
 
     @staticmethod
     def single_user(op: Operation) -> Operation | None:
@@ -292,10 +301,10 @@ class _Lowering:
     def linear(self, op, x: Codes, w: np.ndarray, bias: np.ndarray) -> Codes:
         w_int, w_scale = self.quantize_weights(w, axis=1)
         extra_bias, out_op, clamp = self.absorb_tail(op, w.shape[1])
-        value = self.matrix(out_op, x, x.value, w_int, w_scale, bias + extra_bias, clamp)
-        if spin.shape_of(value) != spin.shape_of(op.results[0]):
-            value = self.build(spin.ReshapeOp, [value], self.result_type(op))
-        return Codes(value, *self.layer_out_params(out_op))
+        result = self.matrix(out_op, x, x.value, w_int, w_scale, bias + extra_bias, clamp)
+        if spin.shape_of(result.value) != spin.shape_of(op.results[0]):
+            result = result._replace(value=self.build(spin.ReshapeOp, [result.value], self.result_type(op)))
+        return result
 
     def lower_conv(self, op) -> Codes:
         """One im2col and one layer matrix per conv.  A grouped conv's matrix is
@@ -326,8 +335,7 @@ class _Lowering:
         patches = self.build(spin.Im2ColOp, [x.value], spin.tensor(shape, spin.ui8), **window, **patch)
         extra_bias, out_op, clamp = self.absorb_tail(op, out_c)
         rows = self.matrix(out_op, x, patches, w_int, w_scale, bias + extra_bias, clamp, group)
-        image = self.build(spin.RowsToImageOp, [rows], self.result_type(op))
-        return Codes(image, *self.layer_out_params(out_op))
+        return rows._replace(value=self.build(spin.RowsToImageOp, [rows.value], self.result_type(op)))
 
     # -- digital ops -----------------------------------------------------
 
@@ -586,14 +594,15 @@ class _Lowering:
         self.check_layer_names()
 
     def check_layer_names(self) -> None:
-        """A per-layer weight width must name a matrix layer (a typo must not
+        """A per-layer width must name a matrix layer (a typo must not
         quietly leave that layer at the default width)."""
-        unknown = sorted(set(self.layer_weight_bits) - set(self.matrix_layers))
-        if unknown:
-            raise SpintronError(
-                f"lower-to-spin: per-layer weight bits name {', '.join(unknown)}, which "
-                f"{'is' if len(unknown) == 1 else 'are'} not a matrix layer of this network "
-                f"(matrix layers: {', '.join(self.matrix_layers) or 'none'})")
+        for kind, widths in (("weight", self.layer_weight_bits), ("activation", self.layer_activation_bits)):
+            unknown = sorted(set(widths) - set(self.matrix_layers))
+            if unknown:
+                raise SpintronError(
+                    f"lower-to-spin: per-layer {kind} bits name {', '.join(unknown)}, which "
+                    f"{'is' if len(unknown) == 1 else 'are'} not a matrix layer of this network "
+                    f"(matrix layers: {', '.join(self.matrix_layers) or 'none'})")
 
     def try_handler(self, op: Operation) -> str | None:
         """Run ``op``'s handler; if it has no mapping for this instance of the op

@@ -1,4 +1,4 @@
-"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0 input-bits=0 layer-weight-bits=""}``: choose the quantization.
+"""``quantize{weight-bits=8 activation-bits=8 per-channel=true output-bits=0 input-bits=0 layer-weight-bits="" layer-activation-bits=""}``: choose the quantization.
 
 Turns the ranges recorded by ``calibrate`` into per-tensor affine activation
 parameters (``quant_math.activation_quant_params``) and records the weight
@@ -20,6 +20,11 @@ format; the graph stays ``nn`` (``lower-to-spin`` does the integer rewrite):
   network's outputs feed no crossbar, so their codes may be wider: a 4-bit
   classifier's logits have 16 levels and tie at the top for one test clip in
   ten on the keyword task (docs/semantics.md section 2).
+* ``spin.layer_activation_bits`` on ``@main`` (a dictionary, layer name ->
+  width) when ``layer-activation-bits="layer0=8"`` gives single matrix layers'
+  results their own code width (names as for ``layer-weight-bits``):
+  lower-to-spin scales such a result for that width from its calibrated range,
+  and the layers reading it read that many bit planes;
 * ``spin.input_bits`` on ``@main`` when ``input-bits`` is set and differs from
   ``activation-bits``: the graph inputs' scales and zero points are chosen for
   codes of that width (lower-to-spin quantizes them so; the matrix layers that
@@ -36,7 +41,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from spintron_nn.backends.sim.quant_math import activation_quant_params
-from spintron_nn.config import check_layer_weight_bits, parse_layer_bits
+from spintron_nn.config import check_layer_bits, check_layer_weight_bits, parse_layer_bits
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import ACT_BITS, WEIGHT_BITS, int_attr
@@ -52,6 +57,7 @@ PER_CHANNEL_ATTR = "spin.per_channel"
 OUTPUT_BITS_ATTR = "spin.output_bits"
 LAYER_WEIGHT_BITS_ATTR = "spin.layer_weight_bits"
 INPUT_BITS_ATTR = "spin.input_bits"
+LAYER_ACTIVATION_BITS_ATTR = "spin.layer_activation_bits"
 
 
 def check_bits(what: str, value: int, bounds: tuple[int, int]) -> None:
@@ -86,12 +92,15 @@ def check_float32_graph(main: Operation) -> None:
 
 
 def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int, per_channel: bool,
-                    output_bits: int = 0, layer_weight_bits=(), input_bits: int = 0) -> None:
+                    output_bits: int = 0, layer_weight_bits=(), input_bits: int = 0,
+                    layer_activation_bits=()) -> None:
     """``output_bits``: code width of returned matrix-layer results (0 = ``activation_bits``);
     ``input_bits``: code width of the graph inputs (0 = ``activation_bits``);
+    ``layer_activation_bits``: ``{layer name: bits}`` (or pairs), single matrix layers' result widths;
     ``layer_weight_bits``: ``{layer name: weight bits}`` (or pairs) overriding ``weight_bits``."""
     check_bits("weight bits", weight_bits, WEIGHT_BITS)
     layer_weight_bits = check_layer_weight_bits(layer_weight_bits)
+    layer_activation_bits = check_layer_bits(layer_activation_bits, "activation")
     check_bits("activation bits", activation_bits, ACT_BITS)
     if output_bits:
         check_bits("output bits", output_bits, ACT_BITS)  # codes are ui8 words everywhere
@@ -114,6 +123,11 @@ def quantize_module(module: ModuleOp, *, weight_bits: int, activation_bits: int,
             {name: int_attr(bits) for name, bits in layer_weight_bits})
     else:
         main.attributes.pop(LAYER_WEIGHT_BITS_ATTR, None)  # quantizing again without it
+    if layer_activation_bits:
+        main.attributes[LAYER_ACTIVATION_BITS_ATTR] = DictionaryAttr(
+            {name: int_attr(bits) for name, bits in layer_activation_bits})
+    else:
+        main.attributes.pop(LAYER_ACTIVATION_BITS_ATTR, None)
     if output_bits and output_bits != activation_bits:
         main.attributes[OUTPUT_BITS_ATTR] = int_attr(output_bits)
     else:
@@ -143,10 +157,12 @@ class QuantizePass(ModulePass):
     output_bits: int = 0  # 0: the activation bits
     input_bits: int = 0  # 0: the activation bits
     layer_weight_bits: str = ""  # "layer0=8,layer3=6": single matrix layers' weight widths
+    layer_activation_bits: str = ""  # "layer0=8": single matrix layers' result code widths
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         quantize_module(
             op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel,
             output_bits=self.output_bits, layer_weight_bits=parse_layer_bits(self.layer_weight_bits),
             input_bits=self.input_bits,
+            layer_activation_bits=parse_layer_bits(self.layer_activation_bits, "activation"),
         )

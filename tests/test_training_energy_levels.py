@@ -67,6 +67,10 @@ CASES = {
                                                       cols=32, adc_bits=6)),
     "cnn-w6-3bit-cells": (chain_cases._cnn, (3, 16, 16), CompileConfig(weight_bits=6, activation_bits=5,
                                                                        cell_bits=3, rows=128, cols=128, adc_bits=5)),
+    # layer1 reads layer0's 8-bit codes; the network's inputs are 6-bit codes
+    "mlp-w4-layer0-a8-inputs6": (chain_cases._mlp, (70,), CompileConfig(
+        weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=4, layer_activation_bits={"layer0": 8},
+        input_bits=6)),
     # the input layer reads x - zp as two's-complement codes: one more read cycle per vector
     "mlp-w4-signed-inputs": (chain_cases._mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32,
                                                                      cols=16, adc_bits=4, signed_inputs=True)),

@@ -45,6 +45,8 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
     options = ("--output-bits", str(output_bits), "--input-bits", str(config.graph_input_bits),
                "--grouped-tiling", config.grouped_tiling,
                "--layer-weight-bits", ",".join(f"{name}={bits}" for name, bits in config.layer_weight_bits),
+               "--layer-activation-bits",
+               ",".join(f"{name}={bits}" for name, bits in config.layer_activation_bits),
                "--input-activity", config.input_activity, *(("--signed-inputs",) if config.signed_inputs else ()))
     spintronc("compile", str(onnx_path), "-o", str(bundle), "-q",
               "--weight-bits", str(config.weight_bits), "--activation-bits", str(config.activation_bits),

@@ -149,6 +149,11 @@ class MatrixStep:
                               channel_offset=0, channels=codes.shape[1], pad_value=zero_point)
 
     def output_code_bits(self, config: CompileConfig) -> int:
+        """The width of this layer's result codes, by the compiler's precedence: its own
+        (``layer_activation_bits``), else ``output_bits`` for a network output, else the activations'."""
+        own = dict(config.layer_activation_bits).get(f"layer{self.index}")
+        if own is not None:
+            return own
         if self.is_output and config.output_bits is not None:
             return config.output_bits
         return config.activation_bits
@@ -160,7 +165,8 @@ class MatrixStep:
                                 f"{tuple(x.shape)} (flatten first)")
         config = self.layer_config(config)
         bits = self.output_code_bits(config)
-        grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits))
+        grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits),
+                        None if bits == config.activation_bits else bits)
         w_int, w_scale = self.integer_weights(config, grid_in.scale, grid_in.code_bits(config))
         noise = self.tile_noise(noise)
         surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)

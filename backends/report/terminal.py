@@ -56,7 +56,8 @@ def format_report(report: dict) -> str:
                  + ("" if o["name"] in read else "; not used by this design's cost model")
                  for o in report["overrides"]]
     precision = precision_label(config["weight_bits"], config["activation_bits"], config.get("output_bits"),
-                                config.get("layer_weight_bits", ()), config.get("input_bits"))
+                                config.get("layer_weight_bits", ()), config.get("input_bits"),
+                                config.get("layer_activation_bits", ()))
     return "\n".join([
         f"design: {report['source']}  "
         f"({precision}, "

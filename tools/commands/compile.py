@@ -37,6 +37,13 @@ def add_input_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> 
                         f"directly (default: --activation-bits; e.g. 8 for a W4A4 network){note}")
 
 
+def add_layer_activation_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--layer-activation-bits, as compile and sweep take it."""
+    parser.add_argument("--layer-activation-bits", default="",
+                        help="code widths of single matrix layers' results, e.g. layer0=8 (names as the report "
+                        f"lists them; the layers reading them read that many bit planes){note}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="ONNX file, or a .py defining build_model() and example_input()")
     parser.add_argument("-o", "--output", required=True, help="bundle folder to write")
@@ -50,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight widths of single matrix layers, e.g. layer0=8,layer3=8 (names as the "
                         "report lists them; the others keep --weight-bits)")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
+    add_layer_activation_bits_argument(parser)
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8; they feed no crossbar)")
@@ -87,6 +95,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
     return CompileConfig(
         weight_bits=args.weight_bits,
         layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
+        layer_activation_bits=parse_layer_bits(args.layer_activation_bits, "activation"),
         activation_bits=args.activation_bits,
         output_bits=args.output_bits,
         input_bits=args.input_bits,

@@ -11,7 +11,7 @@ def print_summary(design: Design, output: str) -> None:
     config = design.config
     print(f"bundle: {output}")
     print(
-        f"config: {precision_label(config.weight_bits, config.activation_bits, config.output_bits, config.layer_weight_bits, config.input_bits)}, "
+        f"config: {precision_label(config.weight_bits, config.activation_bits, config.output_bits, config.layer_weight_bits, config.input_bits, config.layer_activation_bits)}, "
         f"{config.cell_bits}-bit cells, "
         f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars{tiling_label(config.grouped_tiling)}"
         f"{', input activity measured' if config.input_activity == 'measured' else ''}"

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from spintron_nn.errors import SpintronError
-from spintron_nn.tools.commands.compile import add_hardware_mode_arguments, add_input_bits_argument
+from spintron_nn.tools.commands.compile import (
+    add_hardware_mode_arguments, add_input_bits_argument, add_layer_activation_bits_argument)
 
 DEFAULT_JOBS = 2
 
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8), same at every point")
+    add_layer_activation_bits_argument(parser, ", same at every point")
     add_input_bits_argument(parser, ", same at every point")
     add_hardware_mode_arguments(parser, ", same at every point")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
@@ -81,6 +83,7 @@ def _validated(args: argparse.Namespace):
         weight_bits=tuple(parse_int_list(args.weight_bits, "--weight-bits")),
     )
     base = CompileConfig(weight_bits=grid.weight_bits[0], layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
+                         layer_activation_bits=parse_layer_bits(args.layer_activation_bits, "activation"),
                          activation_bits=args.activation_bits,
                          output_bits=args.output_bits, input_bits=args.input_bits, grouped_tiling=args.grouped_tiling,
                          input_activity=args.input_activity, signed_inputs=args.signed_inputs,
@@ -107,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         "grid": {"crossbar": [f"{r}x{c}" for r, c in grid.crossbars], "adc_bits": list(grid.adc_bits),
                  "cell_bits": list(grid.cell_bits), **weight_axis},
         "fixed": {**fixed_width, "layer_weight_bits": dict(configs[0].layer_weight_bits),
+                  "layer_activation_bits": dict(configs[0].layer_activation_bits),
                   "activation_bits": args.activation_bits,
                   "output_bits": args.output_bits, "input_bits": configs[0].graph_input_bits,
                   "grouped_tiling": args.grouped_tiling,
