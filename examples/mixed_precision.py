@@ -17,8 +17,10 @@ same energy): a check of the option on real data.
 ``--search`` also lets ``training.precision.choose_layer_weight_bits`` pick
 the widths (8, 6, 4, 3, 2 bits; no accuracy to spend) for the zoo's trained
 ``digits_mlp`` (QAT at W4A4, 8-bit outputs) on the validation split of
-``examples/digits.py``, and compiles the choice and the uniform W8 and W4
-designs with the same settings, reporting their test accuracy (sim) and energy.
+``examples/digits.py``, and ``choose_layer_widths`` the weight, input and
+hidden-result widths together (activations from 8 bits down), and compiles
+the choices and the uniform W8 and W4 designs with the same settings,
+reporting their test accuracy (sim) and energy.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def search(activation_bits: int) -> list[dict]:
 
     import digits  # examples/digits.py: its data split
     from spintron_nn import models
-    from spintron_nn.training.precision import choose_layer_weight_bits
+    from spintron_nn.training.precision import choose_layer_weight_bits, choose_layer_widths
 
     torch.set_num_threads(1)
     split = digits.load_split()
@@ -65,13 +67,16 @@ def search(activation_bits: int) -> list[dict]:
     base = sn.CompileConfig(weight_bits=8, activation_bits=activation_bits)
     choice = choose_layer_weight_bits(model, base, calibration, split.x_val, split.y_val,
                                       widths=(8, 6, 4, 3, 2), max_accuracy_drop=0.0, progress=print)
+    both = choose_layer_widths(model, base, calibration, split.x_val, split.y_val, widths=(8, 6, 4, 3, 2),
+                               activation_widths=(8, 6, 4, 3, 2), max_accuracy_drop=0.0, progress=print)
     rows = []
-    for config in (base, choice["config"], base.replace(weight_bits=4)):
+    for config in (base, choice["config"], both["config"], base.replace(weight_bits=4)):
         design = sn.compile(model, config, calibration=calibration,
                             example_input=torch.from_numpy(calibration[:1]))
         total = build_report(design)["spintronic"]["total"]
-        rows.append({"label": sn.config.precision_label(config.weight_bits, activation_bits, None,
-                                                        config.layer_weight_bits),
+        rows.append({"label": sn.config.precision_label(config.weight_bits, config.activation_bits, None,
+                                                        config.layer_weight_bits, config.input_bits,
+                                                        config.layer_activation_bits),
                      "accuracy": float((design.run(split.x_test, backend="sim")[0].argmax(axis=1)
                                         == split.y_test).mean()),
                      "energy_j": total["energy_j"]["total"], "area_m2": total["area_m2"]["total"]})

@@ -127,3 +127,29 @@ def test_submodule_modes_are_restored():
     with single_torch_thread():
         choose_layer_weight_bits(model, CONFIG, x[:64], x[400:], y[400:], widths=(8, 4))
     assert model.training and not model[1].training and model[0].training
+
+
+def test_activation_widths_are_searched_too():
+    """With activation widths the inputs and hidden layers' results are knobs as well: the choice keeps the
+    budget by the compiler's own accuracy, energy falls at every step, and the output layer's
+    result (which feeds no crossbar) is never narrowed."""
+    from spintron_nn.training.precision import choose_layer_widths
+
+    model, x, y = _task(6)
+    calibration, xv, yv = x[:128], x[400:], y[400:]
+    with single_torch_thread():
+        choice = choose_layer_widths(model, CONFIG, calibration, xv, yv, widths=(8, 4),
+                                     activation_widths=(8, 4, 3, 2), max_accuracy_drop=0.02)
+    kinds = {step["kind"] for step in choice["steps"]}
+    assert "activation" in kinds, choice["steps"]
+    config = choice["config"]
+    assert config.activation_bits == 8 and dict(config.layer_activation_bits) == choice["layer_activation_bits"]
+    assert "layer2" not in choice["layer_activation_bits"]  # the output layer
+    assert choice["input_bits"] == config.graph_input_bits
+    assert {step["layer"] for step in choice["steps"] if step["kind"] == "input"} <= {"input"}
+    assert choice["accuracy"] == _sim_accuracy(model, config, calibration, xv, yv)
+    assert choice["accuracy"] >= choice["widest"]["accuracy"] - 0.02 - 1e-12
+    energies = [choice["widest"]["energy_j"]] + [step["energy_j"] for step in choice["steps"]]
+    assert all(a > b for a, b in zip(energies, energies[1:]))
+    with pytest.raises(SpintronError, match="2..8"):
+        choose_layer_widths(model, CONFIG, calibration, xv, yv, activation_widths=(9,))

@@ -1,15 +1,20 @@
-"""Energy-aware choice of per-layer weight widths (mixed precision), after training.
+"""Energy-aware choice of per-layer weight and activation widths (mixed precision), after training.
 
     choice = choose_layer_weight_bits(model, CompileConfig(activation_bits=4), calibration,
                                       x_val, y_val, widths=(8, 6, 4, 3, 2), max_accuracy_drop=0.01)
     choice["config"]      # a CompileConfig with the chosen layer_weight_bits
+    choice = choose_layer_widths(model, config, calibration, x_val, y_val, widths=(8, 4, 3),
+                                 activation_widths=(8, 6, 4))   # weights and layer results
 
-Greedy, one layer one step narrower at a time: starting from every matrix
-layer at the widest width, each round tries every layer at its next narrower
-width and keeps the move that saves the most crossbar energy per accuracy
-point it costs, among the moves that keep the accuracy within
-``max_accuracy_drop`` of the all-widest design and save energy; it stops when
-no move qualifies.  Every candidate is measured, not estimated: its accuracy
+Greedy, one width one step narrower at a time: starting from every matrix
+layer at the widest width (and, with ``activation_widths``, every matrix
+layer's result that feeds the network, not only its output, at the widest
+activation width), each round tries every knob at its next narrower width and
+keeps the move that saves the most crossbar energy per accuracy point it
+costs, among the moves that keep the accuracy within ``max_accuracy_drop`` of
+the all-widest design and save energy; it stops when no move qualifies.  A
+narrower result saves read cycles of the layers that read it (bit-serial
+inputs); a narrower weight saves cell slices.  Every candidate is measured, not estimated: its accuracy
 is the fake-quantized network's (the compiled design's integer result, the
 compiler's own calibration and ADC shifts for that width choice) and its
 energy :func:`training.energy.crossbar_energy` (measured input one-bit
@@ -63,10 +68,21 @@ def _check_data(config: CompileConfig, calibration: np.ndarray, x: np.ndarray, y
                                 f"x items {x.shape[1:]}")
 
 
-def _config(config: CompileConfig, widest: int, choice: dict[str, int]) -> CompileConfig:
-    """``config`` at ``widest`` bits, with the layers of ``choice`` narrower than that listed."""
-    return config.replace(weight_bits=widest,
-                          layer_weight_bits={name: bits for name, bits in choice.items() if bits != widest})
+WEIGHT, ACTIVATION, INPUT = "weight", "activation", "input"  # knob kinds; INPUT's layer name is "input"
+
+
+def _config(config: CompileConfig, widest: dict[str, int], choice: dict[tuple[str, str], int]) -> CompileConfig:
+    """``config`` at the ``widest`` weight (and activation) width, with the knobs of ``choice``
+    (``(kind, layer) -> bits``) narrower than that listed per layer."""
+    def narrower(kind: str) -> dict[str, int]:
+        return {name: bits for (k, name), bits in choice.items() if k == kind and bits != widest[kind]}
+
+    changes = {"weight_bits": widest[WEIGHT], "layer_weight_bits": narrower(WEIGHT)}
+    if ACTIVATION in widest:
+        input_bits = choice.get((INPUT, "input"), widest[ACTIVATION])
+        changes.update(activation_bits=widest[ACTIVATION], layer_activation_bits=narrower(ACTIVATION),
+                       input_bits=None if input_bits == widest[ACTIVATION] else input_bits)
+    return config.replace(**changes)
 
 
 def _measure(model, config: CompileConfig, calibration, x, y, energy_inputs) -> dict:
@@ -74,14 +90,18 @@ def _measure(model, config: CompileConfig, calibration, x, y, energy_inputs) -> 
     net.calibrate(calibration)
     with torch.no_grad():
         accuracy = top1_accuracy(net.predict(x), y)
-    return {"layer_weight_bits": dict(config.layer_weight_bits), "accuracy": accuracy,
+    return {"layer_weight_bits": dict(config.layer_weight_bits),
+            "layer_activation_bits": dict(config.layer_activation_bits), "accuracy": accuracy,
             "energy_j": crossbar_energy(net, energy_inputs)["energy_j"]}
+
+
+def _matrix_steps(model: torch.nn.Module) -> list[MatrixStep]:
+    return [step for step in FakeQuantNetwork(model).steps if isinstance(step, MatrixStep)]
 
 
 def matrix_layer_names(model: torch.nn.Module) -> list[str]:
     """The compiler's names of ``model``'s matrix layers (``layer0``, ...), in graph order."""
-    net = FakeQuantNetwork(model)
-    return [f"layer{step.index}" for step in net.steps if isinstance(step, MatrixStep)]
+    return [f"layer{step.index}" for step in _matrix_steps(model)]
 
 
 def choose_layer_weight_bits(model: torch.nn.Module, config: CompileConfig, calibration: np.ndarray,
@@ -96,7 +116,24 @@ def choose_layer_weight_bits(model: torch.nn.Module, config: CompileConfig, cali
     Returns ``{"config", "layer_weight_bits", "accuracy", "energy_j", "widest", "steps"}``:
     ``widest`` the all-widest design's measurement, ``steps`` every accepted move's
     (``layer``, ``bits``, ``accuracy``, ``energy_j``), in order."""
+    return choose_layer_widths(model, config, calibration, x, y, widths=widths, max_accuracy_drop=max_accuracy_drop,
+                               energy_inputs=energy_inputs, progress=progress)
+
+
+def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibration: np.ndarray,
+                        x: np.ndarray, y: np.ndarray, *, widths: Sequence[int] = (8, 6, 4, 3, 2),
+                        activation_widths: Sequence[int] = (), max_accuracy_drop: float = 0.01,
+                        energy_inputs: np.ndarray | None = None,
+                        progress: Callable[[str], None] | None = None) -> dict:
+    """:func:`choose_layer_weight_bits`, and with ``activation_widths`` also the code width of
+    the network's inputs and of every matrix layer's result that is not the network's output
+    (those feed other layers' bit-serial inputs; the output's width is ``output_bits``').  The
+    design starts with ``activation_bits`` the widest of ``activation_widths``; narrower results
+    are listed in the returned config's ``layer_activation_bits``, a narrower input width is its
+    ``input_bits``.  Returns the same keys plus ``layer_activation_bits`` and ``input_bits``;
+    each step also has ``kind`` ("weight", "activation" or "input", whose layer is "input")."""
     widths = _widths(widths)
+    activation_widths = _widths(activation_widths) if len(activation_widths) else ()
     if not 0 <= max_accuracy_drop <= 1:
         raise SpintronError(f"max_accuracy_drop is a fraction in 0..1, got {max_accuracy_drop!r}")
     calibration, x, y = np.asarray(calibration, dtype=np.float32), np.asarray(x, dtype=np.float32), np.asarray(y)
@@ -105,38 +142,48 @@ def choose_layer_weight_bits(model: torch.nn.Module, config: CompileConfig, cali
     modes = {module: module.training for module in model.modules()}  # each its own (a frozen BN stays so)
     model.eval()
     try:
-        names = matrix_layer_names(model)
-        current = {name: widths[0] for name in names}
+        steps_of_model = _matrix_steps(model)
+        ladders = {(WEIGHT, f"layer{s.index}"): widths for s in steps_of_model}
+        if activation_widths:
+            ladders[(INPUT, "input")] = activation_widths
+            ladders.update({(ACTIVATION, f"layer{s.index}"): activation_widths
+                            for s in steps_of_model if not s.is_output})
+        widest = {WEIGHT: widths[0], **({ACTIVATION: activation_widths[0]} if activation_widths else {})}
+        current = {knob: ladder[0] for knob, ladder in ladders.items()}
 
-        def measure(choice: dict[str, int]) -> dict:
-            return _measure(model, _config(config, widths[0], choice), calibration, x, y, energy_inputs)
+        def measure(choice: dict[tuple[str, str], int]) -> dict:
+            return _measure(model, _config(config, widest, choice), calibration, x, y, energy_inputs)
 
-        widest = best = measure(current)
-        floor = widest["accuracy"] - max_accuracy_drop
+        start = best = measure(current)
+        floor = start["accuracy"] - max_accuracy_drop
         steps = []
         while True:
             moves = []
-            for name in names:
-                narrower = [b for b in widths if b < current[name]]
+            for knob, ladder in ladders.items():
+                narrower = [b for b in ladder if b < current[knob]]
                 if not narrower:
                     continue
-                trial = measure({**current, name: narrower[0]})
+                trial = measure({**current, knob: narrower[0]})
                 saved = best["energy_j"] - trial["energy_j"]
                 if trial["accuracy"] >= floor - 1e-12 and saved > 0:
                     # energy saved per accuracy lost; one sample's worth keeps free moves finite
                     cost = max(best["accuracy"] - trial["accuracy"], 0.0) + 1.0 / len(y)
-                    moves.append((saved / cost, name, narrower[0], trial))
+                    moves.append((saved / cost, knob, narrower[0], trial))
             if not moves:
                 break
-            _, name, bits, best = max(moves, key=lambda move: move[0])
-            current[name] = bits
-            steps.append({"layer": name, "bits": bits, "accuracy": best["accuracy"], "energy_j": best["energy_j"]})
+            _, knob, bits, best = max(moves, key=lambda move: move[0])
+            current[knob] = bits
+            kind, name = knob
+            steps.append({"kind": kind, "layer": name, "bits": bits, "accuracy": best["accuracy"],
+                          "energy_j": best["energy_j"]})
             if progress:
-                progress(f"{name} -> W{bits}: accuracy {best['accuracy'] * 100:.2f} %, "
+                progress(f"{name} -> {'W' if kind == WEIGHT else 'A'}{bits}: accuracy {best['accuracy'] * 100:.2f} %, "
                          f"crossbar energy {best['energy_j'] * 1e9:.2f} nJ")
     finally:
         for module, training in modes.items():
             module.training = training
-    chosen = _config(config, widths[0], current)
-    return {"config": chosen, "layer_weight_bits": dict(chosen.layer_weight_bits), "accuracy": best["accuracy"], "energy_j": best["energy_j"],
-            "widest": widest, "steps": steps}
+    chosen = _config(config, widest, current)
+    return {"config": chosen, "layer_weight_bits": dict(chosen.layer_weight_bits),
+            "layer_activation_bits": dict(chosen.layer_activation_bits), "input_bits": chosen.graph_input_bits,
+            "accuracy": best["accuracy"],
+            "energy_j": best["energy_j"], "widest": start, "steps": steps}
