@@ -144,6 +144,21 @@ def test_weight_widths_as_a_grid_axis(tmp_path):
     assert document["points"][0]["energy_j"] < document["points"][1]["energy_j"]
 
 
+def test_activation_widths_as_a_grid_axis(tmp_path):
+    assert _sweep(tmp_path / "a", "--crossbar", "32x32", "--adc-bits", "4", "--weight-bits", "4,8",
+                  "--activation-bits", "3,8", "--jobs", "2") == 0
+    document = json.loads((tmp_path / "a" / "sweep.json").read_text())
+    assert document["grid"]["activation_bits"] == [3, 8] and "activation_bits" not in document["fixed"]
+    assert [p["label"] for p in document["points"]] == [
+        "32x32 c2 a4 w4 act3", "32x32 c2 a4 w4 act8", "32x32 c2 a4 w8 act3", "32x32 c2 a4 w8 act8"]
+    for point in document["points"]:  # each point is the compile at its own widths
+        config = CompileConfig(weight_bits=point["weight_bits"], activation_bits=point["activation_bits"],
+                               rows=32, cols=32, adc_bits=4)
+        assert point["accuracy"] == pytest.approx(_agreement_with_onnxruntime(config), abs=1e-4)  # rounded
+    energy = {(p["weight_bits"], p["activation_bits"]): p["energy_j"] for p in document["points"]}
+    assert energy[4, 3] < energy[4, 8] and energy[8, 3] < energy[8, 8]  # fewer read cycles
+
+
 def test_a_failing_point_leaves_nothing(tmp_path, capsys):
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"\x00not an onnx model\xff" * 8)

@@ -58,30 +58,43 @@ class SweepGrid:
     adc_bits: tuple[int, ...]
     cell_bits: tuple[int, ...]
     weight_bits: tuple[int, ...] = ()  # empty: the base config's width at every point
+    activation_bits: tuple[int, ...] = ()  # likewise
 
     def configs(self, base: CompileConfig) -> list[CompileConfig]:
         """One validated config per point (so a bad value fails before any work)."""
         widths = self.weight_bits or (base.weight_bits,)
-        count = len(self.crossbars) * len(self.adc_bits) * len(self.cell_bits) * len(widths)
+        activations = self.activation_bits or (base.activation_bits,)
+        count = len(self.crossbars) * len(self.adc_bits) * len(self.cell_bits) * len(widths) * len(activations)
         if count > MAX_POINTS:
             raise SpintronError(f"the sweep has {count} points, more than the limit of {MAX_POINTS}")
         return [
-            base.replace(rows=rows, cols=cols, adc_bits=adc, cell_bits=cell, weight_bits=bits, targets=("ir", "sim"))
-            for bits, (rows, cols), cell, adc in itertools.product(widths, self.crossbars, self.cell_bits,
-                                                                   self.adc_bits)
+            base.replace(rows=rows, cols=cols, adc_bits=adc, cell_bits=cell, weight_bits=bits,
+                         activation_bits=act, targets=("ir", "sim"))
+            for bits, act, (rows, cols), cell, adc in itertools.product(widths, activations, self.crossbars,
+                                                                        self.cell_bits, self.adc_bits)
         ]
 
 
-def point_label(config: CompileConfig, with_weight_bits: bool = False) -> str:
-    """``128x128 c2 a6`` (crossbar, cell bits, ADC bits), with `` w4`` when the sweep varies weight widths."""
+# precision axes a sweep may vary, with their label tags (``a`` is the ADC's)
+LABELLED_WIDTHS = (("weight_bits", "w"), ("activation_bits", "act"))
+
+
+def varied_widths(configs: Sequence[CompileConfig]) -> tuple[str, ...]:
+    """The precision axes (``LABELLED_WIDTHS`` keys) that take more than one value over ``configs``."""
+    return tuple(key for key, _ in LABELLED_WIDTHS if len({getattr(c, key) for c in configs}) > 1)
+
+
+def point_label(config: CompileConfig, varied: Sequence[str] = ()) -> str:
+    """``128x128 c2 a6`` (crossbar, cell bits, ADC bits), with `` w4`` / `` act4`` when the sweep
+    varies weight / activation widths (``varied``: :func:`varied_widths`)."""
     label = f"{config.crossbar} c{config.cell_bits} a{config.adc_bits}"
-    return f"{label} w{config.weight_bits}" if with_weight_bits else label
+    return label + "".join(f" {tag}{getattr(config, key)}" for key, tag in LABELLED_WIDTHS if key in varied)
 
 
 def evaluate_point(model: str, config: CompileConfig, calibration: str,
-                   with_weight_bits: bool = False) -> dict[str, Any]:
-    """Compile, simulate and cost one point (runs in a worker process); ``with_weight_bits``:
-    its label names the weight width (the sweep varies it)."""
+                   varied: Sequence[str] = ()) -> dict[str, Any]:
+    """Compile, simulate and cost one point (runs in a worker process); ``varied``: the
+    precision axes its label names (the sweep varies them)."""
     from spintron_nn.analysis import accuracy_summary, tile_statistics
     from spintron_nn.api import compile_model
     from spintron_nn.passes.estimate_energy import estimate_module
@@ -99,7 +112,7 @@ def evaluate_point(model: str, config: CompileConfig, calibration: str,
     spin, cmos = estimate["spintronic"]["total"], estimate["cmos"]["total"]
     tiles = tile_statistics(design.spin_module)
     return {
-        "label": point_label(config, with_weight_bits),
+        "label": point_label(config, varied),
         "crossbar": config.crossbar,
         "rows": config.rows,
         "cols": config.cols,
@@ -149,7 +162,7 @@ def run_sweep(
     """Every point, in grid order; the first failing point's error is raised
     (after cancelling the points not started)."""
     results: list[dict | None] = [None] * len(configs)
-    varies = len({config.weight_bits for config in configs}) > 1
+    varies = varied_widths(configs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
         futures = {pool.submit(evaluate_point, model, config, calibration, varies): i

@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "several are a grid axis")
     parser.add_argument("--layer-weight-bits", default="",
                         help="single matrix layers' weight widths, e.g. layer0=8 (as compile), same at every point")
-    parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8), same at every point")
+    parser.add_argument("--activation-bits", default="8",
+                        help="activation widths 2..8, e.g. 4,8 (default 8): one is the same at every point, "
+                        "several are a grid axis")
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8), same at every point")
@@ -81,10 +83,11 @@ def _validated(args: argparse.Namespace):
         adc_bits=tuple(parse_int_list(args.adc_bits, "--adc-bits")),
         cell_bits=tuple(parse_int_list(args.cell_bits, "--cell-bits")),
         weight_bits=tuple(parse_int_list(args.weight_bits, "--weight-bits")),
+        activation_bits=tuple(parse_int_list(args.activation_bits, "--activation-bits")),
     )
     base = CompileConfig(weight_bits=grid.weight_bits[0], layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
                          layer_activation_bits=parse_layer_bits(args.layer_activation_bits, "activation"),
-                         activation_bits=args.activation_bits,
+                         activation_bits=grid.activation_bits[0],
                          output_bits=args.output_bits, input_bits=args.input_bits, grouped_tiling=args.grouped_tiling,
                          input_activity=args.input_activity, signed_inputs=args.signed_inputs,
                          mtj_config=args.mtj_config)
@@ -100,19 +103,19 @@ def run(args: argparse.Namespace) -> int:
     progress = ProgressBar(not args.quiet and (args.progress or sys.stderr.isatty()))
     # The folder appears only when every point succeeded (one-line error otherwise).
     points = run_sweep(str(args.model), configs, str(args.calibration), jobs=args.jobs, on_done=progress.update)
-    # several weight widths are a grid axis; one is a fixed choice, as before
-    varied = len(grid.weight_bits) > 1
-    weight_axis = {"weight_bits": list(grid.weight_bits)} if varied else {}
-    fixed_width = {} if varied else {"weight_bits": grid.weight_bits[0]}
+    # several weight (activation) widths are a grid axis; one is a fixed choice, as before
+    widths = {"weight_bits": grid.weight_bits, "activation_bits": grid.activation_bits}
+    axes = {key: list(values) for key, values in widths.items() if len(values) > 1}
+    fixed_widths = {key: values[0] for key, values in widths.items() if len(values) == 1}
     meta = {
         "model": str(args.model),
         "calibration": str(args.calibration),
         "grid": {"crossbar": [f"{r}x{c}" for r, c in grid.crossbars], "adc_bits": list(grid.adc_bits),
-                 "cell_bits": list(grid.cell_bits), **weight_axis},
-        "fixed": {**fixed_width, "layer_weight_bits": dict(configs[0].layer_weight_bits),
+                 "cell_bits": list(grid.cell_bits), **axes},
+        "fixed": {**fixed_widths, "layer_weight_bits": dict(configs[0].layer_weight_bits),
                   "layer_activation_bits": dict(configs[0].layer_activation_bits),
-                  "activation_bits": args.activation_bits,
-                  "output_bits": args.output_bits, "input_bits": configs[0].graph_input_bits,
+                  # None: the activation width of each point
+                  "output_bits": args.output_bits, "input_bits": args.input_bits,
                   "grouped_tiling": args.grouped_tiling,
                   "input_activity": args.input_activity, "signed_inputs": args.signed_inputs,
                   "mtj_config": args.mtj_config},
