@@ -197,7 +197,7 @@ class _Lowering:
                     f"lower-to-spin: signed inputs of {name} (zero point {x.zero_point} of {code_bits}-bit codes) "
                     f"need {input_bits}-bit two's-complement codes; tiles read at most {spin.ACT_BITS[1]} "
                     f"(give these codes at most {spin.ACT_BITS[1] - 1} bits: --input-bits for the network's "
-                    "inputs, --activation-bits for the others)")
+                    "inputs, --layer-activation-bits for a named layer's result, --activation-bits otherwise)")
             rows_value = self.build(spin.SignedCodesOp, [rows_value], rows_value.type,
                                     zero_point=x.zero_point, bits=input_bits)
             input_zero_point = 0

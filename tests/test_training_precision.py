@@ -153,3 +153,5 @@ def test_activation_widths_are_searched_too():
     assert all(a > b for a, b in zip(energies, energies[1:]))
     with pytest.raises(SpintronError, match="2..8"):
         choose_layer_widths(model, CONFIG, calibration, xv, yv, activation_widths=(9,))
+    with pytest.raises(SpintronError, match="leave them unset"):
+        choose_layer_widths(model, CONFIG.replace(input_bits=8), calibration, xv, yv, activation_widths=(8, 4))

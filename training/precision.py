@@ -91,7 +91,8 @@ def _measure(model, config: CompileConfig, calibration, x, y, energy_inputs) -> 
     with torch.no_grad():
         accuracy = top1_accuracy(net.predict(x), y)
     return {"layer_weight_bits": dict(config.layer_weight_bits),
-            "layer_activation_bits": dict(config.layer_activation_bits), "accuracy": accuracy,
+            "layer_activation_bits": dict(config.layer_activation_bits), "input_bits": config.graph_input_bits,
+            "accuracy": accuracy,
             "energy_j": crossbar_energy(net, energy_inputs)["energy_j"]}
 
 
@@ -126,14 +127,19 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
                         energy_inputs: np.ndarray | None = None,
                         progress: Callable[[str], None] | None = None) -> dict:
     """:func:`choose_layer_weight_bits`, and with ``activation_widths`` also the code width of
-    the network's inputs and of every matrix layer's result that is not the network's output
-    (those feed other layers' bit-serial inputs; the output's width is ``output_bits``').  The
-    design starts with ``activation_bits`` the widest of ``activation_widths``; narrower results
-    are listed in the returned config's ``layer_activation_bits``, a narrower input width is its
-    ``input_bits``.  Returns the same keys plus ``layer_activation_bits`` and ``input_bits``;
+    the network's inputs and of every matrix layer's result but the returned one (results feed
+    other layers' bit-serial inputs; one that reaches no matrix layer, e.g. the last layer before
+    a global pool, saves nothing when narrowed and is never chosen).  The design starts with
+    ``activation_bits`` the widest of ``activation_widths``; narrower results are listed in the
+    returned config's ``layer_activation_bits``, a narrower input width is its ``input_bits``
+    (the search owns these three: ``config`` must not set ``input_bits`` or
+    ``layer_activation_bits`` then).  Returns the same keys plus ``layer_activation_bits`` and ``input_bits``;
     each step also has ``kind`` ("weight", "activation" or "input", whose layer is "input")."""
     widths = _widths(widths)
     activation_widths = _widths(activation_widths) if len(activation_widths) else ()
+    if activation_widths and (config.input_bits is not None or config.layer_activation_bits):
+        raise SpintronError("choose_layer_widths: with activation_widths the search chooses input_bits and "
+                            "layer_activation_bits; leave them unset in config")
     if not 0 <= max_accuracy_drop <= 1:
         raise SpintronError(f"max_accuracy_drop is a fraction in 0..1, got {max_accuracy_drop!r}")
     calibration, x, y = np.asarray(calibration, dtype=np.float32), np.asarray(x, dtype=np.float32), np.asarray(y)
