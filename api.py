@@ -126,6 +126,7 @@ def compile_model(
             input_bits=config.input_bits,
             layer_weight_bits=config.layer_weight_bits,
             layer_activation_bits=config.layer_activation_bits,
+            layer_adc_bits=config.layer_adc_bits,
             signed_inputs=config.signed_inputs,
             grouped_tiling=config.grouped_tiling,
             pipeline="",  # the float passes ran above

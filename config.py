@@ -35,9 +35,13 @@ def precision_label(weight_bits: int, activation_bits: int, output_bits: int | N
     return label + (f" ({', '.join(notes)})" if notes else "")
 
 
+# the range of each per-layer width (CompileConfig.layer_<kind>_bits)
+LAYER_BITS_RANGES = {"weight": (2, 8), "activation": (2, 8), "ADC": (1, 12)}
+
+
 def parse_layer_bits(text: str, kind: str = "weight") -> tuple[tuple[str, int], ...]:
     """``"layer0=8,layer3=6"`` -> ``(("layer0", 8), ("layer3", 6))`` (checked by
-    :func:`check_layer_bits`); ``""`` -> ``()``.  ``kind``: "weight" or "activation"."""
+    :func:`check_layer_bits`); ``""`` -> ``()``.  ``kind``: a key of ``LAYER_BITS_RANGES``."""
     pairs = []
     for item in filter(None, (part.strip() for part in str(text).split(","))):
         name, sep, bits = item.partition("=")
@@ -48,8 +52,8 @@ def parse_layer_bits(text: str, kind: str = "weight") -> tuple[tuple[str, int], 
 
 
 def check_layer_bits(pairs, kind: str = "weight") -> tuple[tuple[str, int], ...]:
-    """Per-layer ``kind`` ("weight" or "activation") widths as sorted ``(layer name, bits)``
-    pairs (a dict or pairs in); each 2..8, each layer named once.  Names are the compiled
+    """Per-layer ``kind`` (a key of ``LAYER_BITS_RANGES``) widths as sorted ``(layer name, bits)``
+    pairs (a dict or pairs in); each in its range, each layer named once.  Names are the compiled
     matrix layers' (``layer0``, ``layer1``, ... as the report lists them);
     lowering rejects a name that is not one.  Sorted naturally (layer2 before layer10)."""
     if isinstance(pairs, dict):
@@ -64,7 +68,7 @@ def check_layer_bits(pairs, kind: str = "weight") -> tuple[tuple[str, int], ...]
         # ASCII only: the names travel through pass-option text (quantize{layer-weight-bits="..."})
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
             raise SpintronError(f"per-layer {kind} bits: {name!r} is not a layer name (like layer0)")
-        _check_range(f"{kind} bits of {name}", bits, 2, 8)
+        _check_range(f"{kind} bits of {name}", bits, *LAYER_BITS_RANGES[kind])
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise SpintronError(f"per-layer {kind} bits: {', '.join(repeated)} given more than once")
@@ -79,6 +83,12 @@ def check_layer_weight_bits(pairs) -> tuple[tuple[str, int], ...]:
 def _natural_key(name: str) -> tuple:
     """``layer10`` after ``layer2``: digit runs compare as numbers."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"([0-9]+)", name))
+
+
+def adc_label(adc_bits: int, layer_adc_bits=()) -> str:
+    """``"6-bit ADC"``, ``"6-bit ADC (layer0 8-bit)"`` with per-layer resolutions."""
+    notes = ", ".join(f"{layer} {bits}-bit" for layer, bits in layer_adc_bits)
+    return f"{adc_bits}-bit ADC" + (f" ({notes})" if notes else "")
 
 
 def tiling_label(grouped_tiling: str | None) -> str:
@@ -112,6 +122,8 @@ class CompileConfig:
     layer_activation_bits: tuple[tuple[str, int], ...] = ()
     cell_bits: int = 2
     adc_bits: int = 6
+    # ADC resolutions of single matrix layers' tiles (1..12), overriding adc_bits there
+    layer_adc_bits: tuple[tuple[str, int], ...] = ()
     rows: int = 128
     cols: int = 128
     per_channel: bool = True
@@ -158,6 +170,7 @@ class CompileConfig:
         _check_range("activation bits", self.activation_bits, 2, 8)
         object.__setattr__(self, "layer_weight_bits", check_layer_weight_bits(self.layer_weight_bits))
         object.__setattr__(self, "layer_activation_bits", check_layer_bits(self.layer_activation_bits, "activation"))
+        object.__setattr__(self, "layer_adc_bits", check_layer_bits(self.layer_adc_bits, "ADC"))
         if self.output_bits is not None:
             _check_range("output bits", self.output_bits, 2, 8)
         if self.input_bits is not None:
@@ -206,14 +219,19 @@ class CompileConfig:
         """The weight width of matrix layer ``layer`` (``"layer0"``, ...)."""
         return dict(self.layer_weight_bits).get(layer, self.weight_bits)
 
+    def adc_bits_of(self, layer: str) -> int:
+        """The ADC resolution of matrix layer ``layer``'s tiles."""
+        return dict(self.layer_adc_bits).get(layer, self.adc_bits)
+
     def for_layer(self, layer: str) -> CompileConfig:
-        """This config as matrix layer ``layer`` sees it: ``weight_bits`` its own
-        width (for code that prices or quantizes one layer at a time)."""
-        bits = self.weight_bits_of(layer)
-        if bits == self.weight_bits:
+        """This config as matrix layer ``layer`` sees it: ``weight_bits`` and ``adc_bits``
+        its own (for code that prices or quantizes one layer at a time)."""
+        bits, adc = self.weight_bits_of(layer), self.adc_bits_of(layer)
+        if (bits, adc) == (self.weight_bits, self.adc_bits):
             return self
         if layer not in self._layer_configs:
-            self._layer_configs[layer] = self.replace(weight_bits=bits, layer_weight_bits=())
+            self._layer_configs[layer] = self.replace(weight_bits=bits, adc_bits=adc, layer_weight_bits=(),
+                                                      layer_adc_bits=())
         return self._layer_configs[layer]
 
     @functools.cached_property
@@ -240,6 +258,7 @@ class CompileConfig:
         data["parameter_overrides"] = [list(p) for p in self.parameter_overrides]
         data["layer_weight_bits"] = [list(p) for p in self.layer_weight_bits]
         data["layer_activation_bits"] = [list(p) for p in self.layer_activation_bits]
+        data["layer_adc_bits"] = [list(p) for p in self.layer_adc_bits]
         return data
 
     @classmethod

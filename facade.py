@@ -117,6 +117,7 @@ class SpintronConverter:
         input_bits: int | None = None,
         layer_quantization_bits: dict[str, int] | None = None,
         layer_activation_bits: dict[str, int] | None = None,
+        layer_adc_bits: dict[str, int] | None = None,
         grouped_tiling: str = "aligned",
         input_activity: str = "table",
         signed_inputs: bool = False,
@@ -132,7 +133,8 @@ class SpintronConverter:
         prices the reads at the calibration data's input one-bit fractions; ``signed_inputs=True``
         makes layers with a non-zero input zero point read ``x - zp`` (docs/semantics.md 4a);
         ``input_bits``: the network inputs' code width (default ``activation_bits``);
-        ``layer_activation_bits``: single matrix layers' result code widths, e.g. ``{"layer0": 8}``."""
+        ``layer_activation_bits``: single matrix layers' result code widths, e.g. ``{"layer0": 8}``;
+        ``layer_adc_bits``: single matrix layers' ADC resolutions."""
         from spintron_nn.api import compile_model
         from spintron_nn.energy.cost_model import default_cell_type
 
@@ -141,6 +143,7 @@ class SpintronConverter:
             weight_bits=quantization_bits,
             layer_weight_bits=layer_quantization_bits or (),
             layer_activation_bits=layer_activation_bits or (),
+            layer_adc_bits=layer_adc_bits or (),
             activation_bits=activation_bits,
             output_bits=output_bits,
             input_bits=input_bits,

@@ -61,6 +61,7 @@ def quantize_and_lower(
     input_bits: int | None = None,
     layer_weight_bits=(),
     layer_activation_bits=(),
+    layer_adc_bits=(),
     signed_inputs: bool = False,
     cell_bits: int = 2,
     adc_bits: int | None = 6,
@@ -86,7 +87,8 @@ def quantize_and_lower(
     the pass's ``input-bits``).
     ``layer_weight_bits``: ``{layer name: bits}`` (or pairs) for single matrix
     layers (``layer0``, ... as the report names them; the pass's ``layer-weight-bits``);
-    ``layer_activation_bits`` likewise for their results' code widths (``layer-activation-bits``).
+    ``layer_activation_bits`` likewise for their results' code widths (``layer-activation-bits``),
+    ``layer_adc_bits`` for their tiles' ADC resolutions (lower-to-spin's ``layer-adc-bits``).
     ``signed_inputs``: layers whose inputs have a non-zero zero point read two's-complement
     codes of ``x - zp`` (lower-to-spin's ``signed-inputs``; docs/semantics.md section 4a).
     ``parameters``: the compile's parameter table (its --mtj-config and
@@ -112,13 +114,14 @@ def quantize_and_lower(
         tile_options.append(f"max-saturation={float(max_saturation)}")
     layer_bits = ",".join(f"{name}={bits}" for name, bits in check_layer_weight_bits(layer_weight_bits))
     layer_codes = ",".join(f"{name}={bits}" for name, bits in check_layer_bits(layer_activation_bits, "activation"))
+    layer_adcs = ",".join(f"{name}={bits}" for name, bits in check_layer_bits(layer_adc_bits, "ADC"))
     run(
         f"quantize{{weight-bits={weight_bits} activation-bits={activation_bits} "
         f"per-channel={'true' if per_channel else 'false'} output-bits={output_bits or 0} "
         f"input-bits={input_bits or 0} layer-weight-bits={json.dumps(layer_bits)} "
         f"layer-activation-bits={json.dumps(layer_codes)}}},"
         f"lower-to-spin{{rows={rows} cols={cols} cell-bits={cell_bits} adc-bits={adc_bits or 0} "
-        f"signed-inputs={'true' if signed_inputs else 'false'}}},"
+        f"signed-inputs={'true' if signed_inputs else 'false'} layer-adc-bits={json.dumps(layer_adcs)}}},"
         f"tile-crossbars{{{' '.join(tile_options)}}}"
     )
     # called directly, not through the pass text: the table may hold overrides given as values

@@ -1,4 +1,4 @@
-"""``lower-to-spin{rows=128 cols=128 crossbar=RxC cell-bits=2 adc-bits=6}``: nn -> spin.
+"""``lower-to-spin{rows=128 cols=128 crossbar=RxC cell-bits=2 adc-bits=6 layer-adc-bits=""}``: nn -> spin.
 
 Needs ``calibrate`` and ``quantize`` first.  Every float tensor becomes codes
 (``tensor<...xui8>``) with the scale/zero point ``quantize`` chose; ``@main``
@@ -6,7 +6,8 @@ keeps its float signature (``spin.quantize`` on entry, ``spin.dequantize``
 before ``func.return``).  Conv/Gemm/MatMul become one ``spin.crossbar_layer``
 (untiled, ``tile-crossbars`` splits it; a grouped conv's matrix is block diagonal) followed by
 ``spin.requant``; the rest becomes digital spin ops.  ``adc-bits=0`` means an
-ideal ADC.  See docs/spin-dialect.md for the op-by-op mapping.
+ideal ADC; ``layer-adc-bits="layer0=8"`` gives single matrix layers (names as
+for quantize's ``layer-weight-bits``) their own ADC resolution (1..12).  See docs/spin-dialect.md for the op-by-op mapping.
 
 An op with no crossbar or integer-digital mapping stays the ``nn`` op it was
 and runs on the *digital float unit* (``spin.FLOAT_UNIT_ATTR`` marks it, with the
@@ -18,7 +19,7 @@ integer/bool results pass through unquantized.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -30,6 +31,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from spintron_nn.backends.sim import quant_math, reference
+from spintron_nn.config import parse_layer_bits
 from spintron_nn.errors import SpintronError, UnsupportedError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
@@ -48,6 +50,7 @@ class CrossbarConfig:
     # layers whose inputs have a non-zero zero point read x - zp as two's-complement codes
     # (no zero-point term; docs/semantics.md section 4a)
     signed_inputs: bool = False
+    layer_adc_bits: dict[str, int] = field(default_factory=dict)  # single layers' ADC bits, by name
 
     def validate(self) -> None:
         for what, value in (("crossbar rows", self.rows), ("crossbar cols", self.cols)):
@@ -55,6 +58,8 @@ class CrossbarConfig:
         q.check_bits("cell bits", self.cell_bits, spin.CELL_BITS)
         if self.adc_bits is not None:
             q.check_bits("ADC bits", self.adc_bits, spin.ADC_BITS)
+        for name, bits in self.layer_adc_bits.items():
+            q.check_bits(f"ADC bits of {name}", bits, spin.ADC_BITS)
 
 
 def parse_crossbar(text: str) -> tuple[int, int]:
@@ -208,8 +213,9 @@ class _Lowering:
         )
         if signed:
             props["signed_inputs"] = 1
-        if self.config.adc_bits is not None:
-            props["adc_bits"] = self.config.adc_bits
+        adc_bits = self.config.layer_adc_bits.get(name, self.config.adc_bits)
+        if adc_bits is not None:
+            props["adc_bits"] = adc_bits
         if groups > 1:
             props["groups"] = groups
         m, n = spin.shape_of(rows_value)[0], w_int.shape[1]
@@ -596,7 +602,8 @@ class _Lowering:
     def check_layer_names(self) -> None:
         """A per-layer width must name a matrix layer (a typo must not
         quietly leave that layer at the default width)."""
-        for kind, widths in (("weight", self.layer_weight_bits), ("activation", self.layer_activation_bits)):
+        for kind, widths in (("weight", self.layer_weight_bits), ("activation", self.layer_activation_bits),
+                             ("ADC", self.config.layer_adc_bits)):
             unknown = sorted(set(widths) - set(self.matrix_layers))
             if unknown:
                 raise SpintronError(
@@ -673,9 +680,11 @@ class LowerToSpinPass(ModulePass):
     cell_bits: int = 2
     adc_bits: int = 6
     signed_inputs: bool = False  # two's-complement inputs where the zero point is not 0 (semantics 4a)
+    layer_adc_bits: str = ""  # "layer0=8": single matrix layers' ADC resolutions
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         rows, cols = parse_crossbar(self.crossbar) if self.crossbar else (self.rows, self.cols)
         adc_bits = None if self.adc_bits == 0 else self.adc_bits
         lower_module(op, CrossbarConfig(rows=rows, cols=cols, cell_bits=self.cell_bits, adc_bits=adc_bits,
-                                        signed_inputs=self.signed_inputs))
+                                        signed_inputs=self.signed_inputs,
+                                        layer_adc_bits=dict(parse_layer_bits(self.layer_adc_bits, "ADC"))))

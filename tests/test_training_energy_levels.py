@@ -71,6 +71,9 @@ CASES = {
     "mlp-w4-layer0-a8-inputs6": (chain_cases._mlp, (70,), CompileConfig(
         weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=4, layer_activation_bits={"layer0": 8},
         input_bits=6)),
+    # single layers' ADC resolutions
+    "cnn-w6-layer-adcs": (chain_cases._cnn, (3, 16, 16), CompileConfig(
+        weight_bits=6, activation_bits=5, adc_bits=5, layer_adc_bits={"layer0": 3, "layer2": 9})),
     # the input layer reads x - zp as two's-complement codes: one more read cycle per vector
     "mlp-w4-signed-inputs": (chain_cases._mlp, (70,), CompileConfig(weight_bits=4, activation_bits=4, rows=32,
                                                                      cols=16, adc_bits=4, signed_inputs=True)),

@@ -107,7 +107,8 @@ def compiler_calibration(model: torch.nn.Module, calibration: np.ndarray,
     quantize_and_lower(
         module, [calibration], weight_bits=config.weight_bits, activation_bits=config.activation_bits,
         per_channel=config.per_channel, output_bits=config.output_bits, layer_weight_bits=config.layer_weight_bits,
-        layer_activation_bits=config.layer_activation_bits, input_bits=config.input_bits, signed_inputs=config.signed_inputs,
+        layer_activation_bits=config.layer_activation_bits, input_bits=config.input_bits,
+        layer_adc_bits=config.layer_adc_bits, signed_inputs=config.signed_inputs,
         grouped_tiling=config.grouped_tiling, cell_bits=config.cell_bits, adc_bits=config.adc_bits,
         rows=config.rows, cols=config.cols, pipeline="",
     )

@@ -47,6 +47,7 @@ def compile_with_spintronc(model: torch.nn.Module, folder: str | Path, calibrati
                "--layer-weight-bits", ",".join(f"{name}={bits}" for name, bits in config.layer_weight_bits),
                "--layer-activation-bits",
                ",".join(f"{name}={bits}" for name, bits in config.layer_activation_bits),
+               "--layer-adc-bits", ",".join(f"{name}={bits}" for name, bits in config.layer_adc_bits),
                "--input-activity", config.input_activity, *(("--signed-inputs",) if config.signed_inputs else ()))
     spintronc("compile", str(onnx_path), "-o", str(bundle), "-q",
               "--weight-bits", str(config.weight_bits), "--activation-bits", str(config.activation_bits),

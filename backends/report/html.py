@@ -45,7 +45,7 @@ def _table(header: list[str], rows: list[list[str]], text_columns: tuple[int, ..
 
 def _config_section(report: dict) -> str:
     config = dict(report["config"])
-    for key in ("layer_weight_bits", "layer_activation_bits"):
+    for key in ("layer_weight_bits", "layer_activation_bits", "layer_adc_bits"):
         if config.get(key):  # [["layer0", 8], ...] -> layer0=8, ... (as --layer-weight-bits takes it)
             config[key] = ", ".join(f"{name}={bits}" for name, bits in config[key])
     rows = [[key, "-" if value in (None, []) else value] for key, value in config.items()]

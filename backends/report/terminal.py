@@ -7,7 +7,7 @@ from __future__ import annotations
 from spintron_nn.backends.report.formatting import area, number, percent, si
 from spintron_nn.backends.report.rtl import terminal_lines as rtl_terminal_lines
 from spintron_nn.backends.spice.report_section import terminal_lines as spice_terminal_lines
-from spintron_nn.config import precision_label, tiling_label
+from spintron_nn.config import adc_label, precision_label, tiling_label
 
 # Short column heads for the energy components (docs/report.md has the long names).
 _SHORT = {"cell_read": "read", "row_driver": "drv", "adc": "adc", "shift_add": "s+a", "mac": "mac",
@@ -61,7 +61,7 @@ def format_report(report: dict) -> str:
     return "\n".join([
         f"design: {report['source']}  "
         f"({precision}, "
-        f"{config['cell_bits']}-bit cells, {config['adc_bits']}-bit ADC, {config['rows']}x{config['cols']} crossbars"
+        f"{config['cell_bits']}-bit cells, {adc_label(config['adc_bits'], config.get('layer_adc_bits', ()))}, {config['rows']}x{config['cols']} crossbars"
         f"{tiling_label(config.get('grouped_tiling'))}"
         f"{', input activity measured on the calibration data' if config.get('input_activity') == 'measured' else ''}"
         f"{', signed inputs' if config.get('signed_inputs') else ''})",

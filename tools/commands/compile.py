@@ -38,10 +38,12 @@ def add_input_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> 
 
 
 def add_layer_activation_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
-    """--layer-activation-bits, as compile and sweep take it."""
+    """--layer-activation-bits and --layer-adc-bits, as compile and sweep take them."""
     parser.add_argument("--layer-activation-bits", default="",
                         help="code widths of single matrix layers' results, e.g. layer0=8 (names as the report "
                         f"lists them; the layers reading them read that many bit planes){note}")
+    parser.add_argument("--layer-adc-bits", default="",
+                        help=f"ADC resolutions of single matrix layers' tiles, e.g. layer0=8 (1..12){note}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +98,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         weight_bits=args.weight_bits,
         layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
         layer_activation_bits=parse_layer_bits(args.layer_activation_bits, "activation"),
+        layer_adc_bits=parse_layer_bits(args.layer_adc_bits, "ADC"),
         activation_bits=args.activation_bits,
         output_bits=args.output_bits,
         input_bits=args.input_bits,

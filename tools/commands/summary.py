@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spintron_nn.config import precision_label, tiling_label
+from spintron_nn.config import adc_label, precision_label, tiling_label
 from spintron_nn.design import Design
 from spintron_nn.ir.module_info import count_ops
 
@@ -13,7 +13,7 @@ def print_summary(design: Design, output: str) -> None:
     print(
         f"config: {precision_label(config.weight_bits, config.activation_bits, config.output_bits, config.layer_weight_bits, config.input_bits, config.layer_activation_bits)}, "
         f"{config.cell_bits}-bit cells, "
-        f"{config.adc_bits}-bit ADC, {config.crossbar} crossbars{tiling_label(config.grouped_tiling)}"
+        f"{adc_label(config.adc_bits, config.layer_adc_bits)}, {config.crossbar} crossbars{tiling_label(config.grouped_tiling)}"
         f"{', input activity measured' if config.input_activity == 'measured' else ''}"
         f"{', signed inputs' if config.signed_inputs else ''}"
     )

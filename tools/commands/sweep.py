@@ -87,6 +87,7 @@ def _validated(args: argparse.Namespace):
     )
     base = CompileConfig(weight_bits=grid.weight_bits[0], layer_weight_bits=parse_layer_bits(args.layer_weight_bits),
                          layer_activation_bits=parse_layer_bits(args.layer_activation_bits, "activation"),
+                         layer_adc_bits=parse_layer_bits(args.layer_adc_bits, "ADC"),
                          activation_bits=grid.activation_bits[0],
                          output_bits=args.output_bits, input_bits=args.input_bits, grouped_tiling=args.grouped_tiling,
                          input_activity=args.input_activity, signed_inputs=args.signed_inputs,
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
                  "cell_bits": list(grid.cell_bits), **axes},
         "fixed": {**fixed_widths, "layer_weight_bits": dict(configs[0].layer_weight_bits),
                   "layer_activation_bits": dict(configs[0].layer_activation_bits),
+                  "layer_adc_bits": dict(configs[0].layer_adc_bits),
                   # None: the activation width of each point
                   "output_bits": args.output_bits, "input_bits": args.input_bits,
                   "grouped_tiling": args.grouped_tiling,
