@@ -155,3 +155,25 @@ def test_activation_widths_are_searched_too():
         choose_layer_widths(model, CONFIG, calibration, xv, yv, activation_widths=(9,))
     with pytest.raises(SpintronError, match="leave them unset"):
         choose_layer_widths(model, CONFIG.replace(input_bits=8), calibration, xv, yv, activation_widths=(8, 4))
+
+
+def test_adc_resolutions_are_searched_too():
+    from spintron_nn.training.precision import choose_layer_widths
+
+    model, x, y = _task(7)
+    calibration, xv, yv = x[:128], x[400:], y[400:]
+    with single_torch_thread():
+        choice = choose_layer_widths(model, CONFIG, calibration, xv, yv, widths=(8,), adc_widths=(8, 5, 3, 2),
+                                     max_accuracy_drop=0.02)
+    assert {step["kind"] for step in choice["steps"]} == {"ADC"}, choice["steps"]
+    config = choice["config"]
+    assert config.adc_bits == 8 and dict(config.layer_adc_bits) == choice["layer_adc_bits"] != {}
+    assert choice["accuracy"] == _sim_accuracy(model, config, calibration, xv, yv)
+    assert choice["accuracy"] >= choice["widest"]["accuracy"] - 0.02 - 1e-12
+    energies = [choice["widest"]["energy_j"]] + [step["energy_j"] for step in choice["steps"]]
+    assert all(a > b for a, b in zip(energies, energies[1:]))  # a narrower ADC converts for less
+    with pytest.raises(SpintronError, match="1..12"):
+        choose_layer_widths(model, CONFIG, calibration, xv, yv, adc_widths=(13,))
+    with pytest.raises(SpintronError, match="leave it unset"):
+        choose_layer_widths(model, CONFIG.replace(layer_adc_bits={"layer0": 4}), calibration, xv, yv,
+                            adc_widths=(8, 4))

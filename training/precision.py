@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from spintron_nn.config import CompileConfig, check_layer_weight_bits
+from spintron_nn.config import CompileConfig, check_layer_bits, check_layer_weight_bits
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.energy import crossbar_energy
 from spintron_nn.training.metrics import top1_accuracy
@@ -49,6 +49,14 @@ def _widths(widths: Sequence[int]) -> tuple[int, ...]:
     if not values:
         raise SpintronError("choose_layer_weight_bits: give at least one weight width")
     check_layer_weight_bits([(f"w{b}", b) for b in values])  # each 2..8
+    return tuple(values)
+
+
+def _adc_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    if not isinstance(widths, (list, tuple, np.ndarray)):
+        raise SpintronError(f"choose_layer_widths: adc_widths must be a sequence of ADC resolutions, got {widths!r}")
+    values = sorted({int(b) for b in widths}, reverse=True)
+    check_layer_bits([(f"adc{b}", b) for b in values], "ADC")  # each 1..12
     return tuple(values)
 
 
@@ -68,7 +76,8 @@ def _check_data(config: CompileConfig, calibration: np.ndarray, x: np.ndarray, y
                                 f"x items {x.shape[1:]}")
 
 
-WEIGHT, ACTIVATION, INPUT = "weight", "activation", "input"  # knob kinds; INPUT's layer name is "input"
+# knob kinds; INPUT's layer name is "input"
+WEIGHT, ACTIVATION, INPUT, ADC = "weight", "activation", "input", "ADC"
 
 
 def _config(config: CompileConfig, widest: dict[str, int], choice: dict[tuple[str, str], int]) -> CompileConfig:
@@ -82,6 +91,8 @@ def _config(config: CompileConfig, widest: dict[str, int], choice: dict[tuple[st
         input_bits = choice.get((INPUT, "input"), widest[ACTIVATION])
         changes.update(activation_bits=widest[ACTIVATION], layer_activation_bits=narrower(ACTIVATION),
                        input_bits=None if input_bits == widest[ACTIVATION] else input_bits)
+    if ADC in widest:
+        changes.update(adc_bits=widest[ADC], layer_adc_bits=narrower(ADC))
     return config.replace(**changes)
 
 
@@ -92,6 +103,7 @@ def _measure(model, config: CompileConfig, calibration, x, y, energy_inputs) -> 
         accuracy = top1_accuracy(net.predict(x), y)
     return {"layer_weight_bits": dict(config.layer_weight_bits),
             "layer_activation_bits": dict(config.layer_activation_bits), "input_bits": config.graph_input_bits,
+            "layer_adc_bits": dict(config.layer_adc_bits),
             "accuracy": accuracy,
             "energy_j": crossbar_energy(net, energy_inputs)["energy_j"]}
 
@@ -123,7 +135,8 @@ def choose_layer_weight_bits(model: torch.nn.Module, config: CompileConfig, cali
 
 def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibration: np.ndarray,
                         x: np.ndarray, y: np.ndarray, *, widths: Sequence[int] = (8, 6, 4, 3, 2),
-                        activation_widths: Sequence[int] = (), max_accuracy_drop: float = 0.01,
+                        activation_widths: Sequence[int] = (), adc_widths: Sequence[int] = (),
+                        max_accuracy_drop: float = 0.01,
                         energy_inputs: np.ndarray | None = None,
                         progress: Callable[[str], None] | None = None) -> dict:
     """:func:`choose_layer_weight_bits`, and with ``activation_widths`` also the code width of
@@ -133,13 +146,19 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
     ``activation_bits`` the widest of ``activation_widths``; narrower results are listed in the
     returned config's ``layer_activation_bits``, a narrower input width is its ``input_bits``
     (the search owns these three: ``config`` must not set ``input_bits`` or
-    ``layer_activation_bits`` then).  Returns the same keys plus ``layer_activation_bits`` and ``input_bits``;
-    each step also has ``kind`` ("weight", "activation" or "input", whose layer is "input")."""
+    ``layer_activation_bits`` then).  With ``adc_widths`` (1..12 bits) every layer's ADC
+    resolution is a knob too, from the widest (``adc_bits``; ``layer_adc_bits`` then unset).
+    Returns the same keys plus ``layer_activation_bits``, ``input_bits`` and ``layer_adc_bits``;
+    each step also has ``kind`` ("weight", "activation", "input", whose layer is "input", or "ADC")."""
     widths = _widths(widths)
     activation_widths = _widths(activation_widths) if len(activation_widths) else ()
     if activation_widths and (config.input_bits is not None or config.layer_activation_bits):
         raise SpintronError("choose_layer_widths: with activation_widths the search chooses input_bits and "
                             "layer_activation_bits; leave them unset in config")
+    adc_widths = _adc_widths(adc_widths)
+    if adc_widths and config.layer_adc_bits:
+        raise SpintronError("choose_layer_widths: with adc_widths the search chooses layer_adc_bits; "
+                            "leave it unset in config")
     if not 0 <= max_accuracy_drop <= 1:
         raise SpintronError(f"max_accuracy_drop is a fraction in 0..1, got {max_accuracy_drop!r}")
     calibration, x, y = np.asarray(calibration, dtype=np.float32), np.asarray(x, dtype=np.float32), np.asarray(y)
@@ -154,7 +173,10 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
             ladders[(INPUT, "input")] = activation_widths
             ladders.update({(ACTIVATION, f"layer{s.index}"): activation_widths
                             for s in steps_of_model if not s.is_output})
-        widest = {WEIGHT: widths[0], **({ACTIVATION: activation_widths[0]} if activation_widths else {})}
+        if adc_widths:
+            ladders.update({(ADC, f"layer{s.index}"): adc_widths for s in steps_of_model})
+        widest = {WEIGHT: widths[0], **({ACTIVATION: activation_widths[0]} if activation_widths else {}),
+                  **({ADC: adc_widths[0]} if adc_widths else {})}
         current = {knob: ladder[0] for knob, ladder in ladders.items()}
 
         def measure(choice: dict[tuple[str, str], int]) -> dict:
@@ -183,7 +205,8 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
             steps.append({"kind": kind, "layer": name, "bits": bits, "accuracy": best["accuracy"],
                           "energy_j": best["energy_j"]})
             if progress:
-                progress(f"{name} -> {'W' if kind == WEIGHT else 'A'}{bits}: accuracy {best['accuracy'] * 100:.2f} %, "
+                tag = {WEIGHT: "W", ADC: "ADC"}.get(kind, "A")
+                progress(f"{name} -> {tag}{bits}: accuracy {best['accuracy'] * 100:.2f} %, "
                          f"crossbar energy {best['energy_j'] * 1e9:.2f} nJ")
     finally:
         for module, training in modes.items():
@@ -191,5 +214,5 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
     chosen = _config(config, widest, current)
     return {"config": chosen, "layer_weight_bits": dict(chosen.layer_weight_bits),
             "layer_activation_bits": dict(chosen.layer_activation_bits), "input_bits": chosen.graph_input_bits,
-            "accuracy": best["accuracy"],
+            "layer_adc_bits": dict(chosen.layer_adc_bits), "accuracy": best["accuracy"],
             "energy_j": best["energy_j"], "widest": start, "steps": steps}
