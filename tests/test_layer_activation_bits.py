@@ -118,6 +118,7 @@ def test_cli_flag_label_and_energy(tmp_path, capsys):
                     ["spintronic"]["layers"]} for name in ("wide", "plain"))
     assert json.loads((tmp_path / "wide" / "report.json").read_text())["config"]["layer_activation_bits"] == \
         [["layer0", 8]]
+    assert (wide["layer0"]["input_bits"], wide["layer1"]["input_bits"], plain["layer1"]["input_bits"]) == (4, 8, 4)
     # layer1 reads layer0's 8-bit codes: twice the ADC conversions; layer0 is unchanged
     assert wide["layer1"]["energy_j"]["adc"] == pytest.approx(2 * plain["layer1"]["energy_j"]["adc"], rel=1e-12)
     assert wide["layer0"]["energy_j"]["adc"] == pytest.approx(plain["layer0"]["energy_j"]["adc"], rel=1e-12)

@@ -97,6 +97,7 @@ def test_cli_flag_header_and_adc_energy(tmp_path, capsys):
     wide, plain = ({layer["name"]: layer for layer in json.loads((tmp_path / name / "report.json").read_text())
                     ["spintronic"]["layers"]} for name in ("wide", "plain"))
     assert wide["layer1"]["energy_j"]["adc"] > plain["layer1"]["energy_j"]["adc"]
+    assert (wide["layer0"]["adc_bits"], wide["layer1"]["adc_bits"], plain["layer1"]["adc_bits"]) == (6, 8, 6)
     assert wide["layer0"]["energy_j"]["adc"] == plain["layer0"]["energy_j"]["adc"]
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "bad"), "--layer-adc-bits", "layer0=0"]) == 2

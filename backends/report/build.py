@@ -68,6 +68,7 @@ def tile_map(spin_module) -> list[dict]:
             "slices": read_int(op.slices),
             "cell_bits": read_int(op.cell_bits),
             "adc_bits": read_int(op.adc_bits) if op.adc_bits is not None else None,
+            "input_bits": read_int(op.input_bits),
             "utilisation": read_float(op.utilisation),
         })
     return tiles
@@ -157,9 +158,15 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
     tiles = tile_map(design.spin_module)
     crossbar_layers = {tile["layer"] for tile in tiles}
     spintronic = _design_section(estimate["spintronic"], crossbar_layers)
+    first_tile = {}
+    for tile in tiles:
+        first_tile.setdefault(tile["layer"], tile)
     for layer in spintronic["layers"]:
-        if layer["kind"] == "crossbar":  # per layer: --layer-weight-bits may give it its own
+        if layer["kind"] == "crossbar":  # per layer: the --layer-*-bits options may give it its own
             layer["weight_bits"] = design.config.weight_bits_of(layer["name"])
+            # what its tiles read and convert (one width per layer: every tile of it is alike)
+            layer["input_bits"] = first_tile[layer["name"]]["input_bits"]
+            layer["adc_bits"] = first_tile[layer["name"]]["adc_bits"]
     cmos = _design_section(estimate["cmos"], crossbar_layers)
     return {
         "schema_version": SCHEMA_VERSION,
