@@ -85,9 +85,11 @@ def compile_model(
     if config.input_activity == "measured" and calibration is None and needs_crossbars:
         raise SpintronError("measured input activity needs calibration data (--calibration): the synthetic "
                             "stand-in inputs say nothing about your data's activity")
-    if config.layer_weight_bits and not needs_crossbars:
-        raise SpintronError("per-layer weight bits choose the widths of mapped matrix layers; "
-                            "targets 'ir' alone map nothing (add sim, or drop the per-layer widths)")
+    for kind, widths in (("weight", config.layer_weight_bits), ("activation", config.layer_activation_bits),
+                         ("ADC", config.layer_adc_bits)):
+        if widths and not needs_crossbars:  # the names could not even be checked
+            raise SpintronError(f"per-layer {kind} bits choose the widths of mapped matrix layers; "
+                                "targets 'ir' alone map nothing (add sim, or drop the per-layer widths)")
     if config.pipeline and needs_crossbars:
         from spintron_nn.passes.flows import check_float_pipeline
 

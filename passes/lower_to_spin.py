@@ -125,10 +125,13 @@ class _Lowering:
 
     def layer_out_params(self, out_op: Operation, name: str) -> tuple[float, int, int]:
         """``(scale, zero_point, bits)`` of matrix layer ``name``'s result, ``out_op`` being the layer
-        or the tail it absorbs: its own width if ``layer-activation-bits`` gives one, else
-        ``output_bits`` wide when only ``@main`` returns it, else the activation width."""
+        or the tail it absorbs: ``output_bits`` wide when only ``@main`` returns it, else its own
+        width if ``layer-activation-bits`` gives one, else the activation width."""
         bits = self.layer_activation_bits.get(name)
-        if bits is None and self.output_bits != self.bits and is_returned_only(out_op):
+        if is_returned_only(out_op):
+            if bits is not None:  # one option per width, so that the header states what is built
+                raise SpintronError(f"lower-to-spin: {name}'s result is a network output, whose code width is "
+                                    "output-bits (--output-bits), not a per-layer activation width")
             bits = self.output_bits
         if bits is None or bits == self.bits:
             return (*self.out_params(out_op), self.bits)

@@ -61,12 +61,15 @@ def test_naming_the_default_width_is_the_default_design():
         "W4A4 (layer0 W8, layer1 A2, 8-bit outputs)"
 
 
-def test_the_next_layer_reads_the_width_and_an_explicit_width_beats_output_bits():
-    design, _, _ = _cnn(W4A4.replace(layer_activation_bits={"layer0": 8, "layer1": 2, "layer3": 5}))
+def test_the_next_layer_reads_the_width_and_outputs_keep_output_bits():
+    design, _, _ = _cnn(W4A4.replace(layer_activation_bits={"layer0": 8, "layer1": 2}))
     reads, requants = _widths(design)
     # layer0's 8-bit codes go through a max pool to layer1; layer1's 2-bit ones through an avg pool to layer2
     assert reads == {"layer0": 4, "layer1": 8, "layer2": 2, "layer3": 4}
-    assert requants == [8, 2, 4, 5]  # the output layer: 5 as named, not output_bits' 8
+    assert requants == [8, 2, 4, 8]  # the output layer: output_bits
+    # the output's width has one option (--output-bits), so that the header states what is built
+    with pytest.raises(SpintronError, match="layer3's result is a network output"):
+        _cnn(W4A4.replace(layer_activation_bits={"layer3": 5}))
 
 
 @pytest.mark.parametrize("seed", [0, 1])

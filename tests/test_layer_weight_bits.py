@@ -236,9 +236,10 @@ def test_names_sort_naturally():
     assert [n for n, _ in check_layer_weight_bits({"layer10": 3, "layer2": 4})] == ["layer2", "layer10"]
 
 
-def test_ir_only_target_refuses_per_layer_widths():
-    with pytest.raises(SpintronError, match="map nothing"):
-        _compile(CompileConfig(weight_bits=4, layer_weight_bits={"layer0": 8}, targets=("ir",), **BASE))
+@pytest.mark.parametrize("kind", ["weight", "activation", "adc"])
+def test_ir_only_target_refuses_per_layer_widths(kind):
+    with pytest.raises(SpintronError, match=f"per-layer {kind.replace('adc', 'ADC')} bits .* map nothing"):
+        _compile(CompileConfig(weight_bits=4, targets=("ir",), **{f"layer_{kind}_bits": {"layer0": 8}}, **BASE))
 
 
 def test_verify_bound_ignores_a_global_width_no_layer_uses():

@@ -301,3 +301,15 @@ def test_zoo_tiny_vision_with_signed_inputs_is_bit_exact_with_verilator(tmp_path
     actual, _ = runner.run_rtl(design.spin_module, [x[32:34]], simulator="verilator", folder=tmp_path)
     for got, ref in zip(actual, expected, strict=True):
         np.testing.assert_array_equal(got, ref)
+
+
+def test_header_says_when_no_layer_reads_signed_codes(tmp_path, capsys):
+    """Pixels in 0..1 have zero point 0: the option changes nothing, and the header says so."""
+    from pathlib import Path
+
+    from spintron_nn.tools.spintronc import main
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    assert main(["compile", str(examples / "digits_mlp.onnx"), "-o", str(tmp_path / "d"), "--signed-inputs",
+                 "--calibration", str(examples / "digits_calibration.npy")]) == 0
+    assert "signed inputs (no layer reads a non-zero zero point: nothing changes)" in capsys.readouterr().out

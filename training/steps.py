@@ -149,14 +149,15 @@ class MatrixStep:
                               channel_offset=0, channels=codes.shape[1], pad_value=zero_point)
 
     def output_code_bits(self, config: CompileConfig) -> int:
-        """The width of this layer's result codes, by the compiler's precedence: its own
-        (``layer_activation_bits``), else ``output_bits`` for a network output, else the activations'."""
+        """The width of this layer's result codes, as the compiler gives it: ``output_bits`` for a
+        network output, else its own (``layer_activation_bits``), else the activations'."""
         own = dict(config.layer_activation_bits).get(f"layer{self.index}")
-        if own is not None:
-            return own
-        if self.is_output and config.output_bits is not None:
-            return config.output_bits
-        return config.activation_bits
+        if self.is_output:
+            if own is not None:
+                raise SpintronError(f"layer{self.index}'s result is a network output, whose code width is "
+                                    "output_bits, not a per-layer activation width")
+            return config.activation_bits if config.output_bits is None else config.output_bits
+        return config.activation_bits if own is None else own
 
     def forward(self, x: torch.Tensor, grid_in: Grid, out_range: tuple[float, float],
                 adc_shifts: np.ndarray, config: CompileConfig, noise=None) -> tuple[torch.Tensor, Grid]:

@@ -30,11 +30,12 @@ def choose_simulator(requested: str | None) -> str:
     return "icarus"
 
 
-def build(folder: Path, sizes: tools.Sizes, simulator: str) -> None:
+def build(folder: Path, sizes: tools.Sizes, simulator: str, trace: bool = False) -> None:
+    """``trace``: the waveform will be dumped (Verilator needs it at build time; Icarus always can)."""
     if simulator == "icarus":
         tools.run_tool(tools.icarus_command(folder, sizes), folder, "iverilog")
     else:
-        tools.run_tool(tools.verilator_command(folder, sizes), folder, "verilator build")
+        tools.run_tool(tools.verilator_command(folder, sizes, trace), folder, "verilator build")
 
 
 def simulate(folder: Path, simulator: str, plusargs: list[str]) -> str:
@@ -59,11 +60,13 @@ def run_rtl(module, inputs: list[np.ndarray], *, simulator: str | None = None,
             return host_io.decode_outputs(plan, np.zeros((0, bundle.sizes_of(plan, 0).n_out), np.int64)), ""
         vectors.write_hex(work / bundle.INPUTS, codes, 8)
         sizes = bundle.sizes_of(plan, codes.shape[0])
-        build(work, sizes, simulator)
+        build(work, sizes, simulator, trace=vcd is not None)
         plusargs = [f"+inputs={bundle.INPUTS}", f"+outputs={OUTPUTS}"]
         if vcd is not None:
             plusargs.append(f"+vcd={Path(vcd).resolve()}")
         log = simulate(work, simulator, plusargs)
+        if vcd is not None and not Path(vcd).is_file():
+            raise SpintronError(f"the {simulator} simulation wrote no waveform", path=str(vcd))
         words = vectors.read_hex(work / OUTPUTS, plan.word_bits)
         if words.size != codes.shape[0] * sizes.n_out:
             raise SpintronError(f"the RTL produced {words.size} words, expected {codes.shape[0] * sizes.n_out}")

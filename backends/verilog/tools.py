@@ -46,10 +46,13 @@ def lint_command(folder: Path, sizes: Sizes) -> list[str]:
             *[f"-G{k}={v}" for k, v in sizes.pairs()], f"{TB}.sv", SVA, *rtl_sources(folder)]
 
 
-def verilator_command(folder: Path, sizes: Sizes) -> list[str]:
+def verilator_command(folder: Path, sizes: Sizes, trace: bool = False) -> list[str]:
+    """``trace``: build with VCD support (the testbench's +vcd=FILE; without it Verilator
+    ignores $dumpfile and writes nothing)."""
     # Small unroll limits keep the crossbar loops as C++ loops: a few hundred kB
     # of C++ instead of megabytes, about 5x faster to build, same behaviour.
-    return ["verilator", "--binary", "--timing", "--assert", "-j", "2", "--unroll-count", "4",
+    return ["verilator", "--binary", "--timing", "--assert", *(["--trace"] if trace else []),
+            "-j", "2", "--unroll-count", "4",
             "--unroll-stmts", "64", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-CFLAGS", "-O2",
             "--top-module", TB,
             "--Mdir", VERILATOR_DIR, "-o", VERILATOR_BINARY,

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from spintron_nn.config import INPUT_ACTIVITIES, KNOWN_TARGETS, CompileConfig, parse_crossbar, parse_layer_bits
 from spintron_nn.errors import SpintronError
@@ -116,15 +117,28 @@ def _config(args: argparse.Namespace) -> CompileConfig:
     )
 
 
-def _writers(targets: tuple[str, ...]) -> list:
+def _writers(targets: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """``(target, writer)`` pairs of the targets that write files."""
     from spintron_nn.entry_points import load_entry_point
 
     # TARGET_WRITERS order, not the user's: the report reads verilog/rtl.json.
     return [
-        load_entry_point(entry, f"target '{target}'")
+        (target, load_entry_point(entry, f"target '{target}'"))
         for target, entry in TARGET_WRITERS.items()
         if target in targets
     ]
+
+
+# what a target writer does, for the progress line (the verilog and spice ones take a while)
+TARGET_WORK = {"verilog": "RTL, testbench and Yosys statistics", "spice": "SPICE decks and their analysis",
+               "report": "energy report"}
+
+
+def _announced(target: str, writer, progress):
+    def write(design, folder):
+        progress(f"target {target}: {TARGET_WORK.get(target, 'writing')}")
+        writer(design, folder)
+    return write
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, config, args.calibration, architecture=args.architecture, progress=progress
     )
     progress("writing bundle")
-    design.save(args.output, extra_writers=writers)
+    design.save(args.output, extra_writers=[_announced(target, writer, progress) for target, writer in writers])
     if not args.quiet:
         print_summary(design, args.output)
     return 0

@@ -7,6 +7,19 @@ from spintron_nn.design import Design
 from spintron_nn.ir.module_info import count_ops
 
 
+def _signed_label(design: Design) -> str:
+    """``", signed inputs"``, saying so when no layer has a zero point to subtract (the option then
+    changes nothing, e.g. on inputs in 0..1)."""
+    if not design.config.signed_inputs:
+        return ""
+    from spintron_nn.ir import spin
+
+    module = design.spin_module
+    if module is not None and not any(isinstance(op, spin.SignedCodesOp) for op in module.walk()):
+        return ", signed inputs (no layer reads a non-zero zero point: nothing changes)"
+    return ", signed inputs"
+
+
 def print_summary(design: Design, output: str) -> None:
     config = design.config
     print(f"bundle: {output}")
@@ -15,7 +28,7 @@ def print_summary(design: Design, output: str) -> None:
         f"{config.cell_bits}-bit cells, "
         f"{adc_label(config.adc_bits, config.layer_adc_bits)}, {config.crossbar} crossbars{tiling_label(config.grouped_tiling)}"
         f"{', input activity measured' if config.input_activity == 'measured' else ''}"
-        f"{', signed inputs' if config.signed_inputs else ''}"
+        f"{_signed_label(design)}"
     )
     float_ops = count_ops(design.float_module)
     layers = sum(n for name, n in float_ops.items() if name.startswith("nn.") and name != "nn.constant")
