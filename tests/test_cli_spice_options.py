@@ -120,3 +120,17 @@ def test_spice_flags_on_a_model_file_are_refused(capsys, work, tmp_path):
     argv = ["run", str(work / "model.onnx"), "--input", str(work / "x.npy"), "--output", str(tmp_path / "y.npy"),
             "--backend", "float", "--wire-resistance", "10"]
     expect_error(capsys, argv, "--wire-resistance", "--backend spice only")
+
+
+def test_progress_names_every_tile_solved(work):
+    """The run command passes a progress callback on a terminal: one line per tile solve."""
+    from spintron_nn import load
+    from spintron_nn.ir import spin
+
+    design = load(work / "bundle")
+    messages: list[str] = []
+    x = np.load(work / "x.npy")
+    np.testing.assert_array_equal(design.run(x, backend="spice", ideal=True, progress=messages.append)[0],
+                                  design.run(x, backend="sim")[0])
+    tiles = [op for op in design.spin_module.walk() if isinstance(op, spin.CrossbarTileOp)]
+    assert len(messages) == len(tiles) and all("4 input vectors" in m for m in messages)

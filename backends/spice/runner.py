@@ -19,6 +19,7 @@ default_cell_type``, the choice the energy estimate makes).
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -98,10 +99,11 @@ class AnalogTileCurrents:
     ``(op, codes, currents_q16)`` of every call for the IR-drop analysis."""
 
     def __init__(self, params: CrossbarParams, *, variation_seed: int | None = None,
-                 record: list | None = None):
+                 record: list | None = None, progress: Callable[[str], None] | None = None):
         self.params = params
         self.variation_seed = variation_seed
         self.record = record
+        self.progress = progress  # told about every tile before its (slow) nodal solves
 
     def tile_params(self, op: CrossbarTileOp) -> CrossbarParams:
         if self.variation_seed is None:
@@ -110,6 +112,8 @@ class AnalogTileCurrents:
         return replace(self.params, variation_seed=int(key))
 
     def __call__(self, op: CrossbarTileOp, codes: np.ndarray) -> np.ndarray:
+        if self.progress:
+            self.progress(f"tile {get_int(op, 'tile_id')} ({op.layer.data}): {len(codes)} input vectors")
         currents = tile_level_currents(op, codes, self.tile_params(op))
         q16 = np.rint(currents * ONE_Q).astype(np.int64)
         if self.record is not None:
@@ -123,15 +127,16 @@ def run_analog(design: Any, inputs: list[np.ndarray], currents: AnalogTileCurren
 
 def run_design(design: Any, inputs: list[np.ndarray], *, noise: Any = None, seed: int = 0,
                corner: str = "tt", ideal: bool = False, wire_resistance: float | None = None,
-               variation: bool = False, **options: Any) -> list[np.ndarray]:
+               variation: bool = False, progress: Callable[[str], None] | None = None,
+               **options: Any) -> list[np.ndarray]:
     """The spice backend as ``Design.run`` calls it.  ``variation``: seeded
     device-to-device variation (``seed``), its own model of what the sim
-    backend's ``noise`` approximates in fixed point."""
+    backend's ``noise`` approximates in fixed point; ``progress``: told about each tile."""
     if options:
         raise SpintronError(f"the spice backend takes no option(s) {', '.join(options)}")
     if noise is not None and not getattr(noise, "is_off", False):
         raise SpintronError("the spice backend models the devices themselves; noise is a sim-backend option "
                             "(use variation=True for seeded device variation)")
     params = design_params(design, corner=corner, ideal=ideal, wire_resistance=wire_resistance)
-    currents = AnalogTileCurrents(params, variation_seed=seed if variation else None)
+    currents = AnalogTileCurrents(params, variation_seed=seed if variation else None, progress=progress)
     return run_analog(design, inputs, currents)

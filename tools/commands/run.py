@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from spintron_nn.devices.corners import CORNER_NAMES
@@ -85,6 +86,8 @@ def spice_options(args: argparse.Namespace) -> dict:
         options["ideal"] = True
     if args.device_variation:
         options["variation"] = True
+    if sys.stderr.isatty():  # the nodal solves take a while: say which tile is being solved
+        options["progress"] = lambda message: print(f"spice: {message}", file=sys.stderr, flush=True)
     return options
 
 
