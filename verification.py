@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -106,8 +108,16 @@ def _available_checks() -> list[Callable[[Design], list[CheckResult]]]:
     return [check for check in map(find_entry_point, EXTRA_CHECKS) if check is not None]
 
 
-def run_checks(design: Design, *, min_agreement: float | None = None) -> list[CheckResult]:
-    results = sim_vs_float(design, min_agreement)
-    for check in _available_checks():
-        results.extend(check(design))
+def run_checks(design: Design, *, min_agreement: float | None = None,
+               on_results: Callable[[list[CheckResult]], None] | None = None) -> list[CheckResult]:
+    """Every check's results, in order; ``on_results`` gets each group as soon as it is
+    measured (the RTL and SPICE checks take a while)."""
+    groups = [functools.partial(sim_vs_float, design, min_agreement)]
+    groups += [functools.partial(check, design) for check in _available_checks()]
+    results = []
+    for group in groups:
+        found = group()
+        if on_results:
+            on_results(found)
+        results.extend(found)
     return results

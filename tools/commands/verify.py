@@ -47,9 +47,11 @@ def run(args: argparse.Namespace) -> int:
             "the bundle stores no reference inputs (compile it with --calibration)",
             path=args.bundle,
         )
-    results = run_checks(design, min_agreement=args.min_agreement)
-    for result in results:
-        print(result.line())
+    def print_lines(group) -> None:  # as soon as measured: the RTL and SPICE checks take a while
+        for result in group:
+            print(result.line(), flush=True)
+
+    results = run_checks(design, min_agreement=args.min_agreement, on_results=print_lines)
     failed = [r for r in results if not r.passed]
     if failed:
         raise VerificationMismatch(", ".join(r.name for r in failed) + " outside the stated bound")
