@@ -23,20 +23,13 @@ from spintron_nn.config import CompileConfig, parse_layer_bits, precision_label
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.ir.module_info import main_function
-from spintron_nn.training.threads import single_torch_thread
 
 sys.path.insert(0, str(Path(__file__).parent))
+from precision_cases import W4A4, one_thread  # noqa: E402,F401  (an autouse fixture)
 import test_training_fake_quant as chain_cases  # noqa: E402
 import test_training_graph_fake_quant as graph_cases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-W4A4 = CompileConfig(weight_bits=4, activation_bits=4, rows=32, cols=16, adc_bits=5, targets=("ir", "sim"))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with single_torch_thread():
-        yield
 
 
 def _widths(design) -> tuple[dict[str, int], list[int]]:
