@@ -88,7 +88,7 @@ def compile_model(
     for kind, widths in (("weight", config.layer_weight_bits), ("activation", config.layer_activation_bits),
                          ("ADC", config.layer_adc_bits)):
         if widths and not needs_crossbars:  # the names could not even be checked
-            raise SpintronError(f"per-layer {kind} bits choose the widths of mapped matrix layers; "
+            raise SpintronError(f"per-layer {kind} bits apply to mapped matrix layers; "
                                 "targets 'ir' alone map nothing (add sim, or drop the per-layer widths)")
     if config.pipeline and needs_crossbars:
         from spintron_nn.passes.flows import check_float_pipeline

@@ -7,9 +7,9 @@
                                  activation_widths=(8, 6, 4))   # weights and layer results
 
 Greedy, one width one step narrower at a time: starting from every matrix
-layer at the widest width (and, with ``activation_widths``, every matrix
-layer's result that feeds the network, not only its output, at the widest
-activation width), each round tries every knob at its next narrower width and
+layer at the widest width (and, with ``activation_widths``, the network's
+inputs and every matrix layer's result but the network output at the widest
+activation width; with ``adc_widths``, every layer's ADC at the widest), each round tries every knob at its next narrower width and
 keeps the move that saves the most crossbar energy per accuracy point it
 costs, among the moves that keep the accuracy within ``max_accuracy_drop`` of
 the all-widest design and save energy; it stops when no move qualifies.  A
@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from spintron_nn.config import CompileConfig, check_layer_bits, check_layer_weight_bits
+from spintron_nn.config import CompileConfig
 from spintron_nn.errors import SpintronError
 from spintron_nn.training.energy import crossbar_energy
 from spintron_nn.training.metrics import top1_accuracy
@@ -42,21 +42,16 @@ from spintron_nn.training.network import FakeQuantNetwork
 from spintron_nn.training.steps import MatrixStep
 
 
-def _widths(widths: Sequence[int]) -> tuple[int, ...]:
+def _ladder(widths: Sequence[int], what: str, low: int, high: int) -> tuple[int, ...]:
+    """``widths`` as a widest-first tuple of distinct integers in ``low..high``."""
     if not isinstance(widths, (list, tuple, np.ndarray)):
-        raise SpintronError(f"choose_layer_weight_bits: widths must be a sequence of bit widths, got {widths!r}")
+        raise SpintronError(f"choose_layer_widths: {what} must be a sequence of bit widths, got {widths!r}")
     values = sorted({int(b) if isinstance(b, np.integer) else b for b in widths}, reverse=True)
     if not values:
-        raise SpintronError("choose_layer_weight_bits: give at least one weight width")
-    check_layer_weight_bits([(f"w{b}", b) for b in values])  # each 2..8
-    return tuple(values)
-
-
-def _adc_widths(widths: Sequence[int]) -> tuple[int, ...]:
-    if not isinstance(widths, (list, tuple, np.ndarray)):
-        raise SpintronError(f"choose_layer_widths: adc_widths must be a sequence of ADC resolutions, got {widths!r}")
-    values = sorted({int(b) for b in widths}, reverse=True)
-    check_layer_bits([(f"adc{b}", b) for b in values], "ADC")  # each 1..12
+        raise SpintronError(f"choose_layer_widths: give at least one of the {what}")
+    for bits in values:
+        if not isinstance(bits, int) or isinstance(bits, bool) or not low <= bits <= high:
+            raise SpintronError(f"choose_layer_widths: {what} must be integers in {low}..{high}, got {bits!r}")
     return tuple(values)
 
 
@@ -150,12 +145,12 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
     resolution is a knob too, from the widest (``adc_bits``; ``layer_adc_bits`` then unset).
     Returns the same keys plus ``layer_activation_bits``, ``input_bits`` and ``layer_adc_bits``;
     each step also has ``kind`` ("weight", "activation", "input", whose layer is "input", or "ADC")."""
-    widths = _widths(widths)
-    activation_widths = _widths(activation_widths) if len(activation_widths) else ()
+    widths = _ladder(widths, "weight widths", 2, 8)
+    activation_widths = _ladder(activation_widths, "activation widths", 2, 8) if len(activation_widths) else ()
     if activation_widths and (config.input_bits is not None or config.layer_activation_bits):
         raise SpintronError("choose_layer_widths: with activation_widths the search chooses input_bits and "
                             "layer_activation_bits; leave them unset in config")
-    adc_widths = _adc_widths(adc_widths)
+    adc_widths = _ladder(adc_widths, "ADC widths", 1, 12) if len(adc_widths) else ()
     if adc_widths and config.layer_adc_bits:
         raise SpintronError("choose_layer_widths: with adc_widths the search chooses layer_adc_bits; "
                             "leave it unset in config")

@@ -63,6 +63,7 @@ def run_rtl(module, inputs: list[np.ndarray], *, simulator: str | None = None,
         build(work, sizes, simulator, trace=vcd is not None)
         plusargs = [f"+inputs={bundle.INPUTS}", f"+outputs={OUTPUTS}"]
         if vcd is not None:
+            Path(vcd).unlink(missing_ok=True)  # an earlier run's waveform must not pass for this one's
             plusargs.append(f"+vcd={Path(vcd).resolve()}")
         log = simulate(work, simulator, plusargs)
         if vcd is not None and not Path(vcd).is_file():
