@@ -79,6 +79,11 @@ class Codes(NamedTuple):
     bits: int | None = None  # code width when not the activation bits (output-bits, input-bits)
 
 
+def _layer_widths(attr) -> dict[str, int]:
+    """A ``{layer name: bits}`` dictionary attribute of ``@main`` (absent: none)."""
+    return {name: width.value.data for name, width in attr.data.items()} if attr is not None else {}
+
+
 class _Lowering:
     def __init__(self, module: ModuleOp, config: CrossbarConfig):
         self.main = main_function(module)
@@ -91,13 +96,10 @@ class _Lowering:
         input_bits = attrs.get(q.INPUT_BITS_ATTR)
         self.input_bits = input_bits.value.data if input_bits is not None else self.bits
         self.weight_bits = attrs[q.WEIGHT_BITS_ATTR].value.data
-        layer_bits = attrs.get(q.LAYER_WEIGHT_BITS_ATTR)
-        # single matrix layers' own weight widths (quantize's layer-weight-bits), by layer name
-        self.layer_weight_bits = {name: attr.value.data for name, attr in layer_bits.data.items()} if layer_bits else {}
-        layer_codes = attrs.get(q.LAYER_ACTIVATION_BITS_ATTR)
-        # single matrix layers' own result widths (quantize's layer-activation-bits), by layer name
-        self.layer_activation_bits = ({name: attr.value.data for name, attr in layer_codes.data.items()}
-                                      if layer_codes else {})
+        # single matrix layers' own weight and result widths (quantize's layer-weight-bits and
+        # layer-activation-bits), by layer name
+        self.layer_weight_bits = _layer_widths(attrs.get(q.LAYER_WEIGHT_BITS_ATTR))
+        self.layer_activation_bits = _layer_widths(attrs.get(q.LAYER_ACTIVATION_BITS_ATTR))
         self.matrix_layers: list[str] = []
         self.per_channel = bool(attrs[q.PER_CHANNEL_ATTR].value.data)
         self.config = config
@@ -636,7 +638,7 @@ class _Lowering:
             found = self.codes.get(value)
             if isinstance(found, Codes):
                 found = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point,
-                                                    found.bits or self.bits)).results[0]
+                                                    self.width(found))).results[0]
             if found is not None:
                 op.operands[index] = found
             elif getattr(value.owner, "name", None) != "nn.constant":
@@ -660,7 +662,7 @@ class _Lowering:
             found = self.codes.get(value)
             if isinstance(found, Codes):
                 value = self.emit(spin.DequantizeOp(found.value, found.scale, found.zero_point,
-                                                    found.bits or self.bits)).results[0]
+                                                    self.width(found))).results[0]
             elif found is not None:
                 value = found
             op.operands[index] = value
