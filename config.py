@@ -117,8 +117,9 @@ class CompileConfig:
     # choice): sorted (layer name, bits) pairs, names as the report lists them.
     layer_weight_bits: tuple[tuple[str, int], ...] = ()
     # Code widths of single matrix layers' results (after the bias/activation they
-    # absorb), overriding activation_bits (and output_bits) there: the next layers
-    # read that many bit planes (docs/semantics.md section 2, "Per-layer codes").
+    # absorb), overriding activation_bits there: the next layers read that many bit
+    # planes (docs/semantics.md section 2, "Per-layer codes").  A network output's
+    # width is output_bits; naming that layer is an error.
     layer_activation_bits: tuple[tuple[str, int], ...] = ()
     cell_bits: int = 2
     adc_bits: int = 6

@@ -38,7 +38,7 @@ def add_input_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> 
                         f"directly (default: --activation-bits; e.g. 8 for a W4A4 network){note}")
 
 
-def add_layer_activation_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
+def add_layer_width_arguments(parser: argparse.ArgumentParser, note: str = "") -> None:
     """--layer-activation-bits and --layer-adc-bits, as compile and sweep take them."""
     parser.add_argument("--layer-activation-bits", default="",
                         help="code widths of single matrix layers' results, e.g. layer0=8 (names as the report "
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight widths of single matrix layers, e.g. layer0=8,layer3=8 (names as the "
                         "report lists them; the others keep --weight-bits)")
     parser.add_argument("--activation-bits", type=int, default=8, help="2..8 (default 8)")
-    add_layer_activation_bits_argument(parser)
+    add_layer_width_arguments(parser)
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8; they feed no crossbar)")

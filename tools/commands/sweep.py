@@ -11,7 +11,7 @@ from pathlib import Path
 
 from spintron_nn.errors import SpintronError
 from spintron_nn.tools.commands.compile import (
-    add_hardware_mode_arguments, add_input_bits_argument, add_layer_activation_bits_argument)
+    add_hardware_mode_arguments, add_input_bits_argument, add_layer_width_arguments)
 
 DEFAULT_JOBS = 2
 
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-bits", type=int, default=8,
                         help="2..8: code width of the network's outputs where a matrix layer makes them "
                         "(default 8), same at every point")
-    add_layer_activation_bits_argument(parser, ", same at every point")
+    add_layer_width_arguments(parser, ", same at every point")
     add_input_bits_argument(parser, ", same at every point")
     add_hardware_mode_arguments(parser, ", same at every point")
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
