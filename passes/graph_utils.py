@@ -38,11 +38,18 @@ def has_single_use(value: SSAValue) -> bool:
     return next(uses, None) is not None and next(uses, None) is None
 
 
+# ops that only rearrange a tensor: a result that reaches the return through them is still
+# only an output (a classifier's conv, then flatten)
+RESHAPE_LIKE = ("nn.reshape", "nn.flatten", "nn.identity", "nn.squeeze", "nn.unsqueeze")
+
+
 def is_returned_only(op: Operation) -> bool:
-    """``op`` has one result and every use of it is ``@main``'s return (a network output
-    that nothing inside the network reads)."""
+    """``op`` has one result and every use of it is ``@main``'s return, directly or through
+    reshape-like ops (a network output that nothing inside the network reads)."""
     return len(op.results) == 1 and bool(op.results[0].uses) and all(
-        isinstance(use.operation, func.ReturnOp) for use in op.results[0].uses)
+        isinstance(use.operation, func.ReturnOp)
+        or (use.operation.name in RESHAPE_LIKE and is_returned_only(use.operation))
+        for use in op.results[0].uses)
 
 
 def single_use_producer(

@@ -129,3 +129,38 @@ def test_a_config_round_trips_through_json():
     config = W4A4.replace(layer_activation_bits={"layer1": 6, "layer0": 8})
     assert config.layer_activation_bits == (("layer0", 8), ("layer1", 6))
     assert CompileConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
+
+
+@pytest.mark.parametrize("flatten", ["module", "method"])
+def test_an_output_through_a_flatten_takes_output_bits(flatten):
+    """A classifier ending in conv, then flatten: its result is still only the network's output
+    (review finding: it kept the activation width while the header said 8-bit outputs)."""
+    import torch
+    from torch import nn
+
+    from spintron_nn.api import compile_model
+    from spintron_nn.training import FakeQuantNetwork
+
+    class ConvThenFlatten(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.head, self.flat = nn.Conv2d(2, 4, 3), nn.Conv2d(4, 3, 4), nn.Flatten()
+
+        def forward(self, x):
+            y = self.head(torch.relu(self.conv(x)))
+            return self.flat(y) if flatten == "module" else y.flatten(1)
+
+    torch.manual_seed(0)
+    model = ConvThenFlatten().eval()
+    x = np.random.default_rng(0).standard_normal((32, 2, 6, 6)).astype(np.float32)
+    config = W4A4.replace(output_bits=8)
+    design = compile_model(model, config, x, example_input=torch.from_numpy(x[:1]))
+    assert _widths(design)[1] == [4, 8]
+    net = FakeQuantNetwork(model, config)
+    net.calibrate(x)
+    chain_cases._assert_same_dequantized(net.predict(x), design.run(x, backend="sim")[0])
+    with pytest.raises(SpintronError, match="layer1's result is a network output"):
+        compile_model(model, config.replace(layer_activation_bits={"layer1": 6}), x,
+                      example_input=torch.from_numpy(x[:1]))
+    with pytest.raises(SpintronError, match="layer1's result is a network output"):
+        FakeQuantNetwork(model, config.replace(layer_activation_bits={"layer1": 6})).calibrate(x)

@@ -103,6 +103,17 @@ class _Builder:
         module = self.module(node)
         return module if module is not None and activation_bounds(module) is not None else None
 
+    def is_flatten(self, node: torch.fx.Node) -> bool:
+        module = self.module(node)
+        return (isinstance(module, torch.nn.Flatten) or (node.op == "call_function" and node.target is torch.flatten)
+                or (node.op == "call_method" and node.target == "flatten"))
+
+    def reaches_output_only(self, node: torch.fx.Node) -> bool:
+        """``node``'s value is only the network's output, directly or through flattens."""
+        users = self.users.get(node, [])
+        return bool(users) and all(u.op == "output" or (self.is_flatten(u) and self.reaches_output_only(u))
+                                   for u in users)
+
     def only_user(self, node: torch.fx.Node) -> torch.fx.Node | None:
         users = self.users.get(node, [])
         return users[0] if len(users) == 1 else None
@@ -142,7 +153,7 @@ class _Builder:
             if after is not None and self.activation(after) is not None:
                 raise _unsupported("two activations in a row (fuse-activations intersects them)")
         step = MatrixStep(module, activation, self.matrices, batch_norm=batch_norm)
-        step.is_output = [u.op for u in self.users.get(out, [])] == ["output"]  # quantize's output-bits
+        step.is_output = self.reaches_output_only(out)  # lower-to-spin's is_returned_only: output-bits
         self.matrices += 1
         self.add(step, node, self.tensor_inputs(node, 1), out)
 
