@@ -121,8 +121,7 @@ class FakeQuantNetwork(torch.nn.Module):
                                     f"of this network (it has {sorted(known)})")
         bits = self.config.activation_bits
         input_bits = self.config.graph_input_bits
-        grid = Grid(*quant_math.activation_quant_params(*self.hardware.input_range, input_bits),
-                    None if input_bits == bits else input_bits)
+        grid = Grid(*quant_math.activation_quant_params(*self.hardware.input_range, input_bits), input_bits)
         values = {self.graph.input: (fake_quant_activation(x, grid.scale, grid.zero_point, input_bits), grid)}
         self.matrix_inputs = []
         for node in self.graph.nodes:

@@ -41,7 +41,7 @@ class Grid:
 
     scale: float
     zero_point: int
-    bits: int | None = None  # code width when not the activation width (the network's inputs: input_bits)
+    bits: int | None = None  # code width; None: the activation width
 
     def code_bits(self, config: CompileConfig) -> int:
         """The width of this grid's codes."""
@@ -166,8 +166,7 @@ class MatrixStep:
                                 f"{tuple(x.shape)} (flatten first)")
         config = self.layer_config(config)
         bits = self.output_code_bits(config)
-        grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits),
-                        None if bits == config.activation_bits else bits)
+        grid_out = Grid(*quant_math.activation_quant_params(*out_range, bits), bits)
         w_int, w_scale = self.integer_weights(config, grid_in.scale, grid_in.code_bits(config))
         noise = self.tile_noise(noise)
         surrogate = self.surrogate(x, grid_in, w_int, w_scale, config, noise)
