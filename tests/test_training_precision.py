@@ -177,3 +177,31 @@ def test_adc_resolutions_are_searched_too():
     with pytest.raises(SpintronError, match="leave it unset"):
         choose_layer_widths(model, CONFIG.replace(layer_adc_bits={"layer0": 4}), calibration, xv, yv,
                             adc_widths=(8, 4))
+
+
+def test_only_results_read_by_a_matrix_layer_are_width_knobs():
+    """A hidden result is a knob of the search only if another matrix layer reads its codes, through
+    pools, flattens and clamps (which keep the grid) but not through an add (which requantizes)."""
+    from spintron_nn.training.precision import _narrowable_results
+
+    class PoolHead(nn.Module):  # layer1's result is pooled and returned: its width prices no crossbar
+        def __init__(self):
+            super().__init__()
+            self.conv0, self.conv1, self.pool = nn.Conv2d(1, 4, 3), nn.Conv2d(4, 3, 3), nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, x):
+            return torch.flatten(self.pool(self.conv1(torch.relu(self.conv0(x)))), 1)
+
+    class AddBeforeHead(nn.Module):  # layer0 and layer1 meet in an add, whose result layer2 reads
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.head = nn.Linear(6, 6), nn.Linear(6, 6), nn.Linear(6, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.a(x))
+            return self.head(torch.relu(h + self.b(h)))
+
+    chain = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 2))
+    names = {label: [f"layer{s.index}" for s in _narrowable_results(model)]
+             for label, model in [("pool head", PoolHead()), ("add", AddBeforeHead()), ("chain", chain)]}
+    assert names == {"pool head": ["layer0"], "add": ["layer0"], "chain": ["layer0"]}

@@ -67,6 +67,19 @@ class StepGraph:
     def steps(self) -> list:
         return [node.step for node in self.nodes]
 
+    def reaches_matrix_input(self, name: str) -> bool:
+        """The codes of value ``name`` are some matrix layer's bit-serial inputs, directly or
+        through steps that keep the grid (pool, flatten, clamp): then their width sets that
+        layer's read cycles.  An add requantizes to the activation width, so it ends the path."""
+        for node in self.nodes:
+            if name not in node.inputs:
+                continue
+            if isinstance(node.step, MatrixStep):
+                return True
+            if isinstance(node.step, (PoolStep, FlattenStep, ClampStep)) and self.reaches_matrix_input(node.output):
+                return True
+        return False
+
 
 class _Tracer(torch.fx.Tracer):
     def is_leaf_module(self, module: torch.nn.Module, qualified_name: str) -> bool:

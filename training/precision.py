@@ -107,6 +107,15 @@ def _matrix_steps(model: torch.nn.Module) -> list[MatrixStep]:
     return [step for step in FakeQuantNetwork(model).steps if isinstance(step, MatrixStep)]
 
 
+def _narrowable_results(model: torch.nn.Module) -> list[MatrixStep]:
+    """The matrix steps whose result width can save energy: those whose codes another matrix
+    layer reads bit-serially (a network output's width is ``output_bits``, never a knob)."""
+    graph = FakeQuantNetwork(model).graph
+    return [node.step for node in graph.nodes
+            if isinstance(node.step, MatrixStep) and not node.step.is_output
+            and graph.reaches_matrix_input(node.output)]
+
+
 def matrix_layer_names(model: torch.nn.Module) -> list[str]:
     """The compiler's names of ``model``'s matrix layers (``layer0``, ...), in graph order."""
     return [f"layer{step.index}" for step in _matrix_steps(model)]
@@ -135,9 +144,9 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
                         energy_inputs: np.ndarray | None = None,
                         progress: Callable[[str], None] | None = None) -> dict:
     """:func:`choose_layer_weight_bits`, and with ``activation_widths`` also the code width of
-    the network's inputs and of every matrix layer's result but the returned one (results feed
-    other layers' bit-serial inputs; one that reaches no matrix layer, e.g. the last layer before
-    a global pool, saves nothing when narrowed and is never chosen).  The design starts with
+    the network's inputs and of every matrix layer's result that another matrix layer reads
+    bit-serially (one that reaches no matrix layer, e.g. the last layer before a returned global
+    pool, would save nothing when narrowed, so it is not measured).  The design starts with
     ``activation_bits`` the widest of ``activation_widths``; narrower results are listed in the
     returned config's ``layer_activation_bits``, a narrower input width is its ``input_bits``
     (the search owns these three: ``config`` must not set ``input_bits`` or
@@ -167,7 +176,7 @@ def choose_layer_widths(model: torch.nn.Module, config: CompileConfig, calibrati
         if activation_widths:
             ladders[(INPUT, "input")] = activation_widths
             ladders.update({(ACTIVATION, f"layer{s.index}"): activation_widths
-                            for s in steps_of_model if not s.is_output})
+                            for s in _narrowable_results(model)})
         if adc_widths:
             ladders.update({(ADC, f"layer{s.index}"): adc_widths for s in steps_of_model})
         widest = {WEIGHT: widths[0], **({ACTIVATION: activation_widths[0]} if activation_widths else {}),
