@@ -412,3 +412,32 @@ def test_model_file_beyond_protobufs_limit_is_not_read(tmp_path):
     with open(path, "wb") as f:
         f.truncate(3 << 30)  # sparse: no disk, but 3 GiB if read
     assert peak_memory_of_refusal(path, "2 GiB limit") < 200 * 2**20
+
+
+IR_ONLY_OPTIONS = {
+    "--weight-bits": "4", "--layer-weight-bits": "layer0=4", "--activation-bits": "4",
+    "--layer-activation-bits": "layer0=4", "--layer-adc-bits": "layer0=4", "--output-bits": "4",
+    "--input-bits": "4", "--signed-inputs": None, "--input-activity": "measured", "--grouped-tiling": "grid",
+    "--cell-bits": "1", "--adc-bits": "4", "--crossbar": "64x64", "--mtj-config": "cfg.toml",
+}
+
+
+@pytest.mark.filterwarnings("ignore:calibrate. no calibration data")
+@pytest.mark.parametrize("flag", sorted(IR_ONLY_OPTIONS))
+def test_options_of_the_mapped_design_are_refused_with_the_ir_target_alone(flag, tmp_path, capfd):
+    """The float IR ignores crossbar options: giving one would do nothing, so it is an error naming it."""
+    from spintron_nn.tools.commands.compile import _MAPPING_OPTIONS
+
+    assert len(IR_ONLY_OPTIONS) == len(_MAPPING_OPTIONS)  # every such option is covered here
+    (tmp_path / "cfg.toml").write_text("")
+    onnx.save(gemm_model(), tmp_path / "m.onnx")
+    value = IR_ONLY_OPTIONS[flag] if flag != "--mtj-config" else str(tmp_path / "cfg.toml")
+    before = files_under(tmp_path)
+    result = spintronc(capfd, "compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "out"), "--targets", "ir",
+                       "-q", flag, *([value] if value is not None else []))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"spintronc: error: {flag} shapes the crossbar design"), result.stderr
+    assert files_under(tmp_path) == before
+    with_sim = spintronc(capfd, "compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "out"), "--targets", "ir,sim",
+                         "-q", flag, *([value] if value is not None else []))
+    assert "shapes the crossbar design" not in with_sim.stderr

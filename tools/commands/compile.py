@@ -141,6 +141,25 @@ def _announced(target: str, writer, progress):
     return write
 
 
+# Options that shape only the mapped design: with the target 'ir' alone (the float IR) they
+# would do nothing, so giving one is refused like --spice-tiles without the spice target.
+_MAPPING_OPTIONS = ("weight_bits", "layer_weight_bits", "activation_bits", "layer_activation_bits",
+                    "layer_adc_bits", "output_bits", "input_bits", "signed_inputs", "input_activity",
+                    "grouped_tiling", "cell_bits", "adc_bits", "crossbar", "mtj_config")
+
+
+def _check_options_apply(args: argparse.Namespace, targets: tuple[str, ...]) -> None:
+    if any(target != "ir" for target in targets):
+        return
+    defaults = argparse.ArgumentParser()
+    add_arguments(defaults)
+    for option in _MAPPING_OPTIONS:
+        if getattr(args, option) != defaults.get_default(option):
+            flag = "--" + option.replace("_", "-")
+            raise SpintronError(f"{flag} shapes the crossbar design, and targets 'ir' alone map nothing "
+                                "(add sim to --targets, or drop the option)")
+
+
 def run(args: argparse.Namespace) -> int:
     from spintron_nn.api import compile_model
     from spintron_nn.design import MANIFEST
@@ -149,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     writers = _writers(config.targets)  # fail on unknown targets before any work
+    _check_options_apply(args, config.targets)
     if config.spice_tiles is not None:
         if "spice" not in config.targets:
             # like run --simulator without --backend rtl: an option that would do nothing
