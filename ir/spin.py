@@ -308,6 +308,9 @@ class CrossbarTileOp(SpinOp):
     utilisation = prop_def(FloatAttr)
     layer = prop_def(StringAttr)
     signed_inputs = opt_prop_def(IntegerAttr)  # 1: two's-complement input codes (section 4a)
+    # the layer's weight width, which its slices hold; absent in designs written before it was
+    # recorded (costing then assumes the widest width the slices can hold)
+    weight_bits = opt_prop_def(IntegerAttr)
 
     def verify_(self) -> None:
         k, n = _check_matrix_input(self, self.input, self.output)
@@ -324,6 +327,11 @@ class CrossbarTileOp(SpinOp):
             _fail(self, "col_offset must be >= 0")
         if slices < 1:
             _fail(self, "slices must be >= 1")
+        if self.weight_bits is not None:
+            bits = get_int(self, "weight_bits")
+            _check_range(self, "weight_bits", bits, WEIGHT_BITS)
+            if slices != -(-(bits - 1) // cell_bits):  # magnitude bits over cell bits (semantics section 3)
+                _fail(self, f"{slices} slices of {cell_bits}-bit cells do not hold {bits}-bit weights")
         for name in ("levels_pos", "levels_neg"):
             levels = self.properties[name].array
             if levels.dtype != np.uint8 or levels.shape != (slices, rows, cols):

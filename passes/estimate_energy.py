@@ -37,7 +37,7 @@ from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, Module
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
-from spintron_nn.energy.cmos_baseline import CmosArray, cmos_layer_cost
+from spintron_nn.energy.cmos_baseline import INT8, CmosArray, cmos_layer_cost
 from spintron_nn.energy.cost_model import (
     ACCUMULATOR_BYTES,
     ENERGY_COMPONENTS,
@@ -293,6 +293,7 @@ class _Layer:
     vectors: int = 0
     activity_rows: list[tuple[float, int]] = dataclasses.field(default_factory=list)  # (fraction, rows) per tile
     crossbar_only: bool = False  # digital work only the crossbar design does (signed-input conversion)
+    widths: tuple[int, int] = (0, 0)  # (weight bits, input bits) its tiles hold and read
 
     @property
     def groups(self) -> int:
@@ -348,6 +349,7 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.weights += _weight_cells(op)
             layer.vectors = _batch1_shape(op.input)[0]
             layer.activity_rows.append((fraction, spin.get_int(op, "rows")))
+            layer.widths = (_tile_weight_bits(op), spin.get_int(op, "input_bits"))
         elif isinstance(op, spin.CrossbarLayerOp):
             if activity == "measured":
                 raise SpintronError(f"estimate-energy: activity=measured prices tiles' measured activity; layer "
@@ -358,6 +360,7 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.weights = layer.rows * layer.cols // spin.get_int(op, "groups", 1)
             layer.vectors = _batch1_shape(op.input)[0]
             layer.activity_rows.append((ctx.units.input_one_fraction, layer.rows))
+            layer.widths = (spin.get_int(op, "weight_bits"), spin.get_int(op, "input_bits"))
         else:
             work = _digital_work(op)
             if work is None:
@@ -391,20 +394,34 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
     }
 
 
+def _tile_weight_bits(op: spin.CrossbarTileOp) -> int:
+    """The tile's weight width; a design written before tiles recorded it: the widest its
+    slices hold (semantics section 3), at most 8."""
+    if op.weight_bits is not None:
+        return spin.get_int(op, "weight_bits")
+    return min(8, spin.get_int(op, "slices") * spin.get_int(op, "cell_bits") + 1)
+
+
 def _cmos_report(layers: dict[str, _Layer], units: UnitCosts, table: ParameterTable, shared_digital: float) -> dict:
-    """The same layers on the int8 MAC array; digital-only layers cost the same."""
+    """The same layers on the MAC array (int8, or the design's widths); digital-only layers
+    cost the same."""
     array = CmosArray.from_table(table)
-    weight_bytes = sum(l.weights for l in layers.values())
+    matrices = {name: layer for name, layer in layers.items() if layer.tiles}
+    widths = {name: array.widths(layer.widths) for name, layer in matrices.items()}
+    weight_bytes = sum(layer.weights * widths[name][0] / 8 for name, layer in matrices.items())
     costs = {}
     for name, layer in layers.items():
         if layer.tiles:
             costs[name] = cmos_layer_cost(layer.rows, layer.cols, units=units, array=array, vectors=layer.vectors,
-                                          weight_memory_bytes=weight_bytes, groups=layer.groups)
-        elif layer.crossbar_only:  # the int8 MAC array takes signed codes directly: nothing to convert
+                                          weight_memory_bytes=weight_bytes, groups=layer.groups,
+                                          widths=widths[name])
+        elif layer.crossbar_only:  # the MAC array takes signed codes directly: nothing to convert
             costs[name] = digital_cost(DigitalWork(), units)
         else:
             costs[name] = layer.cost()
-    return network_summary(costs, shared_area={"digital": shared_digital + array.area(units)})
+    # one multiplier size serves every layer: the widest operand product's
+    widest = max(widths.values(), key=lambda w: w[0] * w[1], default=INT8)
+    return network_summary(costs, shared_area={"digital": shared_digital + array.area(units, widest)})
 
 
 @dataclass(frozen=True)

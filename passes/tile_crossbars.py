@@ -110,7 +110,8 @@ def tile_layer(layer: spin.CrossbarLayerOp, first_tile_id: int, shift_options: d
     rewriter = Rewriter()
     m = spin.shape_of(layer.input)[0]
     shared = {key: layer.properties[key] for key in
-              ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer", "signed_inputs")
+              ("array_rows", "array_cols", "cell_bits", "input_bits", "adc_bits", "layer", "signed_inputs",
+               "weight_bits")
               if key in layer.properties}
     shifts = _layer_shifts(layer, blocks, calibration, shift_options)
     tiles: list[spin.CrossbarTileOp] = []

@@ -227,7 +227,7 @@ def test_cell_conductances_follow_the_device_table(table):
 
 def test_cmos_baseline_by_hand(table):
     at_45 = unit_costs(table.with_values({"technology.node_nm": 45.0}))
-    array = CmosArray(mac_units=256, clock_frequency=1e9, weight_reuse=1)
+    array = CmosArray(mac_units=256, clock_frequency=1e9, weight_reuse=1, operand_bits=8)
     cost = cmos_layer_cost(64, 128, units=at_45, array=array)  # 8 KB of int8 weights
     assert cost.macs == 8192
     assert cost.energy["mac"] == pytest.approx(8192 * (0.2 + 0.1) * 1e-12)  # int8 mult + int32 add
@@ -236,6 +236,27 @@ def test_cmos_baseline_by_hand(table):
     weights, inputs, outputs = 8192 * 1.25e-12, 64 * per_byte_1kb, 128 * per_byte_1kb
     assert cost.energy["buffer"] == pytest.approx(weights + inputs + outputs)
     assert cost.latency == pytest.approx(32e-9 + 384 / 16e9)  # 32 MAC cycles + requant ops
+
+
+def test_cmos_baseline_at_4_bit_operands_by_hand(table):
+    """W4A4 operands: Horowitz's multiplies (0.2 pJ at 8x8 bits, 3.1 pJ at 32x32) fix the power law
+    in the width product, so 4x4 bits cost 0.2 * (16/64)**(ln 15.5 / ln 16) pJ; packed weights halve
+    the SRAM (4 KB) and the bytes read."""
+    at_45 = unit_costs(table.with_values({"technology.node_nm": 45.0}))
+    array = CmosArray(mac_units=256, clock_frequency=1e9, weight_reuse=1, operand_bits=0)
+    cost = cmos_layer_cost(64, 128, units=at_45, array=array, widths=(4, 4))
+    multiply = 0.2e-12 * 0.25 ** (math.log(15.5) / math.log(16))
+    assert multiply == pytest.approx(0.0508e-12, rel=1e-3)
+    assert cost.energy["mac"] == pytest.approx(8192 * (multiply + 0.1e-12))
+    per_byte_1kb, per_byte_4kb = 1.25e-12 * (1 / 8) ** 0.5, 1.25e-12 * (4 / 8) ** 0.5
+    weights, inputs, outputs = 4096 * per_byte_4kb, 32 * per_byte_1kb, 128 * per_byte_1kb
+    assert cost.energy["buffer"] == pytest.approx(weights + inputs + outputs)
+    int8 = cmos_layer_cost(64, 128, units=at_45, array=array)
+    assert cost.latency == int8.latency  # one MAC per unit per cycle whatever the width
+    assert array.area(at_45, (4, 4)) == pytest.approx(256 * (282e-12 * 0.25 ** (math.log(3495 / 282) / math.log(16))
+                                                             + 137e-12))
+    assert array.widths((4, 5)) == (4, 5)
+    assert CmosArray(256, 1e9, 1, operand_bits=6).widths((4, 5)) == (6, 6)
 
 
 def test_network_summary_latency_and_efficiency():

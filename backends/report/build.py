@@ -168,6 +168,7 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
             layer["input_bits"] = first_tile[layer["name"]]["input_bits"]
             layer["adc_bits"] = first_tile[layer["name"]]["adc_bits"]
     cmos = _design_section(estimate["cmos"], crossbar_layers)
+    _add_cmos_operands(cmos, spintronic, table)
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"spintron_nn": __version__},
@@ -186,6 +187,19 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
         "spice": _spice_section(design),
         "rtl": rtl_section(folder),
     }
+
+
+def _add_cmos_operands(cmos: dict, spintronic: dict, table: ParameterTable) -> None:
+    """Each CMOS matrix layer's operand widths, as the baseline priced them (int8, or the
+    crossbar layer's own with ``cmos.operand_bits`` = 0)."""
+    from spintron_nn.energy.cmos_baseline import CmosArray
+
+    array = CmosArray.from_table(table)
+    design = {layer["name"]: layer for layer in spintronic["layers"] if layer["kind"] == "crossbar"}
+    for layer in cmos["layers"]:
+        if layer["kind"] == "crossbar":
+            own = design[layer["name"]]
+            layer["weight_bits"], layer["input_bits"] = array.widths((own["weight_bits"], own["input_bits"]))
 
 
 def _spice_section(design: Design) -> dict | None:

@@ -10,7 +10,7 @@ from html import escape
 from spintron_nn.backends.report import plots
 from spintron_nn.backends.report.formatting import area, number, percent, si
 from spintron_nn.backends.report.rtl import html_section as rtl_html_section
-from spintron_nn.backends.report.schema import ENERGY_LABELS
+from spintron_nn.backends.report.schema import ENERGY_LABELS, cmos_operands_label
 from spintron_nn.backends.spice.report_section import html_section as spice_html_section
 
 _STYLE = """
@@ -66,7 +66,7 @@ def _totals_section(report: dict) -> str:
     ]
     verdict = (f"CMOS / spintronic energy = {ratio:.3g} (above 1: the crossbars use less energy)"
                if ratio is not None else "")
-    return (f"<h2>Totals</h2>{_table(['', 'spintronic', 'CMOS baseline'], rows)}"
+    return (f"<h2>Totals</h2>{_table(['', 'spintronic', f'CMOS baseline ({cmos_operands_label(report)})'], rows)}"
             f'<p class="note">{escape(verdict)}</p>')
 
 
@@ -118,7 +118,8 @@ def render_html(report: dict) -> str:
     figures = [
         _img(plots.energy_breakdown_figure(report["spintronic"]["layers"], report["energy_components"]),
              "energy per layer by component"),
-        _img(plots.cmos_comparison_figure(report["comparison"]), "spintronic vs CMOS energy per layer"),
+        _img(plots.cmos_comparison_figure(report["comparison"], cmos_operands_label(report)),
+             "spintronic vs CMOS energy per layer"),
     ]
     if report["tiles"]:
         figures.append(_img(plots.utilisation_figure(report["tiles"]), "crossbar tile utilisation"))

@@ -107,8 +107,9 @@ def utilisation_figure(tiles: Sequence[dict]) -> Figure:
     return figure
 
 
-def cmos_comparison_figure(comparison: dict) -> Figure:
-    """Grouped bars per layer and in total: spintronic vs CMOS energy (log scale)."""
+def cmos_comparison_figure(comparison: dict, operands: str = "int8") -> Figure:
+    """Grouped bars per layer and in total: spintronic vs CMOS energy (log scale); ``operands``:
+    the baseline's widths (schema.cmos_operands_label)."""
     entries = [*comparison["layers"], {"name": "TOTAL", **comparison["total"]}]
     names = [entry["name"] for entry in entries]
     spin = np.array([entry["spintronic_energy_j"] * PJ for entry in entries])
@@ -117,7 +118,7 @@ def cmos_comparison_figure(comparison: dict) -> Figure:
     figure = _figure(_bar_chart_width(len(entries)), 4.6)
     axes = figure.add_subplot()
     axes.bar(x - 0.2, spin, 0.4, label="spintronic crossbars", color=PALETTE[0])
-    axes.bar(x + 0.2, cmos, 0.4, label="CMOS int8 MAC array", color=PALETTE[1])
+    axes.bar(x + 0.2, cmos, 0.4, label=f"CMOS MAC array ({operands})", color=PALETTE[1])
     axes.set_xticks(x, names)
     _label_bars(axes, len(entries))
     axes.set_yscale("log")

@@ -92,3 +92,14 @@ def check_report(report: Any) -> dict:
     for index, entry in enumerate(report["overrides"]):
         _missing(f"overrides[{index}]", entry, OVERRIDE_KEYS)
     return report
+
+
+def cmos_operands_label(report: dict) -> str:
+    """What the CMOS baseline computes at: "int8", "W4A4", or "the design's widths" when its
+    layers differ; "int8" for reports written before the widths were recorded."""
+    widths = {(layer.get("weight_bits", 8), layer.get("input_bits", 8))
+              for layer in report["cmos"]["layers"] if layer["kind"] == "crossbar"}
+    if len(widths) != 1:
+        return "the design's widths" if widths else "int8"
+    (weight_bits, input_bits), = widths
+    return f"int{weight_bits}" if weight_bits == input_bits else f"W{weight_bits}A{input_bits}"

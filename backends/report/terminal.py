@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from spintron_nn.backends.report.formatting import area, number, percent, si
 from spintron_nn.backends.report.rtl import terminal_lines as rtl_terminal_lines
+from spintron_nn.backends.report.schema import cmos_operands_label
 from spintron_nn.backends.spice.report_section import terminal_lines as spice_terminal_lines
 from spintron_nn.config import adc_label, precision_label, tiling_label
 
@@ -66,7 +67,8 @@ def format_report(report: dict) -> str:
         f"{', input activity measured on the calibration data' if config.get('input_activity') == 'measured' else ''}"
         f"{', signed inputs' if config.get('signed_inputs') else ''})",
         *lines,
-        f"shares of each row's energy: {legend}; CMOS/spin = CMOS energy / spintronic energy",
+        f"shares of each row's energy: {legend}; CMOS/spin = CMOS energy / spintronic energy "
+        f"(CMOS baseline: a digital MAC array at {cmos_operands_label(report)})",
         f"area {area(total['area_m2']['total'])} (CMOS {area(cmos['area_m2']['total'])}); "
         f"{number(total['tops_per_w'])} TOPS/W (CMOS {number(cmos['tops_per_w'])}); "
         f"weight programming {si(total['programming_energy_j'], 'J')} once",
