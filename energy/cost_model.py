@@ -496,11 +496,13 @@ def estimate_layer(
     groups: int = 1,
     grouped_tiling: str = "aligned",
     level_sums: Sequence[float] | None = None,
+    requant: bool = True,
 ) -> Cost:
     """A ``rows x cols`` weight matrix (K inputs, N outputs) applied to
     ``vectors`` input vectors, tiled onto ``array_rows x array_cols`` arrays
     the way ``tile-crossbars`` tiles it: tiles in parallel, then shift-add of
-    the row tiles and requant.  ``level_sums``: each tile's summed programmed
+    the row tiles and (unless ``requant`` is False: the caller prices it) requant,
+    with the buffer traffic ``estimate-energy`` prices on the tiled ops.  ``level_sums``: each tile's summed programmed
     levels (both signs, all slices; in ``tiling.layer_tile_blocks`` order), as
     ``estimate-energy`` prices a compiled tile; None (weights unknown):
     mean-level conductances.  ``groups`` > 1: a grouped conv's block-diagonal
@@ -509,7 +511,7 @@ def estimate_layer(
     in-group products are MACs."""
     check_groups(rows, cols, groups)
     slices = weight_slices(weight_bits, cell_bits)
-    tiles, merge_adds, partial_bytes = [], 0, 0
+    tiles, merge_adds, partials_read, sums_written = [], 0, 0, 0
     blocks = layer_tile_blocks((rows, cols), groups, array_rows, array_cols, grouped_tiling)
     if level_sums is not None and len(level_sums) != len(blocks):
         raise ValueError(f"{len(level_sums)} level sums for a layer of {len(blocks)} tiles")
@@ -523,16 +525,20 @@ def estimate_layer(
             cells = slices * height * width * (2 if shape.differential else 1)
             conductance_sum = None if level_sums is None else cell.conductance_sum(cells, level_sums[index])
             tiles.append(tile_cost(shape, units, cell, conductance_sum=conductance_sum,
-                                   weight_cells=diagonal_block_cells(row_span, col_span, (rows, cols), groups)))
-        merge_adds += (len(column_block) - 1) * vectors * width
-        partial_bytes += len(column_block) * vectors * width * ACCUMULATOR_BYTES
+                                   weight_cells=diagonal_block_cells(row_span, col_span, (rows, cols), groups),
+                                   buffer_capacity=vectors * rows))  # the layer's input codes
+        if len(column_block) > 1:
+            merge_adds += (len(column_block) - 1) * vectors * width
+            partials_read += len(column_block) * vectors * width * ACCUMULATOR_BYTES
+            sums_written += vectors * width * ACCUMULATOR_BYTES
     cost = combine(tiles, parallel=True)
     if merge_adds:
-        cost = cost.combine(
-            digital_cost(DigitalWork(add32=merge_adds, read_bytes=partial_bytes), units, component="shift_add"),
-            parallel=False,
-        )
-    return cost.combine(digital_cost(requant_work(vectors * cols), units), parallel=False)
+        merge = DigitalWork(add32=merge_adds, read_bytes=partials_read, write_bytes=sums_written)
+        cost = cost.combine(digital_cost(merge, units, component="shift_add"), parallel=False)
+    if not requant:
+        return cost
+    accumulators = vectors * cols * ACCUMULATOR_BYTES
+    return cost.combine(digital_cost(requant_work(vectors * cols, read_bytes=accumulators), units), parallel=False)
 
 
 # ----------------------------------------------------------------- reports

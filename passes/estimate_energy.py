@@ -202,7 +202,7 @@ def _layer_op_cost(op: spin.CrossbarLayerOp, ctx: _Context) -> Cost:
         input_bits=spin.get_int(op, "input_bits"), cell_bits=spin.get_int(op, "cell_bits"),
         adc_bits=spin.get_int(op, "adc_bits"), array_rows=spin.get_int(op, "array_rows"),
         array_cols=spin.get_int(op, "array_cols"), groups=spin.get_int(op, "groups", 1),
-        grouped_tiling=ctx.grouped_tiling,
+        grouped_tiling=ctx.grouped_tiling, requant=False,  # the spin.requant after it is priced as an op
     )
 
 
@@ -213,12 +213,18 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     n_out = _elements(out)
     moves = {"read_bytes": reads, "write_bytes": _code_bytes(out)}
     if isinstance(op, spin.ShiftAddOp):
-        # a block of k row tiles takes k - 1 adds per element of its columns
-        adds, start = 0, 0
+        # a block of k > 1 row tiles: k - 1 adds per element of its columns, its k partial sums
+        # read and the sum written; a lone tile's sums are in place already (concatenation
+        # is addressing), so a block of one costs nothing
+        adds = partials_read = sums_written = start = 0
         for count in spin.get_ints(op, "blocks"):
-            adds += (count - 1) * _elements(op.inputs[start])
+            block = op.inputs[start:start + count]
+            if count > 1:
+                adds += (count - 1) * _elements(block[0])
+                partials_read += sum(_code_bytes(v) for v in block)
+                sums_written += _code_bytes(block[0])
             start += count
-        return DigitalWork(add32=adds, **moves), "shift_add"
+        return DigitalWork(add32=adds, read_bytes=partials_read, write_bytes=sums_written), "shift_add"
     if isinstance(op, spin.RequantOp):
         return requant_work(n_out, read_bytes=reads), "digital"
     if isinstance(op, (spin.RescaleOp, spin.AddOp)):

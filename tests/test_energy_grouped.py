@@ -134,10 +134,11 @@ def _output_pixels(tile: spin.CrossbarTileOp) -> int:
     return ((h + pads[0] + pads[2] - kernel[0]) // strides[0] + 1) * ((w + pads[1] + pads[3] - kernel[1]) // strides[1] + 1)
 
 
-def test_untiled_layer_counts_the_same_macs(case):
+def test_untiled_layer_costs_what_its_tiles_cost(case):
     """estimate-energy before tile-crossbars (one spin.crossbar_layer with
-    ``groups``) counts what the tiles count."""
-    kind, _module, expected = case
+    ``groups``) counts what the tiles count, and prices every component alike
+    but the cell reads (mean-level conductances before the levels are known)."""
+    kind, tiled, expected = case
     module = load_model(_conv_net(kind), example_input=_example())
     run_pipeline(module, default_float_pipeline())
     calibrate_module(module, _calibration())
@@ -146,6 +147,25 @@ def test_untiled_layer_counts_the_same_macs(case):
     report = estimate_module(module)
     assert report["spintronic"]["total"]["macs"] == expected, kind
     assert report["cmos"]["total"]["macs"] == expected, kind
+    before, after = report["spintronic"]["layers"], estimate_module(tiled)["spintronic"]["layers"]
+    assert [layer["name"].split("_")[0] for layer in before] == [layer["name"].split("_")[0] for layer in after]
+    for untiled_layer, tiled_layer in zip(before, after):
+        for component, energy in untiled_layer["energy_j"].items():
+            if component not in ("cell_read", "total"):
+                assert energy == pytest.approx(tiled_layer["energy_j"][component], rel=1e-12, abs=0), \
+                    (kind, untiled_layer["name"], component)
+        assert untiled_layer["latency_s"] == pytest.approx(tiled_layer["latency_s"], rel=1e-12)
+
+
+def test_a_concatenation_of_lone_tiles_moves_no_bytes():
+    """Group-aligned depthwise tiles each hold whole output channels: the shift-add only
+    places their sums side by side, which is addressing, not a copy (no adds, no bytes)."""
+    module = _tiled("depthwise")
+    run_pipeline(module, "estimate-energy")
+    shift_adds = [op for op in module.walk() if isinstance(op, spin.ShiftAddOp)]
+    assert shift_adds and all(set(spin.get_ints(op, "blocks")) == {1} for op in shift_adds)
+    for op in shift_adds:
+        assert op.attributes["spin.cost"].data["energy_pj"].value.data == 0
 
 
 # ------------------------------------------------- the cost model without IR

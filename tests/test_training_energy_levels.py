@@ -5,16 +5,12 @@ the ``spin`` module, each ``spin.crossbar_tile`` priced at its programmed
 levels) with the table's input one-bit fraction set to ``F0`` and its mean
 level fraction to a value nothing may use.  Like with like: a compiled
 layer's energy is its tiles, the shift-add op merging its row tiles and its
-requant; training's ``layer_cost`` has the same tiles, adds and requant.  The
-tiles' components (cell reads, row drivers, ADC, their leakage) agree for
-every layer, and so do the adds and requant of a Linear layer.  Not compared:
-``buffer``, where the compiled ops also price the partial sums they read and
-write (the 4-byte accumulators into requant, the shift-add's output) and
-``estimate_layer`` does not; and a conv's merge adds and requant, which
-``estimate-energy`` prices for one output pixel instead of all of them
-(its ``_batch1_shape`` takes the dynamic ``?`` of a shift-add's or requant's
-``[?, N]`` rows as 1: :func:`test_compiled_conv_requant_counts_every_pixel`,
-an expected failure until that is fixed).
+requant; training's ``layer_cost`` has the same tiles, adds and requant.  Every
+component agrees for every layer: the tiles' (cell reads, row drivers, ADC,
+their leakage), the merge adds and requant, and the buffer traffic of all of
+them (once not compared: ``estimate_layer`` did not price the partial sums that
+the shift-add and requant ops read and write, and the compiled shift-add of a
+concatenation-only grouped layer priced a copy).
 """
 
 from __future__ import annotations
@@ -46,7 +42,7 @@ import test_training_graph_fake_quant as graph_cases  # noqa: E402
 F0 = 0.3
 OVERRIDES = (("crossbar.input_one_fraction", F0), ("crossbar.mean_level_fraction", 0.9))
 TILE_COMPONENTS = ("cell_read", "row_driver", "adc", "leakage", "mac")
-LAYER_COMPONENTS = ("shift_add", "digital")  # row-tile merges and requant
+LAYER_COMPONENTS = ("shift_add", "digital", "buffer")  # row-tile merges, requant, and the bytes moved
 
 
 @pytest.fixture(autouse=True)
@@ -120,8 +116,7 @@ def _assert_like_the_compiled_report(design, net, x):
     for step, levels, cost, mean_cost in rows:
         name = f"layer{step.index}"
         assert levels == compiled_levels[name]
-        compared = TILE_COMPONENTS if step.is_conv else TILE_COMPONENTS + LAYER_COMPONENTS
-        for component in compared:
+        for component in TILE_COMPONENTS + LAYER_COMPONENTS:
             assert cost.energy[component] == pytest.approx(compiled[name]["energy_j"][component], rel=1e-9, abs=0), \
                 (name, component)
         # the mean-level assumption (here 0.9 of full scale) is not what the compiler prices
