@@ -358,9 +358,12 @@ def count_tile_events(tile: TileShape, input_one_fraction: float, columns_per_ad
 
 def read_cycle_time(tile: TileShape, units: UnitCosts) -> float:
     """One input bit: the array read, overlapped (sample-and-hold) with the
-    conversions of the previous bit, each ADC serving its share of columns."""
-    adcs_per_array = math.ceil(tile.array_cols / units.columns_per_adc)
-    conversions_per_adc = math.ceil(tile.cols / adcs_per_array)
+    conversions of the previous bit by the busiest ADC.  Each ADC serves
+    ``columns_per_adc`` adjacent columns and a tile's columns start at the
+    array's first (as tile-crossbars and the SPICE decks place them), so the
+    first ADC converts ``min(C, columns_per_adc)`` of them: the other ADCs
+    of a wide array do not share a narrow tile's columns."""
+    conversions_per_adc = min(tile.cols, units.columns_per_adc)
     return max(units.read_time, conversions_per_adc / units.adc_sample_rate)
 
 

@@ -19,6 +19,7 @@ from spintron_nn.energy.cost_model import (
     estimate_layer,
     ideal_adc_bits,
     network_summary,
+    read_cycle_time,
     sram_energy_per_byte,
     tile_cost,
     unit_costs,
@@ -94,8 +95,9 @@ def test_tile_cost_by_hand():
     assert cost.energy["cell_read"] == pytest.approx(5 * 0.04 * 1e-3 * 1e-9)
     # 20 input bytes and 60 accumulator bytes, both costed as 1 KB buffers
     assert cost.energy["buffer"] == pytest.approx(80 * 1e-12)
-    # 10 read cycles of max(1 ns read, 2 conversions per ADC at 1 GS/s)
-    assert cost.latency == pytest.approx(10 * 2e-9)
+    # 10 read cycles of max(1 ns read, 3 conversions at 1 GS/s): the 3 columns share the first
+    # 8-column ADC (the second ADC of the 16-column array serves columns 8..15, unused here)
+    assert cost.latency == pytest.approx(10 * 3e-9)
     assert cost.area["cells"] == pytest.approx(2 * 16 * 16 * 2 * 1e-15)
     assert cost.area["adc"] == pytest.approx(4 * 1e-9 / 4)
     assert cost.area["row_driver"] == pytest.approx(2 * 16 * 1e-12)
@@ -108,6 +110,16 @@ def test_tile_defaults_use_mean_level():
     mean_conductance = 1e-5 + 0.25 * 9e-5
     assert cost.energy["cell_read"] == pytest.approx(5 * 0.04 * cells * mean_conductance * 1e-9)
     assert cost.programming == pytest.approx(cells * 1.25 * 1e-14)  # reset + 0.25 level steps
+
+
+def test_a_wider_array_does_not_speed_up_a_narrow_tile():
+    """A 48-column tile converts on one 128-column ADC whatever the array's width; a 200-column
+    tile on a 256-column array has two ADCs, the first converting 128 columns."""
+    units = dataclasses.replace(SIMPLE_UNITS, columns_per_adc=128, adc_sample_rate=1e9, read_time=1e-9)
+    narrow = [dataclasses.replace(SIMPLE_TILE, cols=48, array_rows=128, array_cols=width) for width in (128, 256)]
+    assert [read_cycle_time(tile, units) for tile in narrow] == [pytest.approx(48e-9)] * 2
+    wide = dataclasses.replace(SIMPLE_TILE, cols=200, array_rows=256, array_cols=256)
+    assert read_cycle_time(wide, units) == pytest.approx(128e-9)
 
 
 def test_read_limited_cycle_when_adcs_are_fast():
