@@ -710,7 +710,8 @@ class ConcatOp(SpinOp):
         axis = get_int(self, "axis")
         shapes = [shape_of(v) for v in self.inputs]
         out = list(shapes[0])
-        out[axis] = sum(s[axis] for s in shapes)
+        # along a dynamic (batch) axis the result's size is dynamic too
+        out[axis] = DYNAMIC if any(s[axis] == DYNAMIC for s in shapes) else sum(s[axis] for s in shapes)
         if tuple(out) != shape_of(self.output):
             _fail(self, f"result {self.output.type} is not {out}")
         for value in [*self.inputs, self.output]:

@@ -383,6 +383,11 @@ class _Planner:
         elif isinstance(op, spin.RowsToImageOp):
             self.alias(op, digital.rows_to_image(self.addresses[op.input], *shape_of(op.output)[2:]))
         elif isinstance(op, spin.ConcatOp):
+            if get_int(op, "axis") == 0 and shape_of(op.output)[0] == DYNAMIC:
+                # the RTL runs one item at a time; this concat puts all items of one operand
+                # before those of the next, which no item-by-item order produces
+                raise SpintronError("the Verilog target runs one batch item at a time and cannot concatenate "
+                                    "along the dynamic batch axis (spin.concat axis 0); the sim target can")
             self.alias(op, np.concatenate([self.addresses[v] for v in op.inputs], axis=get_int(op, "axis")))
         elif isinstance(op, spin.CrossbarLayerOp):
             raise SpintronError(f"layer '{op.layer.data}' is not tiled: run tile-crossbars before emitting Verilog")
