@@ -230,6 +230,12 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     if isinstance(op, (spin.RescaleOp, spin.AddOp)):
         terms = len(op.operands)
         return DigitalWork(mult32=terms * n_out, add32=(terms + 1) * n_out, **moves), "digital"
+    if isinstance(op, spin.MulOp):
+        # per output: the two zero-point subtractions, the product, the fixed-point
+        # multiplier, and the rounding and zero-point adds
+        return DigitalWork(add8=2 * n_out, mult32=2 * n_out, add32=2 * n_out, **moves), "digital"
+    if isinstance(op, spin.TakeOp):
+        return DigitalWork(lut_reads=n_out, **moves), "digital"  # one table entry per index
     if isinstance(op, spin.ClampOp):
         return DigitalWork(add8=2 * n_out, **moves), "digital"
     if isinstance(op, spin.SignedCodesOp):
@@ -250,6 +256,9 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     if FLOAT_UNIT_ATTR in op.attributes:
         return DigitalWork(fp32=float_unit_ops(op), **moves), "digital"
     return None
+
+
+MATRIX_FLOAT_OPS = ("nn.matmul", "nn.gemm", "nn.conv")  # float-unit ops whose work is MACs
 
 
 def float_unit_ops(op: Operation) -> int:
@@ -369,9 +378,11 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.widths = (spin.get_int(op, "weight_bits"), spin.get_int(op, "input_bits"))
         else:
             work = _digital_work(op)
-            if work is None:
-                continue
+            if work is None:  # a new op without a cost rule must not cost nothing unnoticed
+                raise SpintronError(f"estimate-energy has no cost rule for {op.name}")
             cost = digital_cost(work[0], ctx.units, component=work[1])
+            if FLOAT_UNIT_ATTR in op.attributes and op.name in MATRIX_FLOAT_OPS:
+                cost.macs = float_unit_ops(op)  # multiply-accumulates, if on the float unit
             layer.after.append(cost)
             layer.crossbar_only = isinstance(op, spin.SignedCodesOp)
         owners[op] = name

@@ -139,3 +139,47 @@ def test_pass_option_overrides_equal_a_compile_with_the_same_values(mlp, tmp_pat
                          ("crossbar.nope=1", "unknown parameter 'crossbar.nope'")):
         with pytest.raises(SpintronError, match=message):
             run_pipeline(copy.deepcopy(mlp), f'estimate-energy{{parameters="{bad}"}}')
+
+
+def _compiled_graph(nodes, inputs, outputs, weights, calibration):
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "g", inputs, outputs, weights)
+    module = load_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    return quantize_and_lower(module, [calibration])
+
+
+def test_code_products_and_float_unit_matmuls_are_priced():
+    """Found by a user walkthrough: spin.mul (SiLU's g * sigmoid(g)) cost nothing, and a
+    MatMul of two runtime tensors (float unit) had its work priced but no MACs counted."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from spintron_nn.energy.cost_model import unit_costs
+
+    rng = np.random.default_rng(3)
+    w = numpy_helper.from_array(rng.standard_normal((8, 16)).astype(np.float32), "w")
+    silu = _compiled_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["g"], transB=1), helper.make_node("Sigmoid", ["g"], ["s"]),
+         helper.make_node("Mul", ["g", "s"], ["y"])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])], [w],
+        rng.standard_normal((32, 16)).astype(np.float32))
+    units = unit_costs(load_parameters())
+    mul = next(layer for layer in estimate_module(silu)["spintronic"]["layers"] if layer["name"].startswith("mul"))
+    # 8 outputs: two 8-bit zero-point subtractions, two 32-bit multiplies, two 32-bit adds each
+    assert mul["energy_j"]["digital"] == pytest.approx(8 * 2 * (units.add8_energy + units.mult32_energy
+                                                                 + units.add32_energy))
+    assert mul["energy_j"]["buffer"] > 0
+
+    w = numpy_helper.from_array(rng.standard_normal((16, 8)).astype(np.float32), "w")
+    gram = _compiled_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["g"]), helper.make_node("Transpose", ["g"], ["t"], perm=[0, 2, 1]),
+         helper.make_node("MatMul", ["g", "t"], ["y"])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4])], [w],
+        rng.standard_normal((32, 4, 16)).astype(np.float32))
+    report = estimate_module(gram)
+    float_matmul = next(l for l in report["spintronic"]["layers"] if l["name"].startswith("nn.matmul"))
+    assert float_matmul["macs"] == 4 * 4 * 8  # [4, 8] x [8, 4] per item
+    assert report["spintronic"]["total"]["macs"] == 4 * 16 * 8 + 4 * 4 * 8
