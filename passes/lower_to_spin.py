@@ -361,7 +361,17 @@ class _Lowering:
 
     def lower_clip(self, op) -> Codes:
         x = self.operand(op)
-        qmin, qmax = quant_math.fused_clamp_bounds(*self.clip_bounds(op), x.scale, x.zero_point, self.width(x))
+        lo, hi = self.clip_bounds(op)
+        # A clamp keeps its operand's grid, which holds only values in [low, high]; bounds that
+        # miss it by more than half a step make a constant the grid cannot hold (Relu then
+        # Clip(max=-1) is -1 everywhere): then the op runs on the float unit, whose result gets
+        # its own calibrated grid.
+        half = x.scale / 2
+        low, high = x.scale * -x.zero_point, x.scale * ((1 << self.width(x)) - 1 - x.zero_point)
+        if (hi is not None and hi < low - half) or (lo is not None and lo > high + half):
+            raise UnsupportedError(f"lower-to-spin: {op.name} [{lo}, {hi}] lies outside its operand's grid "
+                                   f"[{low:.6g}, {high:.6g}]: a constant the grid cannot hold")
+        qmin, qmax = quant_math.fused_clamp_bounds(lo, hi, x.scale, x.zero_point, self.width(x))
         return self.same_params(op, spin.ClampOp, clamp_min=qmin, clamp_max=qmax)
 
     def pool_window(self, op) -> dict:

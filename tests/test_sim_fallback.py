@@ -284,3 +284,23 @@ def test_verilog_refuses_the_float_unit():
     design, _ = _compiled(CASES["matmul_two_activations"], np.random.default_rng(0))
     with pytest.raises(SpintronError, match=r"no engine for 'nn.matmul'.*digital float unit"):
         plan_design(design.spin_module)
+
+
+@pytest.mark.parametrize("bounds, constant", [((-3.0, -1.0), -1.0), ((40.0, 50.0), 40.0)])
+def test_a_clip_outside_its_operands_grid_runs_on_the_float_unit(bounds, constant, tmp_path):
+    """Found by a user walkthrough: Relu then Clip(-3, -1) kept the Relu's grid, which cannot
+    hold -1, so the simulator gave 0 where onnxruntime gives -1."""
+    rng = np.random.default_rng(7)
+    weight = numpy_helper.from_array(rng.standard_normal((8, 16)).astype(np.float32), "w")
+    low, high = (numpy_helper.from_array(np.array(b, np.float32), n) for b, n in zip(bounds, ("lo", "hi")))
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["g"], transB=1), helper.make_node("Relu", ["g"], ["r"]),
+         helper.make_node("Clip", ["r", "lo", "hi"], ["y"])], "relu_clip",
+        [helper.make_tensor_value_info("x", FLOAT, ["N", 16])], [helper.make_tensor_value_info("y", FLOAT, ["N", 8])],
+        [weight, low, high])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    design = compile_model(model, CompileConfig(targets=("ir", "sim")), rng.standard_normal((64, 16)).astype(np.float32))
+    x = rng.standard_normal((20, 16)).astype(np.float32)
+    expected = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    assert np.all(expected == constant)
+    np.testing.assert_allclose(design.run(x, backend="sim")[0], expected, rtol=1e-6)
