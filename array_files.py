@@ -99,11 +99,13 @@ def checked_inputs(
 
     from spintron_nn.ir import nn
     from spintron_nn.ir.dtypes import numpy_dtype
-    from spintron_nn.ir.module_info import input_names, main_function
+    from spintron_nn.ir.module_info import fixed_batch, input_names, main_function
 
     where = str(path) if path is not None else None
     names = input_names(module)
-    types = main_function(module).function_type.inputs.data
+    main = main_function(module)
+    types = main.function_type.inputs.data
+    batch = fixed_batch(main)
     if len(arrays) != len(types):
         raise SpintronError(f"the model takes {len(types)} {what}(s), got {len(arrays)}", path=where)
     checked = []
@@ -117,11 +119,11 @@ def checked_inputs(
                 path=where,
             )
         expected = typ.get_shape()
-        if len(array.shape) != len(expected) or any(
-            d != nn.DYNAMIC and d != a for a, d in zip(array.shape, expected)
-        ):
+        if not fits_shape(array.shape, expected, batch):
             raise SpintronError(
-                f"{what} '{name}' has shape {list(array.shape)}, the model expects {nn.shape_text(expected)}",
+                f"{what} '{name}' has shape {list(array.shape)}, the model expects {nn.shape_text(expected)}"
+                + (f" (a fixed batch of {batch}, exported without a dynamic batch axis: any multiple of {batch} "
+                   f"items runs {batch} at a time)" if batch else ""),
                 path=where,
             )
         if array.size == 0:
@@ -132,9 +134,47 @@ def checked_inputs(
             if not np.all(np.isfinite(array)):
                 raise SpintronError(f"{what} '{name}' contains NaN or infinite values", path=where)
         checked.append(array)
-    dynamic = [i for i, typ in enumerate(types) if typ.get_shape() and typ.get_shape()[0] == nn.DYNAMIC]
-    check_one_batch({names[i]: len(checked[i]) for i in dynamic}, what=what, path=where)
+    batched = [i for i, typ in enumerate(types) if typ.get_shape() and typ.get_shape()[0] in (nn.DYNAMIC, batch)]
+    check_one_batch({names[i]: len(checked[i]) for i in batched}, what=what, path=where)
+    if batch is not None and batched and len(checked[batched[0]]) != batch:
+        _check_outputs_batch(main, batch, len(checked[batched[0]]), what, where)
     return checked
+
+
+def _check_outputs_batch(main, batch: int, items: int, what: str, where: str | None) -> None:
+    """More items than a fixed-batch model's batch run a batch at a time, and the outputs are
+    joined along their leading axis, which must then be that batch."""
+    for typ in main.function_type.outputs.data:
+        shape = typ.get_shape()
+        if not shape or shape[0] != batch:
+            raise SpintronError(f"the model has a fixed batch of {batch} but an output of shape {list(shape)}, "
+                                f"whose items cannot be joined: give exactly {batch} {what}s, not {items}",
+                                path=where)
+
+
+def fits_shape(actual, declared, batch: int | None) -> bool:
+    """An array of shape ``actual`` fits an argument declared ``declared``: a dynamic dimension
+    takes any size, and a fixed batch (``batch``, the leading dimension) any multiple of it,
+    which then runs a batch at a time (:func:`in_fixed_batches`)."""
+    from xdsl.dialects.builtin import DYNAMIC_INDEX
+
+    return len(actual) == len(declared) and all(
+        d == DYNAMIC_INDEX or d == a or (i == 0 and d == batch and a > 0 and a % batch == 0)
+        for i, (a, d) in enumerate(zip(actual, declared)))
+
+
+def in_fixed_batches(main, arrays: list[np.ndarray], run) -> list[np.ndarray]:
+    """``run(arrays, first_item)`` once per batch of a fixed-batch ``@main`` given more items
+    than its batch (``checked_inputs`` allowed a multiple of it), the outputs joined along
+    their leading axis; else once."""
+    from spintron_nn.ir.module_info import fixed_batch
+
+    batch = fixed_batch(main)
+    items = next((len(a) for a in arrays if np.ndim(a)), None)
+    if batch is None or items is None or items == batch:
+        return run(arrays, 0)
+    parts = [run([a[start:start + batch] for a in arrays], start) for start in range(0, items, batch)]
+    return [np.concatenate(pieces, axis=0) for pieces in zip(*parts)]
 
 
 def check_output_name(path: str | Path, names: list[str]) -> None:

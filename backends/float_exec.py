@@ -22,8 +22,10 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from spintron_nn.array_files import fits_shape, in_fixed_batches
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import dtypes, nn
+from spintron_nn.ir.module_info import fixed_batch
 
 Kernel = Callable[..., np.ndarray]
 Observer = Callable[[Operation, list[np.ndarray]], None]
@@ -65,19 +67,13 @@ def evaluate_op(op: Operation, operand_values: Sequence[np.ndarray]) -> list[np.
         for r, res in zip(results, op.results, strict=True)
     ]
     for array, result in zip(arrays, op.results):
-        if not _fits(array.shape, nn.shape_of(result)):
+        if not fits_shape(array.shape, nn.shape_of(result), None):
             raise SpintronError(
                 f"{op.name} produced shape {list(array.shape)}, but its result "
                 f"type is {nn.shape_text(nn.shape_of(result))} (the batch size "
                 f"of the inputs does not fit this graph)"
             )
     return arrays
-
-
-def _fits(actual: Sequence[int], declared: Sequence[int]) -> bool:
-    return len(actual) == len(declared) and all(
-        d == nn.DYNAMIC or d == a for a, d in zip(actual, declared)
-    )
 
 
 # --------------------------------------------------------------------------
@@ -117,14 +113,15 @@ def _ordered_inputs(
         inputs = [inputs[n] for n in names]
     if len(inputs) != len(args):
         raise SpintronError(f"the model takes {len(args)} input(s), got {len(inputs)}")
-    return [_checked_input(i, arg, np.asarray(x)) for i, (arg, x) in enumerate(zip(args, inputs))]
+    batch = fixed_batch(main)
+    return [_checked_input(i, arg, np.asarray(x), batch) for i, (arg, x) in enumerate(zip(args, inputs))]
 
 
-def _checked_input(index: int, arg: SSAValue, array: np.ndarray) -> np.ndarray:
+def _checked_input(index: int, arg: SSAValue, array: np.ndarray, batch: int | None) -> np.ndarray:
     typ = arg.type
     assert isinstance(typ, TensorType)
     expected = typ.get_shape()
-    if not _fits(array.shape, expected):
+    if not fits_shape(array.shape, expected, batch):
         raise SpintronError(
             f"input #{index} has shape {list(array.shape)}, the model expects "
             f"{nn.shape_text(expected)}"
@@ -149,10 +146,13 @@ def run_float(
     ``observer(op, results)`` is called after every op (calibration records
     activation ranges through it)."""
     main = main_function(module)
+    ordered = _ordered_inputs(main, inputs)
+    return in_fixed_batches(main, ordered, lambda part, _first: _run_once(main, part, observer))
+
+
+def _run_once(main: func.FuncOp, inputs: list[np.ndarray], observer: Observer | None) -> list[np.ndarray]:
     block = main.body.block
-    values: dict[SSAValue, np.ndarray] = dict(
-        zip(block.args, _ordered_inputs(main, inputs))
-    )
+    values: dict[SSAValue, np.ndarray] = dict(zip(block.args, inputs))
     for op in block.ops:
         if isinstance(op, func.ReturnOp):
             # copies: an output may be a read-only weight or a view of an input

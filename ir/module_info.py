@@ -43,3 +43,14 @@ def count_ops(module: ModuleOp) -> dict[str, int]:
     for op in module.walk():
         counts[op.name] = counts.get(op.name, 0) + 1
     return counts
+
+
+def fixed_batch(main: FuncOp) -> int | None:
+    """The static leading dimension of a fixed-batch model (e.g. exported without a dynamic
+    batch axis), None if dynamic."""
+    from xdsl.dialects.builtin import DYNAMIC_INDEX
+
+    leading = {t.get_shape()[0] for t in main.function_type.inputs.data if t.get_shape()}
+    # one static leading size shared by every input; with a dynamic-batch input beside it, a
+    # static one ([4] bias) is a constant-like argument, not the batch
+    return leading.pop() if len(leading) == 1 and DYNAMIC_INDEX not in leading else None

@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, DenseArrayBase, ModuleOp, TensorType, f64
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, TensorType, f64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from spintron_nn.errors import SpintronError
-from spintron_nn.ir.module_info import input_names, main_function
+from spintron_nn.ir.module_info import fixed_batch, input_names, main_function
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 
 RANGE_ATTR = "spin.range"
@@ -124,13 +124,6 @@ def calibration_sample(main: func.FuncOp) -> list[np.ndarray] | None:
     """The calibration items ``calibrate`` kept on ``@main``, one array per input."""
     found = [main.attributes.get(f"{SAMPLE_ATTR}{i}") for i in range(len(main.args))]
     return None if any(a is None for a in found) else [a.array for a in found]
-
-
-def fixed_batch(main: func.FuncOp) -> int | None:
-    """The static leading dimension of a fixed-batch model, None if dynamic."""
-    leading = {t.get_shape()[0] for t in main.function_type.inputs.data if t.get_shape()}
-    static = leading - {DYNAMIC_INDEX}
-    return static.pop() if len(static) == 1 else None
 
 
 def check_batched_inputs(module: ModuleOp) -> None:

@@ -49,7 +49,7 @@ from spintron_nn.backends.sim.executor import evaluate_op
 from spintron_nn.energy.cost_model import one_bit_fraction
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
-from spintron_nn.ir.module_info import main_function
+from spintron_nn.ir.module_info import fixed_batch, main_function
 from spintron_nn.ir.spin import get_int
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes.calibrate import calibration_sample
@@ -179,6 +179,17 @@ def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: fl
     main = main_function(module)
     sample = calibration_sample(main)
     values = None if sample is None else dict(zip(main.args, sample))
+    # a fixed-batch model's graph takes its batch at a time (reshapes to a static shape), so
+    # its calibration items go through each op a batch at a time, in item order
+    batch = fixed_batch(main)
+    batches = 1 if sample is None or batch is None else max(len(sample[0]) // batch, 1)
+
+    def evaluate(op, operands: list[np.ndarray]) -> np.ndarray:
+        if batches == 1:
+            return evaluate_op(op, operands)
+        parts = zip(*(np.split(a, batches) for a in operands))
+        return np.concatenate([evaluate_op(op, list(part)) for part in parts])
+
     for op in list(main.body.block.ops):
         if isinstance(op, func.ReturnOp):
             break
@@ -189,7 +200,7 @@ def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: fl
             new_ops = [op]
         if values is not None:
             for new in new_ops:
-                values[new.results[0]] = evaluate_op(new, [values[v] for v in new.operands])
+                values[new.results[0]] = evaluate(new, [values[v] for v in new.operands])
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.backends.sim.noise import Q
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn, spin
-from spintron_nn.ir.module_info import main_function
+from spintron_nn.ir.module_info import fixed_batch, main_function
 from spintron_nn.ir.spin import get_int, get_ints, get_real
 
 
@@ -205,17 +205,18 @@ def _as_result_type(op: Operation, array: np.ndarray) -> np.ndarray:
 
 
 def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    from spintron_nn.array_files import fits_shape
+
     types = main.function_type.inputs.data
     if len(inputs) != len(types):
         raise SpintronError(f"the model takes {len(types)} input(s), got {len(inputs)}")
+    batch = fixed_batch(main)
     arrays = []
     for index, (array, typ) in enumerate(zip(inputs, types)):
         array = np.asarray(array, dtype=np.float32)
         assert isinstance(typ, TensorType)
         expected = tuple(typ.get_shape())
-        if array.ndim != len(expected) or any(
-            d != DYNAMIC_INDEX and d != a for d, a in zip(expected, array.shape)
-        ):
+        if not fits_shape(array.shape, expected, batch):
             shown = ["?" if d == DYNAMIC_INDEX else d for d in expected]
             raise SpintronError(f"input #{index} has shape {list(array.shape)}, the model expects {shown}")
         arrays.append(array)
@@ -278,16 +279,26 @@ def run_spin(
     noise=None,
     seed: int = 0,
     tile_currents: TileCurrents | None = None,
+    first_item: int = 0,
 ) -> list[np.ndarray]:
     """Execute ``@main`` of a spin module on a batch; one array per output.
 
     The batch runs in chunks of CHUNK_ITEMS items when every input has a
-    dynamic leading dimension; outputs are joined along their dynamic axis."""
+    dynamic leading dimension; outputs are joined along their dynamic axis.
+    ``first_item``: the index of ``inputs``' first item in a larger batch run
+    piecewise (a fixed-batch model's batches), which numbers its read-noise draws."""
     main = main_function(module)
     arrays = _check_inputs(main, inputs)
     if tile_currents is not None and noise is not None and not noise.is_off:
         raise SpintronError("noise applies to the integer column currents, not to given analog ones")
-    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents)
+    if tile_currents is None and fixed_batch(main) not in (None, *(len(a) for a in arrays[:1])):
+        from spintron_nn.array_files import in_fixed_batches
+
+        # more items than a fixed-batch model takes: a batch at a time, the draws numbered on
+        return in_fixed_batches(main, arrays, lambda part, first: run_spin(
+            module, part, noise=noise, seed=seed, first_item=first_item + first))
+    run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents,
+               first_item=first_item)
     batched = bool(arrays) and all(_batch_axis(t) == 0 for t in main.function_type.inputs.data)
     total = len(arrays[0]) if batched else 0
     if not batched or total <= CHUNK_ITEMS:
@@ -295,7 +306,8 @@ def run_spin(
     chunks = []
     for start in range(0, total, CHUNK_ITEMS):
         part = [a[start : start + CHUNK_ITEMS] for a in arrays]
-        chunks.append(_execute(main, part, dataclasses.replace(run, first_item=start, items=len(part[0]))))
+        chunks.append(_execute(main, part, dataclasses.replace(run, first_item=first_item + start,
+                                                               items=len(part[0]))))
     outputs = []
     for index, typ in enumerate(main.function_type.outputs.data):
         axis = _batch_axis(typ)

@@ -1,0 +1,60 @@
+"""Models exported with a fixed batch (torch.onnx.export without dynamic_axes: batch 1).
+
+Found by a user walkthrough: such a model could be calibrated, run and verified on
+one item only.  Now any multiple of its batch runs a batch at a time.  Oracles:
+onnxruntime item by item for the float graph, and the same network exported with
+a dynamic batch, whose design must give identical results on every backend,
+with device read noise too (its draws are numbered by item across batches)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spintron_nn.api import compile_model
+from spintron_nn.backends.sim.noise import NoiseSpec
+from spintron_nn.config import CompileConfig
+from spintron_nn.errors import SpintronError
+
+ort = pytest.importorskip("onnxruntime")
+
+
+def _export(tmp_path, batch: int, dynamic: bool) -> str:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 3 * 3, 5)).eval()
+    path = tmp_path / f"b{batch}{'d' if dynamic else ''}.onnx"
+    axes = {"x": {0: "n"}, "y": {0: "n"}} if dynamic else None
+    torch.onnx.export(model, torch.randn(batch, 3, 5, 5), path, opset_version=13, dynamo=False,
+                      input_names=["x"], output_names=["y"], dynamic_axes=axes)
+    return str(path)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_batch_1_export_runs_any_number_of_items(tmp_path):
+    rng = np.random.default_rng(5)
+    calibration = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
+    x = rng.standard_normal((7, 3, 5, 5)).astype(np.float32)
+    config = CompileConfig(targets=("ir", "sim"))
+    fixed = compile_model(_export(tmp_path, 1, False), config, calibration)
+    dynamic = compile_model(_export(tmp_path, 1, True), config, calibration)
+    session = ort.InferenceSession(str(tmp_path / "b1.onnx"))
+    expected = np.concatenate([session.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    np.testing.assert_allclose(fixed.run(x, backend="float")[0], expected, rtol=1e-5, atol=1e-5)
+    noise = NoiseSpec(conductance_variation=0.05, read_noise=0.02)
+    for kwargs in ({}, {"noise": noise, "seed": 3}):
+        np.testing.assert_array_equal(fixed.run(x, backend="sim", **kwargs)[0], dynamic.run(x, backend="sim", **kwargs)[0])
+    same = np.repeat(x[:1], 4, axis=0)  # read noise draws differ from item to item
+    noisy = fixed.run(same, backend="sim", noise=noise, seed=3)[0]
+    assert len({row.tobytes() for row in noisy}) > 1
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_fixed_batch_takes_multiples_of_it_only(tmp_path):
+    rng = np.random.default_rng(6)
+    design = compile_model(_export(tmp_path, 2, False), CompileConfig(targets=("ir", "sim")),
+                           rng.standard_normal((8, 3, 5, 5)).astype(np.float32))
+    assert design.run(rng.standard_normal((6, 3, 5, 5)).astype(np.float32), backend="sim")[0].shape == (6, 5)
+    with pytest.raises(SpintronError, match="fixed batch of 2"):
+        design.run(rng.standard_normal((3, 3, 5, 5)).astype(np.float32), backend="sim")
