@@ -175,3 +175,20 @@ def test_run_pipeline_refuses_a_list_of_names():
 
     with pytest.raises(SpintronError, match="pipeline must be a string"):
         run_pipeline(ModuleOp([]), ["canonicalize"])
+
+
+@pytest.mark.parametrize("name", ["shape-inference{batch=2}", "calibrate", "quantize", "lower-to-spin"])
+def test_nn_passes_refuse_a_lowered_design(name, model, tmp_path, capsys):
+    """They used to fail deep inside: a shape rule ('spin.quantize: input and
+    result shapes differ'), 'spin.dequantize has no quantization', ..."""
+    lowered = tmp_path / "lowered.mlir"
+    argv = [str(model), "-p", "calibrate,quantize,lower-to-spin", "-o", str(lowered)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([str(lowered), "-p", name]) == 2
+    err = capsys.readouterr().err
+    pass_name = name.split("{")[0]
+    assert err == (
+        f"spintron-opt: error: {pass_name}: the module is already lowered to the spin dialect; "
+        f"{pass_name} applies to nn graphs, such as a bundle's float.mlir\n"
+    )
