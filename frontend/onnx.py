@@ -164,6 +164,9 @@ class _GraphImporter:
         self.env: dict[str, Value] = {}
         self.materialized: dict[str, SSAValue] = {}
         self.weight_keys: set[str] = set()
+        # an output nothing reads is not imported (see NodeContext.output_used)
+        self.read_names = {name for node in self.graph.node for name in node.input}
+        self.read_names |= {output.name for output in self.graph.output}
 
     def run(self) -> ModuleOp:
         initializers = {t.name for t in self.graph.initializer}
@@ -275,15 +278,14 @@ class _GraphImporter:
                 f"{_node_label(node, opset)}: supported only on constant inputs",
                 path=self.where,
             )
-        ctx = NodeContext(node, schema, self.env, self.block, self._materialize, self.where, opset)
+        ctx = NodeContext(
+            node, schema, self.env, self.block, self._materialize, self.where, opset, self.read_names
+        )
         for attribute in node.attribute:
             if attribute.name not in rule.attributes:
                 raise ctx.fail(f"attribute '{attribute.name}' is not supported", unsupported=True)
         results = rule.convert(ctx)
-        wanted = [o for o in node.output if o]
-        if len(wanted) > len(results) or any(
-            o and i >= len(results) for i, o in enumerate(node.output)
-        ):
+        if any(ctx.output_used(i) for i in range(len(results), len(node.output))):
             raise ctx.fail(f"only {len(results)} output(s) are supported", unsupported=True)
         for name, value in zip(node.output, results):
             if name:

@@ -128,7 +128,7 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
 
 
 def _pool_common(ctx: NodeContext) -> dict:
-    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+    if ctx.output_used(1):
         raise ctx.fail("the Indices output is not supported", unsupported=True)
     if ctx.attr("storage_order", 0) != 0:
         raise ctx.fail("storage_order=1 is not supported", unsupported=True)
@@ -260,7 +260,7 @@ def _dropout(ctx: NodeContext) -> list[Value]:
     if ctx.version < 7 and not ctx.attr("is_test", 0):
         raise ctx.fail("is_test=0 is not an inference graph", unsupported=True)
     results = _identity(ctx)
-    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+    if ctx.output_used(1):
         shape = ctx.shape(0)
         if None in shape:
             raise ctx.fail("the mask output of a dynamic-batch Dropout is not supported", unsupported=True)

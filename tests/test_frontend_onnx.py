@@ -588,8 +588,21 @@ def test_castlike_and_dropout_mask_import():
         assert np.array_equal(g_out, r_out)
 
 
-def test_dropout_mask_of_a_dynamic_batch_is_refused():
+@pytest.mark.parametrize("mask_reader", ["graph output", "node"])
+def test_dropout_mask_of_a_dynamic_batch_is_refused_when_read(mask_reader):
     g = Graph([2, 3], opset=17)
-    g.node("Dropout", ["x"], outputs=["y", "mask"])
+    y = g.node("Dropout", ["x"], outputs=["y", "mask"])
+    outputs = ["y", "mask"]
+    if mask_reader == "node":
+        outputs = [y, g.node("Cast", ["mask"], to=TensorProto.FLOAT)]
     with pytest.raises(SpintronError, match="mask output of a dynamic-batch Dropout"):
-        load_model(g.model("y", "mask"))
+        load_model(g.model(*outputs))
+
+
+@pytest.mark.parametrize("op, attrs", [("Dropout", {}), ("MaxPool", {"kernel_shape": [2, 2]})])
+def test_an_unread_second_output_of_a_dynamic_batch_graph_is_ignored(op, attrs):
+    """PyTorch exports keep Dropout's mask (and MaxPool's Indices) named though
+    nothing reads them; the import refused such a Dropout for a dynamic batch."""
+    g = Graph([2, 3, 4, 4], opset=17)
+    y = g.node(op, ["x"], outputs=["y", "unread"], **attrs)
+    g.run(g.node("Relu", [y]))
