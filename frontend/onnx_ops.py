@@ -90,6 +90,10 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
         low, high = ctx.attr("min"), ctx.attr("max")
     else:
         low, high = ctx.const_scalar(1, "min"), ctx.const_scalar(2, "max")
+    if low is not None and high is not None and low > high:
+        # ONNX (and onnxruntime, np.clip) give max everywhere then: min(max(x, low), high).
+        # [high, high] says so without an empty interval, which quantization refuses.
+        low = high
     return ctx.make(nn.ClipOp, ctx.value(0), min=low, max=high)
 
 

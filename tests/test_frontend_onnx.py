@@ -186,6 +186,21 @@ def test_clip_input_form(opset, bounds):
     g.run(g.node("Clip", ["x", *names]))
 
 
+def test_clip_with_min_above_max_is_max_everywhere_float_and_compiled():
+    """ONNX: min(max(x, min), max), so Clip(1, -1) is -1; the compile used to
+    stop at 'fused clamp [1.0, -1.0] is empty' (without the model's name)."""
+    from spintron_nn.api import compile_model
+    from spintron_nn.config import CompileConfig
+
+    g = Graph([2, 4])
+    gemm = g.node("Gemm", ["x", g.weight("w", (3, 4))], transB=1)
+    g.run(g.node("Clip", [gemm, g.const("lo", 1.0, np.float32), g.const("hi", -1.0, np.float32)]))
+    x = np.random.default_rng(SEED).standard_normal((8, 4)).astype(np.float32)
+    design = compile_model(g.model("clip1"), CompileConfig(), x)
+    (got,) = design.run(x)
+    np.testing.assert_array_equal(got, np.full((8, 3), -1.0, np.float32))
+
+
 def test_clip_attribute_form_opset_6_is_converted():
     """Opset 6 models go through onnx's version converter first."""
     g = Graph([1, 3, 4], 6)
