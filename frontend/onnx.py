@@ -130,6 +130,7 @@ def _check_model(model: onnx.ModelProto, where: str) -> None:
         inferred = shape_inference.infer_shapes(
             model, check_type=True, strict_mode=False, data_prop=True
         )
+        _check_boundary_shapes(inferred, where)
         onnx.checker.check_model(inferred)
     except UnicodeDecodeError:
         # onnx's C++ checks quote names from the file; corrupt bytes there
@@ -142,6 +143,24 @@ def _check_model(model: onnx.ModelProto, where: str) -> None:
         raise SpintronError(f"invalid ONNX model: {' '.join(first)}", path=where) from None
 
 
+
+
+def _check_boundary_shapes(model: onnx.ModelProto, where: str) -> None:
+    """The checker's own message for a graph input or output without a shape,
+    "Field 'shape' of 'type' is required but missing", names neither the value
+    nor what to do; shape inference (run before) has filled in what it could."""
+    initializers = {t.name for t in model.graph.initializer}
+    for kind, infos, remedy in (
+        ("input", model.graph.input, "give its dimensions (only the first, the batch, may be symbolic)"),
+        ("output", model.graph.output, "onnx shape inference cannot work it out; give its shape"),
+    ):
+        for info in infos:
+            tensor = info.type.tensor_type if info.type.HasField("tensor_type") else None
+            if tensor is not None and not tensor.HasField("shape") and info.name not in initializers:
+                raise SpintronError(
+                    f"invalid ONNX model: graph {kind} '{_printable(info.name)}' has no shape: {remedy}",
+                    path=where,
+                )
 
 
 def _printable(name: str) -> str:
