@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from spintron_nn.config import CompileConfig
+from spintron_nn.config import CompileConfig, parse_crossbar
 from spintron_nn.design import Design
 from spintron_nn.errors import SpintronError, UnsupportedError
 
@@ -45,7 +45,10 @@ class MTJConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             unit, low, high, hint = _PLAUSIBLE[f.name]
-            if not isinstance(value, (int, float)) or not low <= float(value) <= high:
+            # bool is an int to Python, and "10k" is not compared with a range
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SpintronError(f"MTJConfig.{f.name} must be a number in {unit}, got {value!r}")
+            if not low <= float(value) <= high:
                 raise SpintronError(
                     f"MTJConfig.{f.name}={value!r} {unit} is outside the plausible range "
                     f"{low:g}..{high:g} {unit} ({hint})"
@@ -102,15 +105,48 @@ class ConvertedDesign:
         return emit_verilog(self.design, module_name=module_name, target_frequency=target_frequency)
 
 
+def _as_mtj_config(mtj_config: MTJConfig | dict[str, float] | None) -> MTJConfig:
+    """``None`` is the default device; a dict is taken as MTJConfig's fields."""
+    if mtj_config is None:
+        return MTJConfig()
+    if isinstance(mtj_config, MTJConfig):
+        return mtj_config
+    if isinstance(mtj_config, dict):
+        known = [f.name for f in fields(MTJConfig)]
+        unknown = sorted(str(key) for key in mtj_config if key not in known)
+        if unknown:
+            raise SpintronError(
+                f"MTJConfig has no field {', '.join(unknown)} (fields: {', '.join(known)})"
+            )
+        return MTJConfig(**mtj_config)
+    raise SpintronError(
+        f"SpintronConverter takes an MTJConfig or a dict of its fields, got {type(mtj_config).__name__}"
+    )
+
+
+def _crossbar_rows_cols(crossbar_size: Any) -> tuple[int, int]:
+    """``128``, ``(64, 128)`` or the CLI's text ``"64x128"`` -> (rows, cols);
+    CompileConfig checks the sizes themselves."""
+    if isinstance(crossbar_size, str):
+        return parse_crossbar(crossbar_size)
+    if isinstance(crossbar_size, int) and not isinstance(crossbar_size, bool):
+        return crossbar_size, crossbar_size
+    if isinstance(crossbar_size, (tuple, list)) and len(crossbar_size) == 2:
+        return crossbar_size[0], crossbar_size[1]
+    raise SpintronError(
+        f"crossbar_size must be an int, a (rows, cols) pair or text like '128x128', got {crossbar_size!r}"
+    )
+
+
 class SpintronConverter:
-    def __init__(self, mtj_config: MTJConfig | None = None):
-        self.mtj_config = mtj_config or MTJConfig()
+    def __init__(self, mtj_config: MTJConfig | dict[str, float] | None = None):
+        self.mtj_config = _as_mtj_config(mtj_config)
 
     def convert(
         self,
         model: Any,
         quantization_bits: int = 8,
-        crossbar_size: int | tuple[int, int] = 128,
+        crossbar_size: int | tuple[int, int] | str = 128,
         *,
         activation_bits: int = 8,
         output_bits: int | None = 8,
@@ -138,7 +174,7 @@ class SpintronConverter:
         from spintron_nn.api import compile_model
         from spintron_nn.energy.cost_model import default_cell_type
 
-        rows, cols = (crossbar_size, crossbar_size) if isinstance(crossbar_size, int) else crossbar_size
+        rows, cols = _crossbar_rows_cols(crossbar_size)
         config = CompileConfig(
             weight_bits=quantization_bits,
             layer_weight_bits=layer_quantization_bits or (),

@@ -10,7 +10,7 @@ operands; a failure becomes a SpintronError naming the node.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ class NodeContext:
         materialize: Callable[[str], SSAValue],
         where: str,
         opset: int,
+        read_names: Collection[str] = (),
     ):
         self.node = node
         self.schema = schema
@@ -48,6 +49,14 @@ class NodeContext:
         self._block = block
         self._materialize = materialize
         self.where = where
+        self._read_names = read_names  # every value a node or the graph's outputs read
+
+    def output_used(self, index: int) -> bool:
+        """Whether output ``index`` is requested and read by a node or is a
+        graph output: an output nobody reads (Dropout's mask, MaxPool's
+        Indices in an exported graph) need not be supported."""
+        outputs = self.node.output
+        return index < len(outputs) and bool(outputs[index]) and outputs[index] in self._read_names
 
     # ---- diagnostics -----------------------------------------------------
 

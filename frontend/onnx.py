@@ -130,6 +130,7 @@ def _check_model(model: onnx.ModelProto, where: str) -> None:
         inferred = shape_inference.infer_shapes(
             model, check_type=True, strict_mode=False, data_prop=True
         )
+        _check_boundary_shapes(inferred, where)
         onnx.checker.check_model(inferred)
     except UnicodeDecodeError:
         # onnx's C++ checks quote names from the file; corrupt bytes there
@@ -142,6 +143,24 @@ def _check_model(model: onnx.ModelProto, where: str) -> None:
         raise SpintronError(f"invalid ONNX model: {' '.join(first)}", path=where) from None
 
 
+
+
+def _check_boundary_shapes(model: onnx.ModelProto, where: str) -> None:
+    """The checker's own message for a graph input or output without a shape,
+    "Field 'shape' of 'type' is required but missing", names neither the value
+    nor what to do; shape inference (run before) has filled in what it could."""
+    initializers = {t.name for t in model.graph.initializer}
+    for kind, infos, remedy in (
+        ("input", model.graph.input, "give its dimensions (only the first, the batch, may be symbolic)"),
+        ("output", model.graph.output, "onnx shape inference cannot work it out; give its shape"),
+    ):
+        for info in infos:
+            tensor = info.type.tensor_type if info.type.HasField("tensor_type") else None
+            if tensor is not None and not tensor.HasField("shape") and info.name not in initializers:
+                raise SpintronError(
+                    f"invalid ONNX model: graph {kind} '{_printable(info.name)}' has no shape: {remedy}",
+                    path=where,
+                )
 
 
 def _printable(name: str) -> str:
@@ -164,6 +183,9 @@ class _GraphImporter:
         self.env: dict[str, Value] = {}
         self.materialized: dict[str, SSAValue] = {}
         self.weight_keys: set[str] = set()
+        # an output nothing reads is not imported (see NodeContext.output_used)
+        self.read_names = {name for node in self.graph.node for name in node.input}
+        self.read_names |= {output.name for output in self.graph.output}
 
     def run(self) -> ModuleOp:
         initializers = {t.name for t in self.graph.initializer}
@@ -275,15 +297,14 @@ class _GraphImporter:
                 f"{_node_label(node, opset)}: supported only on constant inputs",
                 path=self.where,
             )
-        ctx = NodeContext(node, schema, self.env, self.block, self._materialize, self.where, opset)
+        ctx = NodeContext(
+            node, schema, self.env, self.block, self._materialize, self.where, opset, self.read_names
+        )
         for attribute in node.attribute:
             if attribute.name not in rule.attributes:
                 raise ctx.fail(f"attribute '{attribute.name}' is not supported", unsupported=True)
         results = rule.convert(ctx)
-        wanted = [o for o in node.output if o]
-        if len(wanted) > len(results) or any(
-            o and i >= len(results) for i, o in enumerate(node.output)
-        ):
+        if any(ctx.output_used(i) for i in range(len(results), len(node.output))):
             raise ctx.fail(f"only {len(results)} output(s) are supported", unsupported=True)
         for name, value in zip(node.output, results):
             if name:

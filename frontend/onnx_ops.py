@@ -90,6 +90,10 @@ def _clip(ctx: NodeContext) -> list[SSAValue]:
         low, high = ctx.attr("min"), ctx.attr("max")
     else:
         low, high = ctx.const_scalar(1, "min"), ctx.const_scalar(2, "max")
+    if low is not None and high is not None and low > high:
+        # ONNX (and onnxruntime, np.clip) give max everywhere then: min(max(x, low), high).
+        # [high, high] says so without an empty interval, which quantization refuses.
+        low = high
     return ctx.make(nn.ClipOp, ctx.value(0), min=low, max=high)
 
 
@@ -128,7 +132,7 @@ def _conv(ctx: NodeContext) -> list[SSAValue]:
 
 
 def _pool_common(ctx: NodeContext) -> dict:
-    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+    if ctx.output_used(1):
         raise ctx.fail("the Indices output is not supported", unsupported=True)
     if ctx.attr("storage_order", 0) != 0:
         raise ctx.fail("storage_order=1 is not supported", unsupported=True)
@@ -260,7 +264,7 @@ def _dropout(ctx: NodeContext) -> list[Value]:
     if ctx.version < 7 and not ctx.attr("is_test", 0):
         raise ctx.fail("is_test=0 is not an inference graph", unsupported=True)
     results = _identity(ctx)
-    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+    if ctx.output_used(1):
         shape = ctx.shape(0)
         if None in shape:
             raise ctx.fail("the mask output of a dynamic-batch Dropout is not supported", unsupported=True)

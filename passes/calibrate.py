@@ -35,6 +35,7 @@ from xdsl.passes import ModulePass
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.module_info import fixed_batch, input_names, main_function
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
+from spintron_nn.passes.graph_utils import require_nn_graph
 
 RANGE_ATTR = "spin.range"
 INPUT_RANGES_ATTR = "spin.input_ranges"
@@ -218,6 +219,7 @@ class CalibratePass(ModulePass):
     percentile: float = 100.0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_nn_graph(op, self.name)
         inputs = None
         if self.data:
             inputs = load_calibration_file(self.data, input_names(op))

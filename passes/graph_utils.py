@@ -14,6 +14,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 
+from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn
 from spintron_nn.ir.weights import WeightBlob, fresh_weight_key
 
@@ -95,3 +96,16 @@ def output_clamp(op: nn.NNOperation) -> tuple[float | None, float | None]:
         None if low is None else nn.read_float(low),
         None if high is None else nn.read_float(high),
     )
+
+
+def require_nn_graph(module: Operation, pass_name: str) -> None:
+    """Refuse a module that lower-to-spin has already lowered.
+
+    The passes up to lower-to-spin read ``nn`` ops; on a crossbar design they
+    would fail deep inside (a shape rule, the float executor, a missing
+    quantization) with a message that does not name the cause."""
+    if any(op.name.startswith("spin.") for op in module.walk()):
+        raise SpintronError(
+            f"{pass_name}: the module is already lowered to the spin dialect; "
+            f"{pass_name} applies to nn graphs, such as a bundle's float.mlir"
+        )

@@ -39,7 +39,7 @@ from spintron_nn.ir.nn import read_float, read_int, read_ints
 from spintron_nn.ir.weights import WeightAttr, WeightBlob
 from spintron_nn.passes import quantize as q
 from spintron_nn.passes.calibrate import read_range
-from spintron_nn.passes.graph_utils import is_returned_only
+from spintron_nn.passes.graph_utils import is_returned_only, require_nn_graph
 
 @dataclass(frozen=True)
 class CrossbarConfig:
@@ -698,6 +698,7 @@ class LowerToSpinPass(ModulePass):
     layer_adc_bits: str = ""  # "layer0=8": single matrix layers' ADC resolutions
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_nn_graph(op, self.name)
         rows, cols = parse_crossbar(self.crossbar) if self.crossbar else (self.rows, self.cols)
         adc_bits = None if self.adc_bits == 0 else self.adc_bits
         lower_module(op, CrossbarConfig(rows=rows, cols=cols, cell_bits=self.cell_bits, adc_bits=adc_bits,

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline, get_pass_option_infos
-from xdsl.utils.arg_spec import parse_pipeline
-from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException
+from xdsl.utils.exceptions import DiagnosticException
 
 from spintron_nn.entry_points import has_entry_point, load_entry_point
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir.context import make_context
+from spintron_nn.passes.pipeline_spec import coerce_options, parse_arg_specs
 
 # name -> "module:Class"; modules are imported on first use.
 _REGISTRY: dict[str, str] = {
@@ -72,22 +72,32 @@ def describe_passes() -> str:
 
 def parse_pass_pipeline(spec: str) -> tuple[ModulePass, ...]:
     passes = available_passes()
-    try:
-        specs = tuple(parse_pipeline(spec))
-    # xDSL raises its own lexer/parse errors; ArgSpecParseError is a BaseException
-    except (Exception, ArgSpecParseError) as exc:
-        raise SpintronError(f"invalid pipeline '{spec}': {exc}") from None
+    specs = parse_arg_specs(spec)
     result = []
     for arg_spec in specs:
         if arg_spec.name not in passes:
             known = ", ".join(passes)
             raise SpintronError(f"unknown pass '{arg_spec.name}' (known: {known})")
         cls = passes[arg_spec.name]()
+        arg_spec = coerce_options(cls, arg_spec)
         try:
             result.append(cls.from_pass_spec(arg_spec))
         except Exception as exc:
             raise SpintronError(f"pass '{arg_spec.name}': {exc}") from None
     return tuple(result)
+
+
+def _pipeline_passes(pipeline: object) -> tuple[ModulePass, ...]:
+    """A ``-p`` string or pass instances; anything else (a list of names) is
+    refused here rather than failing inside xDSL with an AttributeError."""
+    if isinstance(pipeline, str):
+        return parse_pass_pipeline(pipeline)
+    if isinstance(pipeline, (tuple, list)) and all(isinstance(p, ModulePass) for p in pipeline):
+        return tuple(pipeline)
+    raise SpintronError(
+        "pipeline must be a string such as 'canonicalize,fold-batchnorm' or a sequence "
+        f"of pass instances, got {pipeline!r}"
+    )
 
 
 @dataclass
@@ -98,14 +108,14 @@ class PassTiming:
 
 def run_pipeline(
     module: ModuleOp,
-    pipeline: str | tuple[ModulePass, ...],
+    pipeline: str | tuple[ModulePass, ...] | list[ModulePass],
     *,
     ctx: Context | None = None,
     timings: list[PassTiming] | None = None,
     on_pass: Callable[[ModulePass], None] | None = None,
 ) -> ModuleOp:
     """Apply ``pipeline`` to ``module`` in place, verifying after each pass."""
-    passes = parse_pass_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    passes = _pipeline_passes(pipeline)
     ctx = ctx or make_context()
     for module_pass in passes:
         if on_pass is not None:

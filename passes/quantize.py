@@ -46,6 +46,7 @@ from spintron_nn.errors import SpintronError
 from spintron_nn.ir.module_info import main_function
 from spintron_nn.ir.spin import ACT_BITS, WEIGHT_BITS, int_attr
 from spintron_nn.passes.calibrate import INPUT_RANGES_ATTR, read_range
+from spintron_nn.passes.graph_utils import require_nn_graph
 
 SCALE_ATTR = "spin.scale"
 ZERO_POINT_ATTR = "spin.zero_point"
@@ -160,6 +161,7 @@ class QuantizePass(ModulePass):
     layer_activation_bits: str = ""  # "layer0=8": single matrix layers' result code widths
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_nn_graph(op, self.name)
         quantize_module(
             op, weight_bits=self.weight_bits, activation_bits=self.activation_bits, per_channel=self.per_channel,
             output_bits=self.output_bits, layer_weight_bits=parse_layer_bits(self.layer_weight_bits),

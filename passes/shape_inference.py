@@ -22,6 +22,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn
+from spintron_nn.passes.graph_utils import require_nn_graph
 
 
 def _with_batch(typ: TensorType, batch: int) -> TensorType:
@@ -73,6 +74,7 @@ class ShapeInferencePass(ModulePass):
             raise ValueError(f"batch must be >= 1, got {self.batch}")
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_nn_graph(op, self.name)
         for function in op.walk():
             if not isinstance(function, func.FuncOp) or function.is_declaration:
                 continue

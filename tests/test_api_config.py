@@ -1,5 +1,6 @@
 """Compile options and the facade's physical-range checks."""
 
+import numpy as np
 import pytest
 
 from spintron_nn.config import CompileConfig, parse_crossbar
@@ -73,6 +74,51 @@ def test_mtj_config_catches_the_proposals_unit_slip():
 def test_mtj_config_ranges(kwargs, field):
     with pytest.raises(SpintronError, match=field):
         MTJConfig(**kwargs)
+
+
+@pytest.mark.parametrize("field, value", [("resistance_high", "10k"), ("read_voltage", True)])
+def test_mtj_config_non_numbers_are_named_as_such(field, value):
+    # "10k" used to be reported as outside the plausible range
+    with pytest.raises(SpintronError, match=f"MTJConfig.{field} must be a number in"):
+        MTJConfig(**{field: value})
+
+
+def _tiny_gemm():
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((3, 4), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_converter_takes_a_dict_and_the_clis_crossbar_text():
+    from spintron_nn.facade import SpintronConverter
+
+    calibration = np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32)
+    converted = SpintronConverter({"resistance_high": 1e4}).convert(
+        _tiny_gemm(), crossbar_size="32x16", calibration=calibration)
+    assert converted.mtj == MTJConfig(resistance_high=1e4)
+    assert (converted.design.config.rows, converted.design.config.cols) == (32, 16)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda c: c({"r_high": 1e4}), "MTJConfig has no field r_high"),
+        (lambda c: c(3), "takes an MTJConfig or a dict of its fields, got int"),
+        (lambda c: c().convert(None, crossbar_size="64by64"), "must look like 128x128"),
+        (lambda c: c().convert(None, crossbar_size=2.5), "crossbar_size must be an int"),
+    ],
+)
+def test_converter_refuses_bad_arguments_clearly(make, message):
+    from spintron_nn.facade import SpintronConverter
+
+    with pytest.raises(SpintronError, match=message):
+        make(SpintronConverter)
 
 
 def test_mtj_config_needs_positive_tmr():

@@ -124,6 +124,22 @@ def case_dangling_input(tmp: Path) -> Path:
     return save(gemm_model(op="Gemm", extra_inputs=["ghost"]), tmp / "model" / "dangling.onnx")
 
 
+def case_input_without_shape(tmp: Path) -> Path:
+    model = gemm_model()
+    model.graph.input[0].type.tensor_type.ClearField("shape")
+    return save(model, tmp / "model" / "input_without_shape.onnx")
+
+
+def case_output_without_inferable_shape(tmp: Path) -> Path:
+    """Reshape to a runtime shape of unknown length: no rank for 'y'."""
+    model = gemm_model()
+    model.graph.node[0].output[0] = "h"
+    model.graph.node.append(helper.make_node("Reshape", ["h", "s"], ["y"], name="reshape"))
+    model.graph.input.append(helper.make_tensor_value_info("s", TensorProto.INT64, ["K"]))
+    model.graph.output[0].type.tensor_type.ClearField("shape")
+    return save(model, tmp / "model" / "output_without_shape.onnx")
+
+
 def _fifo(tmp: Path) -> Path:
     fifo = tmp / "outside" / "secret.bin"
     fifo.parent.mkdir(parents=True)
@@ -209,6 +225,10 @@ CASES = {
     "unsupported_op": (case_unsupported_op, "node 'erf1' (Erf, domain ai.onnx, opset 13): unsupported"),
     "contradicting_initializer": (case_contradicting_initializer, "fc"),
     "dangling_input": (case_dangling_input, "ghost"),
+    # the checker alone said "Field 'shape' of 'type' is required but missing."
+    "input_without_shape": (case_input_without_shape, "graph input 'x' has no shape: give its dimensions"),
+    "output_without_shape": (
+        case_output_without_inferable_shape, "graph output 'y' has no shape: onnx shape inference cannot"),
     "external_dotdot": (case_external_dotdot, "leaves the model's folder"),
     "external_absolute": (case_external_absolute, "absolute path"),
     "external_symlink": (case_external_symlink, "symbolic link"),

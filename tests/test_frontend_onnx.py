@@ -186,6 +186,21 @@ def test_clip_input_form(opset, bounds):
     g.run(g.node("Clip", ["x", *names]))
 
 
+def test_clip_with_min_above_max_is_max_everywhere_float_and_compiled():
+    """ONNX: min(max(x, min), max), so Clip(1, -1) is -1; the compile used to
+    stop at 'fused clamp [1.0, -1.0] is empty' (without the model's name)."""
+    from spintron_nn.api import compile_model
+    from spintron_nn.config import CompileConfig
+
+    g = Graph([2, 4])
+    gemm = g.node("Gemm", ["x", g.weight("w", (3, 4))], transB=1)
+    g.run(g.node("Clip", [gemm, g.const("lo", 1.0, np.float32), g.const("hi", -1.0, np.float32)]))
+    x = np.random.default_rng(SEED).standard_normal((8, 4)).astype(np.float32)
+    design = compile_model(g.model("clip1"), CompileConfig(), x)
+    (got,) = design.run(x)
+    np.testing.assert_array_equal(got, np.full((8, 3), -1.0, np.float32))
+
+
 def test_clip_attribute_form_opset_6_is_converted():
     """Opset 6 models go through onnx's version converter first."""
     g = Graph([1, 3, 4], 6)
@@ -588,8 +603,21 @@ def test_castlike_and_dropout_mask_import():
         assert np.array_equal(g_out, r_out)
 
 
-def test_dropout_mask_of_a_dynamic_batch_is_refused():
+@pytest.mark.parametrize("mask_reader", ["graph output", "node"])
+def test_dropout_mask_of_a_dynamic_batch_is_refused_when_read(mask_reader):
     g = Graph([2, 3], opset=17)
-    g.node("Dropout", ["x"], outputs=["y", "mask"])
+    y = g.node("Dropout", ["x"], outputs=["y", "mask"])
+    outputs = ["y", "mask"]
+    if mask_reader == "node":
+        outputs = [y, g.node("Cast", ["mask"], to=TensorProto.FLOAT)]
     with pytest.raises(SpintronError, match="mask output of a dynamic-batch Dropout"):
-        load_model(g.model("y", "mask"))
+        load_model(g.model(*outputs))
+
+
+@pytest.mark.parametrize("op, attrs", [("Dropout", {}), ("MaxPool", {"kernel_shape": [2, 2]})])
+def test_an_unread_second_output_of_a_dynamic_batch_graph_is_ignored(op, attrs):
+    """PyTorch exports keep Dropout's mask (and MaxPool's Indices) named though
+    nothing reads them; the import refused such a Dropout for a dynamic batch."""
+    g = Graph([2, 3, 4, 4], opset=17)
+    y = g.node(op, ["x"], outputs=["y", "unread"], **attrs)
+    g.run(g.node("Relu", [y]))

@@ -321,6 +321,15 @@ def test_pipeline_with_lowering_passes_is_refused(capsys, work, tmp_path, spec):
     expect_usage_error(capsys, spintronc.main, argv, tmp_path, "--pipeline")
 
 
+def test_pipeline_syntax_error_says_where_without_carets(capsys, work, tmp_path):
+    """xDSL's caret block (source line, ``^``, message) used to be folded into
+    one line: a stray ``^`` and the pipeline twice."""
+    argv = compile_argv(work, tmp_path / "b", "--pipeline", "canonicalize,,fold-batchnorm")
+    line = expect_usage_error(capsys, spintronc.main, argv, tmp_path,
+                              "expected pass name here at ',fold-batchnorm'")
+    assert "^" not in line and "pass-pipeline:" not in line
+
+
 @pytest.mark.parametrize("cell_bits", [1, 2])
 def test_facade_mtj_resistances_change_the_energy(work, cell_bits):
     """MTJConfig's resistances used to land in mtj.* while 2-bit cells are

@@ -125,3 +125,70 @@ def test_missing_weights_file_is_a_diagnostic(model, capsys):
     ir_io.weights_path_for(model).unlink()
     assert main([str(model)]) == 2
     assert 'weight "fc.w" is not in the weights file' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "spec, field, value",
+    [
+        # --list-passes prints the default as 100.0; users type 100
+        ("calibrate{percentile=100}", "percentile", 100.0),
+        ("tile-crossbars{max-saturation=1}", "max_saturation", 1.0),
+        # a path need not be quoted when it has no spaces, commas or braces
+        ("calibrate{data=/data/x.npy}", "data", "/data/x.npy"),
+        ("calibrate{data=x.npy percentile=99.5}", "data", "x.npy"),
+        ('calibrate{data="/a b/x.npy"}', "data", "/a b/x.npy"),
+    ],
+)
+def test_pass_options_take_int_literals_for_floats_and_bare_paths(spec, field, value):
+    from spintron_nn.passes.pipeline import parse_pass_pipeline
+
+    (module_pass,) = parse_pass_pipeline(spec)
+    assert getattr(module_pass, field) == value
+    assert type(getattr(module_pass, field)) is type(value)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        # Python's bool is an int: xDSL alone would take batch=true as 1
+        ("shape-inference{batch=true}", "pass 'shape-inference': batch must be an integer, got true"),
+        ("calibrate{percentile=false}", "pass 'calibrate': percentile must be a number, got false"),
+        ("a,,b", "invalid pipeline 'a,,b': expected pass name here at ',b'"),
+        (
+            "calibrate{data=/my dir/x.npy}",
+            "unknown token at '/x.npy}'; quote string values, e.g. calibrate{data=\"/path/x.npy\"}",
+        ),
+    ],
+)
+def test_pipeline_errors_are_one_line(spec, message, model, capsys):
+    assert main([str(model), "-p", spec]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("spintron-opt: error: ")
+    assert message in err
+
+
+def test_run_pipeline_refuses_a_list_of_names():
+    from xdsl.dialects.builtin import ModuleOp
+
+    from spintron_nn.errors import SpintronError
+    from spintron_nn.passes.pipeline import run_pipeline
+
+    with pytest.raises(SpintronError, match="pipeline must be a string"):
+        run_pipeline(ModuleOp([]), ["canonicalize"])
+
+
+@pytest.mark.parametrize("name", ["shape-inference{batch=2}", "calibrate", "quantize", "lower-to-spin"])
+def test_nn_passes_refuse_a_lowered_design(name, model, tmp_path, capsys):
+    """They used to fail deep inside: a shape rule ('spin.quantize: input and
+    result shapes differ'), 'spin.dequantize has no quantization', ..."""
+    lowered = tmp_path / "lowered.mlir"
+    argv = [str(model), "-p", "calibrate,quantize,lower-to-spin", "-o", str(lowered)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([str(lowered), "-p", name]) == 2
+    err = capsys.readouterr().err
+    pass_name = name.split("{")[0]
+    assert err == (
+        f"spintron-opt: error: {pass_name}: the module is already lowered to the spin dialect; "
+        f"{pass_name} applies to nn graphs, such as a bundle's float.mlir\n"
+    )
