@@ -45,12 +45,22 @@ def ideal_adc_variant(spin_module: ModuleOp) -> ModuleOp:
 
 
 def is_classifier_output(y: np.ndarray) -> bool:
-    """Class scores: 2-D float, more than one column (docs/cli.md, verify)."""
-    return y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind == "f"
+    """Class scores: 2-D float, more than one column, and a decision in most rows (a unique
+    maximum in at least half of them; docs/cli.md, verify).  An output whose rows mostly tie
+    at the top (a constant, saturated tanh units) decides nothing, so it is held to its
+    values' error instead."""
+    if not (y.ndim == 2 and y.shape[1] > 1 and y.dtype.kind == "f" and len(y)):
+        return False
+    unique_top = np.sum(y == y.max(axis=1, keepdims=True), axis=1) == 1
+    return bool(np.mean(unique_top) >= 0.5)
 
 
 def top1_agreement(reference: np.ndarray, actual: np.ndarray) -> float:
-    return float(np.mean(np.argmax(reference, 1) == np.argmax(actual, 1)))
+    """Fraction of rows whose ``actual`` arg-max (the first on ties, as spin.argmax decides)
+    is a maximal class of ``reference``: where the float scores tie at the top, either class
+    is the float model's answer."""
+    chosen = np.argmax(actual, axis=1)
+    return float(np.mean(reference[np.arange(len(reference)), chosen] == reference.max(axis=1)))
 
 
 def relative_rms(reference: np.ndarray, actual: np.ndarray) -> float:

@@ -399,3 +399,21 @@ def test_run_never_writes_over_its_input_or_into_the_bundle(work, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0]
     assert x.read_bytes() == kept and not (work / "bundle" / "y.npy").exists()
+
+
+def test_outputs_that_decide_nothing_are_held_to_their_error():
+    """Found by a user walkthrough: a constant output passed verify with top-1 agreement 1 (every
+    arg-max tied) at a relative RMS error of 1, and saturated tanh outputs failed it (the float
+    arg-max among tied 1.0s is arbitrary)."""
+    from spintron_nn.analysis import is_classifier_output, top1_agreement
+
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((50, 6)).astype(np.float32)
+    assert is_classifier_output(logits)
+    assert not is_classifier_output(np.zeros((50, 6), np.float32))
+    saturated = np.ones((50, 6), np.float32)
+    saturated[:10, 0] = 0.5  # 40 of 50 rows tie at the top
+    assert not is_classifier_output(saturated)
+    tied = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [3.0, 0.0, 1.0]], np.float32)
+    chosen = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], np.float32)  # maximal, maximal, wrong
+    assert top1_agreement(tied, chosen) == pytest.approx(2 / 3)
