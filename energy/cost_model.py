@@ -137,6 +137,7 @@ class UnitCosts:
     mult8_energy: float
     mult32_energy: float
     fp32_op_energy: float  # one float add + multiply, for exact digital blocks
+    softmax_ops_per_element: int  # fp32 multiply-add pairs of the exact softmax
     add32_area: float
     mult8_area: float
     mult32_area: float
@@ -196,6 +197,7 @@ def unit_costs(table: ParameterTable) -> UnitCosts:
         mult8_energy=digital_e * v("digital.int8_mult_energy"),
         mult32_energy=digital_e * v("digital.int32_mult_energy"),
         fp32_op_energy=digital_e * (v("digital.fp32_add_energy") + v("digital.fp32_mult_energy")),
+        softmax_ops_per_element=int(v("digital.softmax_ops_per_element")),
         add32_area=digital_a * v("digital.int32_add_area"),
         mult8_area=digital_a * v("digital.int8_mult_area"),
         mult32_area=digital_a * v("digital.int32_mult_area"),
@@ -465,7 +467,7 @@ def digital_cost(work: DigitalWork, units: UnitCosts, *, component: str = "digit
     energy["buffer"] = (
         units.sram_read_energy(work.read_bytes, capacity)
         + units.sram_write_energy(work.write_bytes, capacity)
-        + units.sram_read_energy(work.lut_reads, 256)
+        + units.sram_read_energy(work.lut_reads, 256)  # a table of 8-bit codes: 256 one-byte entries
     )
     return Cost(energy=energy, latency=work.operations / units.digital_op_rate)
 

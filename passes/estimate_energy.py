@@ -67,9 +67,6 @@ from spintron_nn.ir import spin
 from spintron_nn.ir.spin import FLOAT_UNIT_ATTR
 from spintron_nn.passes.tile_crossbars import INPUT_ONE_FRACTION_ATTR
 
-# Float ops per element of the exact softmax (exp by a short polynomial,
-# the sum, one division): assumed, it is a small share of any network.
-SOFTMAX_FP32_OPS_PER_ELEMENT = 8
 FREE_OPS = (spin.ReshapeOp, spin.Im2ColOp, spin.RowsToImageOp, spin.ConcatOp, spin.TransposeOp)
 
 
@@ -206,7 +203,7 @@ def _layer_op_cost(op: spin.CrossbarLayerOp, ctx: _Context) -> Cost:
     )
 
 
-def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
+def _digital_work(op: Operation, units: UnitCosts) -> tuple[DigitalWork, str] | None:
     """Element ops and bytes of a digital op, and the component they go to."""
     reads = sum(_code_bytes(v) for v in op.operands)
     out = op.results[0]
@@ -250,7 +247,7 @@ def _digital_work(op: Operation) -> tuple[DigitalWork, str] | None:
     if isinstance(op, (spin.GlobalAvgPoolOp, spin.GlobalMaxPoolOp, spin.ArgMaxOp)):
         return DigitalWork(add32=_elements(op.operands[0]), **moves), "digital"
     if isinstance(op, spin.SoftmaxOp):
-        return DigitalWork(fp32=SOFTMAX_FP32_OPS_PER_ELEMENT * n_out, **moves), "digital"
+        return DigitalWork(fp32=units.softmax_ops_per_element * n_out, **moves), "digital"
     if isinstance(op, (spin.QuantizeOp, spin.DequantizeOp)):
         return DigitalWork(fp32=n_out, **moves), "digital"
     if FLOAT_UNIT_ATTR in op.attributes:
@@ -377,7 +374,7 @@ def estimate_module(module: ModuleOp, table: ParameterTable | None = None, *, ce
             layer.activity_rows.append((ctx.units.input_one_fraction, layer.rows))
             layer.widths = (spin.get_int(op, "weight_bits"), spin.get_int(op, "input_bits"))
         else:
-            work = _digital_work(op)
+            work = _digital_work(op, ctx.units)
             if work is None:  # a new op without a cost rule must not cost nothing unnoticed
                 raise SpintronError(f"estimate-energy has no cost rule for {op.name}")
             cost = digital_cost(work[0], ctx.units, component=work[1])

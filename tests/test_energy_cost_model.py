@@ -62,6 +62,7 @@ SIMPLE_UNITS = UnitCosts(
     mult8_energy=2e-15,
     mult32_energy=3e-14,
     fp32_op_energy=4e-14,
+    softmax_ops_per_element=8,
     add32_area=1e-11,
     mult8_area=2e-11,
     mult32_area=3e-10,

@@ -39,6 +39,9 @@ def test_compile_writes_report_files_listed_in_the_manifest(bundle):
     assert {"report.json", "report.html"} <= set(manifest["files"])
     report = json.loads((bundle / "report.json").read_text())
     assert report["source"] == MODEL and report["config"]["targets"] == ["ir", "sim", "report"]
+    # tiles are priced at their programmed levels: the mean-level assumption is not used (review)
+    used = {parameter["name"] for parameter in report["parameters"]}
+    assert "crossbar.mean_level_fraction" not in used and "crossbar.read_time" in used
 
 
 def test_report_prints_one_row_per_layer_and_the_totals(bundle, capsys):

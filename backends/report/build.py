@@ -145,6 +145,7 @@ def _overrides(table: ParameterTable, shipped: ParameterTable) -> list[dict]:
 def build_report(design: Design, table: ParameterTable | None = None, folder: Path | None = None) -> dict:
     """The report of ``design`` (which must have a crossbar mapping); ``folder``
     is its bundle, where the verilog target's synthesis summary is read."""
+    from spintron_nn.ir.spin import CrossbarLayerOp
     from spintron_nn.passes.estimate_energy import estimate_module
 
     if design.spin_module is None:
@@ -155,6 +156,8 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
     estimate = estimate_module(design.spin_module, recording, activity=design.config.input_activity)
     if design.config.input_activity == "measured":  # every tile was priced at its own measured fraction
         recording.read.discard("crossbar.input_one_fraction")
+    if not any(isinstance(op, CrossbarLayerOp) for op in design.spin_module.walk()):
+        recording.read.discard("crossbar.mean_level_fraction")  # every tile priced at its programmed levels
     tiles = tile_map(design.spin_module)
     crossbar_layers = {tile["layer"] for tile in tiles}
     spintronic = _design_section(estimate["spintronic"], crossbar_layers)

@@ -80,7 +80,8 @@ def energy_breakdown_figure(layers: Sequence[dict], components: Sequence[str]) -
 
 def utilisation_figure(tiles: Sequence[dict]) -> Figure:
     """Heatmap: one row per crossbar layer, one cell per tile (in row-major
-    order of its place in the weight matrix), colour = fraction of the array used."""
+    order of its place in the weight matrix), colour = fraction of the array's positions that
+    hold a weight of the layer (a grouped conv's tile: its diagonal blocks only)."""
     layers = list(dict.fromkeys(tile["layer"] for tile in tiles))
     per_layer = {
         name: sorted((t for t in tiles if t["layer"] == name), key=lambda t: (t["row_offset"], t["col_offset"]))
@@ -103,7 +104,7 @@ def utilisation_figure(tiles: Sequence[dict]) -> Figure:
             if not np.isnan(value):
                 axes.text(column, row, f"{value:.0%}", ha="center", va="center",
                           color="white" if value < 0.6 else "black", fontsize="small")
-    figure.colorbar(image, ax=axes, label="cells used / cells in array")
+    figure.colorbar(image, ax=axes, label="positions holding a weight / array positions")
     return figure
 
 
