@@ -58,3 +58,26 @@ def test_a_fixed_batch_takes_multiples_of_it_only(tmp_path):
     assert design.run(rng.standard_normal((6, 3, 5, 5)).astype(np.float32), backend="sim")[0].shape == (6, 5)
     with pytest.raises(SpintronError, match="fixed batch of 2"):
         design.run(rng.standard_normal((3, 3, 5, 5)).astype(np.float32), backend="sim")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_report_says_a_fixed_batch_is_priced_per_call(tmp_path, capsys):
+    """Review: a batch-2 export was priced per call of the graph (two inputs) under the heading
+    "per inference"; the report now states what one priced call takes."""
+    from spintron_nn.tools.spintronc import main
+
+    rng = np.random.default_rng(8)
+    np.save(tmp_path / "cal.npy", rng.standard_normal((8, 3, 5, 5)).astype(np.float32))
+    for batch in (1, 2):
+        out = tmp_path / f"bundle{batch}"
+        assert main(["compile", _export(tmp_path, batch, False), "-o", str(out), "-q",
+                     "--calibration", str(tmp_path / "cal.npy")]) == 0
+        assert main(["report", str(out)]) == 0
+        printed, html = capsys.readouterr().out, (out / "report.html").read_text()
+        report = __import__("json").loads((out / "report.json").read_text())
+        assert report["inputs_per_call"] == batch
+        assert ("per call of the graph: 2 inputs" in printed) == (batch == 2)
+        assert ("per call of the graph: 2 inputs" in html) == (batch == 2)
+    macs = [__import__("json").loads((tmp_path / f"bundle{b}" / "report.json").read_text())["spintronic"]["total"]["macs"]
+            for b in (1, 2)]
+    assert macs[1] == 2 * macs[0]

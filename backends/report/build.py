@@ -145,6 +145,7 @@ def _overrides(table: ParameterTable, shipped: ParameterTable) -> list[dict]:
 def build_report(design: Design, table: ParameterTable | None = None, folder: Path | None = None) -> dict:
     """The report of ``design`` (which must have a crossbar mapping); ``folder``
     is its bundle, where the verilog target's synthesis summary is read."""
+    from spintron_nn.ir.module_info import fixed_batch, main_function
     from spintron_nn.ir.spin import CrossbarLayerOp
     from spintron_nn.passes.estimate_energy import estimate_module
 
@@ -176,6 +177,7 @@ def build_report(design: Design, table: ParameterTable | None = None, folder: Pa
         "schema_version": SCHEMA_VERSION,
         "generator": {"spintron_nn": __version__},
         "source": design.source,
+        "inputs_per_call": fixed_batch(main_function(design.spin_module)) or 1,
         "config": design.config.to_json(),
         "units": {"energy": "J", "latency": "s", "area": "m^2"},
         "energy_components": list(ENERGY_COMPONENTS),

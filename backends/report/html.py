@@ -56,8 +56,9 @@ def _totals_section(report: dict) -> str:
     spin, cmos = report["spintronic"]["total"], report["cmos"]["total"]
     ratio = report["comparison"]["total"]["energy_ratio"]
     rows = [
-        ["energy per inference", si(spin["energy_j"]["total"], "J"), si(cmos["energy_j"]["total"], "J")],
-        ["latency (batch 1)", si(spin["latency_s"], "s"), si(cmos["latency_s"], "s")],
+        [f"energy per {'inference' if report.get('inputs_per_call', 1) == 1 else 'call'}",
+         si(spin["energy_j"]["total"], "J"), si(cmos["energy_j"]["total"], "J")],
+        ["latency (one call)", si(spin["latency_s"], "s"), si(cmos["latency_s"], "s")],
         ["area", area(spin["area_m2"]["total"]), area(cmos["area_m2"]["total"])],
         ["MACs", str(spin["macs"]), str(cmos["macs"])],
         ["energy per MAC", si(_pj(spin["pj_per_mac"]), "J"), si(_pj(cmos["pj_per_mac"]), "J")],
@@ -66,8 +67,15 @@ def _totals_section(report: dict) -> str:
     ]
     verdict = (f"CMOS / spintronic energy = {ratio:.3g} (above 1: the crossbars use less energy)"
                if ratio is not None else "")
+
     return (f"<h2>Totals</h2>{_table(['', 'spintronic', f'CMOS baseline ({cmos_operands_label(report)})'], rows)}"
             f'<p class="note">{escape(verdict)}</p>')
+
+
+def _per_call(report: dict) -> str:
+    count = report.get("inputs_per_call", 1)
+    return ("batch 1, energies per inference" if count == 1 else
+            f"energies and latencies per call of the graph: {count} inputs (the model has a fixed batch)")
 
 
 def _pj(value: float | None) -> float | None:
@@ -129,7 +137,7 @@ def render_html(report: dict) -> str:
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="note">schema {report["schema_version"]}, spintron_nn {escape(report["generator"]["spintron_nn"])}; '
-        "batch 1, energies per inference, weight programming listed apart.</p>",
+        f"{_per_call(report)}, weight programming listed apart.</p>",
         _totals_section(report),
         _accuracy_section(report),
         spice_html_section(report, _table),

@@ -34,6 +34,12 @@ def _align(rows: list[list[str]]) -> list[str]:
             for row in rows]
 
 
+def _per_call_lines(report: dict) -> list[str]:
+    count = report.get("inputs_per_call", 1)
+    return [] if count == 1 else [f"energy, latency and MACs are per call of the graph: {count} inputs "
+                                  "(the model has a fixed batch)"]
+
+
 def format_report(report: dict) -> str:
     spin = report["spintronic"]
     # only the components that cost something in this design, so the table stays narrow
@@ -67,6 +73,7 @@ def format_report(report: dict) -> str:
         f"{', input activity measured on the calibration data' if config.get('input_activity') == 'measured' else ''}"
         f"{', signed inputs' if config.get('signed_inputs') else ''})",
         *lines,
+        *_per_call_lines(report),
         f"shares of each row's energy: {legend}; CMOS/spin = CMOS energy / spintronic energy "
         f"(CMOS baseline: a digital MAC array at {cmos_operands_label(report)})",
         f"area {area(total['area_m2']['total'])} (CMOS {area(cmos['area_m2']['total'])}); "
