@@ -213,7 +213,7 @@ class CompileConfig:
         if self.mtj_config_text is not None:
             table = table.with_override_text(self.mtj_config_text, origin=self.mtj_config or "mtj_config_text")
         if self.parameter_overrides:
-            table = table.with_values(dict(self.parameter_overrides))
+            table = table.with_values(dict(self.parameter_overrides), origin="--parameters / parameter_overrides")
         return table
 
     def weight_bits_of(self, layer: str) -> int:

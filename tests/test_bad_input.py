@@ -439,6 +439,7 @@ IR_ONLY_OPTIONS = {
     "--layer-activation-bits": "layer0=4", "--layer-adc-bits": "layer0=4", "--output-bits": "4",
     "--input-bits": "4", "--signed-inputs": None, "--input-activity": "measured", "--grouped-tiling": "grid",
     "--cell-bits": "1", "--adc-bits": "4", "--crossbar": "64x64", "--mtj-config": "cfg.toml",
+    "--parameters": "cmos.operand_bits=0",
 }
 
 

@@ -75,3 +75,27 @@ def test_report_names_the_baselines_widths(tmp_path, capsys):
         assert main(["report", str(tmp_path / name)]) == 0
         assert f"a digital MAC array at {label})" in capsys.readouterr().out
         assert f"CMOS baseline ({label})" in (tmp_path / name / "report.html").read_text()
+
+
+def test_the_parameters_option_equals_an_mtj_config_file(tmp_path, capsys):
+    """--parameters name=value on compile and sweep: the same design as the TOML override, and
+    bad names or values are one-line errors that write nothing."""
+    common = [str(EXAMPLES / "digits_mlp.onnx"), "--calibration", str(EXAMPLES / "digits_calibration.npy"),
+              "--weight-bits", "4", "--activation-bits", "4", "-q"]
+    (tmp_path / "matched.toml").write_text("[cmos]\noperand_bits = 0\n")
+    assert main(["compile", *common, "-o", str(tmp_path / "toml"), "--mtj-config", str(tmp_path / "matched.toml")]) == 0
+    assert main(["compile", *common, "-o", str(tmp_path / "flag"), "--parameters", "cmos.operand_bits=0"]) == 0
+    reports = [json.loads((tmp_path / name / "report.json").read_text()) for name in ("toml", "flag")]
+    assert reports[0]["cmos"] == reports[1]["cmos"] and reports[0]["spintronic"] == reports[1]["spintronic"]
+    assert [o["name"] for o in reports[1]["overrides"]] == ["cmos.operand_bits"]
+    sweep = ["sweep", str(EXAMPLES / "digits_mlp.onnx"), "--calibration", str(EXAMPLES / "digits_calibration.npy"),
+             "--weight-bits", "4", "--activation-bits", "4", "-q", "-j", "1"]
+    assert main([*sweep, "-o", str(tmp_path / "sweep"), "--parameters", "cmos.operand_bits=0"]) == 0
+    point = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["points"][0]
+    assert point["cmos_energy_j"] == pytest.approx(reports[1]["cmos"]["total"]["energy_j"]["total"], rel=1e-12)
+    capsys.readouterr()
+    for bad, words in [("cmos.nope=1", "unknown parameter"), ("cmos.operand_bits=9", "outside"), ("x", "name=value")]:
+        assert main(["compile", *common, "-o", str(tmp_path / "bad"), "--parameters", bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("spintronc: error: ") and words in err[0], err
+        assert not (tmp_path / "bad").exists()

@@ -31,6 +31,20 @@ def add_hardware_mode_arguments(parser: argparse.ArgumentParser, note: str = "")
                         f"(default) or measured per tile on the calibration data{note}")
 
 
+def add_parameters_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--parameters, as compile and sweep take it (``note``: appended to the help)."""
+    parser.add_argument("--parameters", default="",
+                        help="parameter-table overrides after --mtj-config, e.g. cmos.operand_bits=0 "
+                        f"(names as docs/parameters.md lists them){note}")
+
+
+def parameter_overrides(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
+    """--parameters as ``CompileConfig.parameter_overrides`` (names and ranges checked there)."""
+    from spintron_nn.parameters import parse_value_overrides
+
+    return tuple(parse_value_overrides(args.parameters, origin="--parameters").items())
+
+
 def add_input_bits_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
     """--input-bits, as compile and sweep take it (``note``: appended to the help)."""
     parser.add_argument("--input-bits", type=int,
@@ -81,6 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", help="replace the float clean-up passes (default canonicalize,fold-constants,fold-batchnorm,"
                         "fuse-activations; spintron-opt -p syntax); quantization and mapping follow")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
+    add_parameters_argument(parser)
     parser.add_argument("--spice-tiles", help="tiles with SPICE decks (spice target): all | first | ids, e.g. 0,3")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     parser.add_argument(
@@ -113,6 +128,7 @@ def _config(args: argparse.Namespace) -> CompileConfig:
         targets=targets,
         pipeline=args.pipeline,
         mtj_config=args.mtj_config,
+        parameter_overrides=parameter_overrides(args),
         spice_tiles=args.spice_tiles,
     )
 
@@ -145,7 +161,7 @@ def _announced(target: str, writer, progress):
 # would do nothing, so giving one is refused like --spice-tiles without the spice target.
 _MAPPING_OPTIONS = ("weight_bits", "layer_weight_bits", "activation_bits", "layer_activation_bits",
                     "layer_adc_bits", "output_bits", "input_bits", "signed_inputs", "input_activity",
-                    "grouped_tiling", "cell_bits", "adc_bits", "crossbar", "mtj_config")
+                    "grouped_tiling", "cell_bits", "adc_bits", "crossbar", "mtj_config", "parameters")
 
 
 def _check_options_apply(args: argparse.Namespace, targets: tuple[str, ...]) -> None:

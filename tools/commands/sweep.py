@@ -11,7 +11,8 @@ from pathlib import Path
 
 from spintron_nn.errors import SpintronError
 from spintron_nn.tools.commands.compile import (
-    add_hardware_mode_arguments, add_input_bits_argument, add_layer_width_arguments)
+    add_hardware_mode_arguments, add_input_bits_argument, add_layer_width_arguments, add_parameters_argument,
+    parameter_overrides)
 
 DEFAULT_JOBS = 2
 
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grouped-tiling", choices=("aligned", "grid"), default="aligned",
                         help="grouped/depthwise convs: whole-group tiles (default) or the array grid, same at every point")
     parser.add_argument("--mtj-config", help="TOML overriding device/energy parameters")
+    add_parameters_argument(parser, ", same at every point")
     parser.add_argument("-j", "--jobs", type=int, default=DEFAULT_JOBS,
                         help=f"worker processes (default {DEFAULT_JOBS})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
@@ -91,7 +93,7 @@ def _validated(args: argparse.Namespace):
                          activation_bits=grid.activation_bits[0],
                          output_bits=args.output_bits, input_bits=args.input_bits, grouped_tiling=args.grouped_tiling,
                          input_activity=args.input_activity, signed_inputs=args.signed_inputs,
-                         mtj_config=args.mtj_config)
+                         mtj_config=args.mtj_config, parameter_overrides=parameter_overrides(args))
     return grid, grid.configs(base)
 
 
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
                   "output_bits": args.output_bits, "input_bits": args.input_bits,
                   "grouped_tiling": args.grouped_tiling,
                   "input_activity": args.input_activity, "signed_inputs": args.signed_inputs,
-                  "mtj_config": args.mtj_config},
+                  "mtj_config": args.mtj_config, "parameters": dict(configs[0].parameter_overrides)},
         "accuracy": "top-1 agreement of the bit-exact simulation with the float graph on the calibration inputs",
     }
     with atomic_output_dir(Path(args.output), marker=SWEEP_JSON) as folder:
