@@ -81,3 +81,21 @@ def test_the_report_says_a_fixed_batch_is_priced_per_call(tmp_path, capsys):
     macs = [__import__("json").loads((tmp_path / f"bundle{b}" / "report.json").read_text())["spintronic"]["total"]["macs"]
             for b in (1, 2)]
     assert macs[1] == 2 * macs[0]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.skipif(__import__("shutil").which("iverilog") is None, reason="needs iverilog (CI installs it)")
+def test_the_rtl_runs_a_fixed_batch_model_a_batch_per_vector(tmp_path):
+    """Its testbench vectors are whole batches: 32 calibration items make 16 vectors of a batch-2
+    export, and the RTL is bit-exact with the simulator on 6 items (3 batches)."""
+    rng = np.random.default_rng(9)
+    design = compile_model(_export(tmp_path, 2, False), CompileConfig(targets=("ir", "sim", "verilog")),
+                           rng.standard_normal((32, 3, 5, 5)).astype(np.float32))
+    from spintron_nn.backends.verilog.bundle import write_target
+
+    design.save(tmp_path / "bundle", extra_writers=[write_target])
+    from spintron_nn.design import Design
+
+    bundle = Design.load(tmp_path / "bundle")
+    x = rng.standard_normal((6, 3, 5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(bundle.run(x, backend="rtl")[0], bundle.run(x, backend="sim")[0])

@@ -20,7 +20,8 @@ from spintron_nn.backends.sim import executor, quant_math
 from spintron_nn.backends.verilog.plan import Plan
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
-from spintron_nn.ir.module_info import main_function
+from spintron_nn.array_files import fits_shape
+from spintron_nn.ir.module_info import fixed_batch, main_function
 
 _DTYPES = {"f32": np.float32, "ui8": np.uint8, "i64": np.int64}
 
@@ -30,15 +31,16 @@ def encode_inputs(plan: Plan, module: ModuleOp, arrays: Sequence[np.ndarray]) ->
     main = main_function(module)
     if len(arrays) != len(plan.inputs):
         raise SpintronError(f"the model takes {len(plan.inputs)} input(s), got {len(arrays)}")
+    batch = fixed_batch(main)  # a fixed-batch model's vector is one whole batch
     per_input, vectors = [], set()
     for index, (array, host, arg) in enumerate(zip(arrays, plan.inputs, main.args)):
         array = np.asarray(array, dtype=np.float32)
         expected = spin.shape_of(arg)
-        if array.ndim != len(expected) or any(d not in (spin.DYNAMIC, a) for d, a in zip(expected, array.shape)):
+        if not fits_shape(array.shape, expected, batch):
             shown = ["?" if d == spin.DYNAMIC else d for d in expected]
             raise SpintronError(f"input #{index} has shape {list(array.shape)}, the model expects {shown}")
         codes = quant_math.quantize_activations(array, host.scale, host.zero_point, host.bits)
-        rows = array.shape[0] if host.batched else 1
+        rows = array.shape[0] if host.batched else array.shape[0] // batch if batch else 1
         vectors.add(rows)
         per_input.append(codes.reshape(rows, -1))
     if len(vectors) != 1:
@@ -54,7 +56,8 @@ def decode_outputs(plan: Plan, words: np.ndarray) -> list[np.ndarray]:
         size = math.prod(shape)
         values = words[:, start : start + size].reshape(words.shape[0], *shape)
         start += size
-        values = values.reshape(-1, *shape[1:]) if host.batched else values.reshape(shape)
+        # one vector per item, or per batch of a fixed-batch model: vectors join along the leading axis
+        values = values.reshape(-1, *shape[1:]) if host.batched or len(words) > 1 else values.reshape(shape)
         for op in host.steps:
             # The simulator's own kernel for the op, so the host steps cannot drift from run_spin.
             values = executor._HANDLERS[type(op)](op, values)
