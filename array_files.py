@@ -99,13 +99,13 @@ def checked_inputs(
 
     from spintron_nn.ir import nn
     from spintron_nn.ir.dtypes import numpy_dtype
-    from spintron_nn.ir.module_info import fixed_batch, input_names, main_function
+    from spintron_nn.ir.module_info import fixed_batch, input_names, main_function, piecewise_batch
 
     where = str(path) if path is not None else None
     names = input_names(module)
     main = main_function(module)
     types = main.function_type.inputs.data
-    batch = fixed_batch(main)
+    batch, declared_batch = piecewise_batch(main), fixed_batch(main)
     if len(arrays) != len(types):
         raise SpintronError(f"the model takes {len(types)} {what}(s), got {len(arrays)}", path=where)
     checked = []
@@ -122,8 +122,9 @@ def checked_inputs(
         if not fits_shape(array.shape, expected, batch):
             raise SpintronError(
                 f"{what} '{name}' has shape {list(array.shape)}, the model expects {nn.shape_text(expected)}"
-                + (f" (a fixed batch of {batch}, exported without a dynamic batch axis: any multiple of {batch} "
-                   f"items runs {batch} at a time)" if batch else ""),
+                + (f" (a static leading size of {declared_batch}, which need not be a batch: re-export the model "
+                   "with a dynamic batch axis to run other counts; batch-1 exports run item by item)"
+                   if declared_batch not in (None, 1) else ""),
                 path=where,
             )
         if array.size == 0:
@@ -154,8 +155,8 @@ def _check_outputs_batch(main, batch: int, items: int, what: str, where: str | N
 
 def fits_shape(actual, declared, batch: int | None) -> bool:
     """An array of shape ``actual`` fits an argument declared ``declared``: a dynamic dimension
-    takes any size, and a fixed batch (``batch``, the leading dimension) any multiple of it,
-    which then runs a batch at a time (:func:`in_fixed_batches`)."""
+    takes any size, and a leading dimension of ``batch`` (``module_info.piecewise_batch``) any
+    multiple of it, which then runs a batch at a time (:func:`in_fixed_batches`)."""
     from xdsl.dialects.builtin import DYNAMIC_INDEX
 
     return len(actual) == len(declared) and all(
@@ -164,12 +165,12 @@ def fits_shape(actual, declared, batch: int | None) -> bool:
 
 
 def in_fixed_batches(main, arrays: list[np.ndarray], run) -> list[np.ndarray]:
-    """``run(arrays, first_item)`` once per batch of a fixed-batch ``@main`` given more items
-    than its batch (``checked_inputs`` allowed a multiple of it), the outputs joined along
-    their leading axis; else once."""
-    from spintron_nn.ir.module_info import fixed_batch
+    """``run(arrays, first_item)`` once per item of a batch-1 ``@main`` given more items
+    (``module_info.piecewise_batch``; ``checked_inputs`` allowed them), the outputs joined
+    along their leading axis; else once."""
+    from spintron_nn.ir.module_info import piecewise_batch
 
-    batch = fixed_batch(main)
+    batch = piecewise_batch(main)
     items = next((len(a) for a in arrays if np.ndim(a)), None)
     if batch is None or items is None or items == batch:
         return run(arrays, 0)

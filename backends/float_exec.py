@@ -25,7 +25,7 @@ from xdsl.utils.exceptions import VerifyException
 from spintron_nn.array_files import fits_shape, in_fixed_batches
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import dtypes, nn
-from spintron_nn.ir.module_info import fixed_batch
+from spintron_nn.ir.module_info import piecewise_batch
 
 Kernel = Callable[..., np.ndarray]
 Observer = Callable[[Operation, list[np.ndarray]], None]
@@ -113,7 +113,7 @@ def _ordered_inputs(
         inputs = [inputs[n] for n in names]
     if len(inputs) != len(args):
         raise SpintronError(f"the model takes {len(args)} input(s), got {len(inputs)}")
-    batch = fixed_batch(main)
+    batch = piecewise_batch(main)
     return [_checked_input(i, arg, np.asarray(x), batch) for i, (arg, x) in enumerate(zip(args, inputs))]
 
 

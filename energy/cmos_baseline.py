@@ -86,6 +86,7 @@ def cmos_layer_cost(
     weight_memory_bytes: float | None = None,
     groups: int = 1,
     widths: tuple[int, int] = INT8,
+    array_widths: tuple[int, int] | None = None,
 ) -> Cost:
     """A ``rows x cols`` int8 matrix applied to ``vectors`` vectors.
 
@@ -93,7 +94,9 @@ def cmos_layer_cost(
     array skips its structural zeros, so it stores and multiplies only the
     ``rows x cols / groups`` real weights; every input is still read once
     per vector and every output written once.  ``widths``: (weight bits,
-    input bits) of the operands, packed in SRAM.
+    input bits) of the operands, packed in SRAM; ``array_widths``: the widths the array's
+    multipliers are built for (default ``widths``; a network's are its widest layer's), whose
+    area leaks while the layer runs.
 
     Energy goes to the components of the crossbar breakdown where the work
     is the same (``buffer``: activation and weight SRAM, ``digital``:
@@ -115,5 +118,5 @@ def cmos_layer_cost(
     latency = math.ceil(macs / array.mac_units) / array.clock_frequency + requant.latency
     # leakage of the MAC array while it works; power-gated otherwise, the
     # same assumption as for the crossbar periphery
-    energy["leakage"] += units.leakage_power_density * array.area(units, widths) * latency
+    energy["leakage"] += units.leakage_power_density * array.area(units, array_widths or widths) * latency
     return Cost(energy=energy, latency=latency, macs=macs)

@@ -423,18 +423,18 @@ def _cmos_report(layers: dict[str, _Layer], units: UnitCosts, table: ParameterTa
     matrices = {name: layer for name, layer in layers.items() if layer.tiles}
     widths = {name: array.widths(layer.widths) for name, layer in matrices.items()}
     weight_bytes = sum(layer.weights * widths[name][0] / 8 for name, layer in matrices.items())
+    # one multiplier size serves every layer: the widest operand product's
+    widest = max(widths.values(), key=lambda w: w[0] * w[1], default=INT8)
     costs = {}
     for name, layer in layers.items():
         if layer.tiles:
             costs[name] = cmos_layer_cost(layer.rows, layer.cols, units=units, array=array, vectors=layer.vectors,
                                           weight_memory_bytes=weight_bytes, groups=layer.groups,
-                                          widths=widths[name])
+                                          widths=widths[name], array_widths=widest)
         elif layer.crossbar_only:  # the MAC array takes signed codes directly: nothing to convert
             costs[name] = digital_cost(DigitalWork(), units)
         else:
             costs[name] = layer.cost()
-    # one multiplier size serves every layer: the widest operand product's
-    widest = max(widths.values(), key=lambda w: w[0] * w[1], default=INT8)
     return network_summary(costs, shared_area={"digital": shared_digital + array.area(units, widest)})
 
 

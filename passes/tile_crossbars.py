@@ -178,29 +178,25 @@ def tile_module(module: ModuleOp, *, rule: str | None = None, max_saturation: fl
     next_id = 1 + max((get_int(t, "tile_id") for t in module.walk() if isinstance(t, spin.CrossbarTileOp)), default=-1)
     main = main_function(module)
     sample = calibration_sample(main)
-    values = None if sample is None else dict(zip(main.args, sample))
-    # a fixed-batch model's graph takes its batch at a time (reshapes to a static shape), so
-    # its calibration items go through each op a batch at a time, in item order
+    # The kept calibration items go through the quantized graph op by op.  A fixed-batch
+    # model's graph takes its batch at a time (reshapes to a static shape), so each batch
+    # has values of its own (constants included); a layer's ADC shifts see them all.
     batch = fixed_batch(main)
-    batches = 1 if sample is None or batch is None else max(len(sample[0]) // batch, 1)
-
-    def evaluate(op, operands: list[np.ndarray]) -> np.ndarray:
-        if batches == 1:
-            return evaluate_op(op, operands)
-        parts = zip(*(np.split(a, batches) for a in operands))
-        return np.concatenate([evaluate_op(op, list(part)) for part in parts])
-
+    step = len(sample[0]) if sample is not None and batch is None else batch
+    batches = [] if sample is None else [dict(zip(main.args, (a[start:start + step] for a in sample)))
+                                         for start in range(0, len(sample[0]), step)]
     for op in list(main.body.block.ops):
         if isinstance(op, func.ReturnOp):
             break
         if isinstance(op, spin.CrossbarLayerOp):
-            new_ops = tile_layer(op, next_id, options, None if values is None else values[op.input], grouped)
+            inputs = np.concatenate([values[op.input] for values in batches]) if batches else None
+            new_ops = tile_layer(op, next_id, options, inputs, grouped)
             next_id += sum(isinstance(new, spin.CrossbarTileOp) for new in new_ops)
         else:
             new_ops = [op]
-        if values is not None:
+        for values in batches:
             for new in new_ops:
-                values[new.results[0]] = evaluate(new, [values[v] for v in new.operands])
+                values[new.results[0]] = evaluate_op(new, [values[v] for v in new.operands])
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,12 @@ def test_concat_along_the_batch_axis(seed, tmp_path):
         np.testing.assert_allclose(float_out, expected, rtol=1e-5, atol=1e-5)
         # 8-bit codes of a range of ~|x| * 4 * 2: a few codes of error at most
         assert np.abs(sim_out - expected).max() <= 0.05 * np.abs(expected).max()
+    # More items than the simulator's chunk of 256 (review: chunks interleaved the operands).
+    # Each item's rows depend on that item only, so two halves' results, regrouped, are the oracle.
+    x = rng.standard_normal((300, 16)).astype(np.float32)
+    halves = [design.run(half, backend="sim")[0] for half in (x[:150], x[150:])]
+    expected = np.concatenate([halves[0][:150], halves[1][:150], halves[0][150:], halves[1][150:]])
+    np.testing.assert_array_equal(design.run(x, backend="sim")[0], expected)
     with pytest.raises(SpintronError, match="one batch item at a time"):
         compile_model(str(tmp_path / "m.onnx"), CompileConfig(targets=("ir", "sim", "verilog")), calibration) \
             .save(tmp_path / "bundle", extra_writers=[_verilog_writer()])

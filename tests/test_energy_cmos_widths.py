@@ -54,6 +54,11 @@ def test_each_layer_is_priced_at_its_own_widths():
         assert matched[name]["energy_j"]["mac"] == pytest.approx(matched[name]["macs"] * (multiply + units.add32_energy))
         assert matched[name]["energy_j"]["buffer"] < int8[name]["energy_j"]["buffer"]  # packed bytes
         assert matched[name]["latency_s"] == int8[name]["latency_s"]
+        # the array's multipliers are built for the widest layer (8x4): their area leaks in every layer
+        area = 256 * (units.mult8_area * (32 / 64) ** (math.log(units.mult32_area / units.mult8_area) / math.log(16))
+                      + units.add32_area)
+        assert matched[name]["energy_j"]["leakage"] == pytest.approx(
+            units.leakage_power_density * area * matched[name]["latency_s"])
 
 
 def test_report_names_the_baselines_widths(tmp_path, capsys):
@@ -99,3 +104,4 @@ def test_the_parameters_option_equals_an_mtj_config_file(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("spintronc: error: ") and words in err[0], err
         assert not (tmp_path / "bad").exists()
+

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerAttr, ModuleOp, TensorType
 from xdsl.ir import Operation
 
 from spintron_nn.backends import float_exec
@@ -29,7 +29,7 @@ from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.backends.sim.noise import Q
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn, spin
-from spintron_nn.ir.module_info import fixed_batch, main_function
+from spintron_nn.ir.module_info import main_function, piecewise_batch
 from spintron_nn.ir.spin import get_int, get_ints, get_real
 
 
@@ -210,7 +210,7 @@ def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.nd
     types = main.function_type.inputs.data
     if len(inputs) != len(types):
         raise SpintronError(f"the model takes {len(types)} input(s), got {len(inputs)}")
-    batch = fixed_batch(main)
+    batch = piecewise_batch(main)
     arrays = []
     for index, (array, typ) in enumerate(zip(inputs, types)):
         array = np.asarray(array, dtype=np.float32)
@@ -267,6 +267,34 @@ def _execute(main: func.FuncOp, arrays: list[np.ndarray], run: _Run) -> list[np.
     raise SpintronError("@main has no func.return")
 
 
+def _mixes_items(main: func.FuncOp) -> bool:
+    """Whether an op works across the dynamic leading axis, so that running the items in
+    chunks and joining the outputs would differ from one run (a concat along it puts all of
+    one operand's items first; a softmax or argmax along it compares items)."""
+    for op in main.body.block.ops:
+        if not op.operands or not isinstance(op.operands[0].type, TensorType):
+            continue
+        leading_dynamic = _batch_axis(op.operands[0].type) == 0
+        if not leading_dynamic:
+            continue
+        if isinstance(op, (spin.ConcatOp, spin.SoftmaxOp, spin.ArgMaxOp)) and get_int(op, "axis") == 0:
+            return True
+        if isinstance(op, spin.TransposeOp) and get_ints(op, "perm")[0] != 0:
+            return True
+        if spin.FLOAT_UNIT_ATTR in op.attributes:  # an nn op on the float unit: along its axes, if any
+            rank = len(op.operands[0].type.get_shape())
+            if 0 in {axis % rank for key in ("axis", "axes") for axis in _ints(op.properties.get(key))}:
+                return True
+    return False
+
+
+def _ints(attr) -> list[int]:
+    """An integer or integer-array property's values ([] if absent)."""
+    if isinstance(attr, IntegerAttr):
+        return [attr.value.data]
+    return [int(v) for v in attr.get_values()] if hasattr(attr, "get_values") else []
+
+
 def _batch_axis(typ) -> int | None:
     shape = list(typ.get_shape())
     return shape.index(DYNAMIC_INDEX) if DYNAMIC_INDEX in shape else None
@@ -291,7 +319,7 @@ def run_spin(
     arrays = _check_inputs(main, inputs)
     if tile_currents is not None and noise is not None and not noise.is_off:
         raise SpintronError("noise applies to the integer column currents, not to given analog ones")
-    if tile_currents is None and fixed_batch(main) not in (None, *(len(a) for a in arrays[:1])):
+    if tile_currents is None and piecewise_batch(main) not in (None, *(len(a) for a in arrays[:1])):
         from spintron_nn.array_files import in_fixed_batches
 
         # more items than a fixed-batch model takes: a batch at a time, the draws numbered on
@@ -299,7 +327,8 @@ def run_spin(
             module, part, noise=noise, seed=seed, first_item=first_item + first))
     run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents,
                first_item=first_item)
-    batched = bool(arrays) and all(_batch_axis(t) == 0 for t in main.function_type.inputs.data)
+    batched = bool(arrays) and all(_batch_axis(t) == 0 for t in main.function_type.inputs.data) \
+        and not _mixes_items(main)
     total = len(arrays[0]) if batched else 0
     if not batched or total <= CHUNK_ITEMS:
         return _execute(main, arrays, dataclasses.replace(run, items=max(total, 1)))

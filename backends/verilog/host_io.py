@@ -21,7 +21,7 @@ from spintron_nn.backends.verilog.plan import Plan
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.array_files import fits_shape
-from spintron_nn.ir.module_info import fixed_batch, main_function
+from spintron_nn.ir.module_info import main_function, piecewise_batch
 
 _DTYPES = {"f32": np.float32, "ui8": np.uint8, "i64": np.int64}
 
@@ -31,7 +31,7 @@ def encode_inputs(plan: Plan, module: ModuleOp, arrays: Sequence[np.ndarray]) ->
     main = main_function(module)
     if len(arrays) != len(plan.inputs):
         raise SpintronError(f"the model takes {len(plan.inputs)} input(s), got {len(arrays)}")
-    batch = fixed_batch(main)  # a fixed-batch model's vector is one whole batch
+    batch = piecewise_batch(main)  # a batch-1 export: one vector per item, as a dynamic batch
     per_input, vectors = [], set()
     for index, (array, host, arg) in enumerate(zip(arrays, plan.inputs, main.args)):
         array = np.asarray(array, dtype=np.float32)
