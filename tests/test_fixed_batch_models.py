@@ -134,3 +134,21 @@ def test_constants_of_a_batch_1_export_are_not_split(tmp_path):
     x = rng.standard_normal((5, 3, 4)).astype(np.float32)
     fixed, dynamic = (compile_model(paths[d], CompileConfig(targets=("ir", "sim")), calibration) for d in (False, True))
     np.testing.assert_array_equal(fixed.run(x, backend="sim")[0], dynamic.run(x, backend="sim")[0])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_spice_target_analyses_a_batch_1_export_item_by_item(tmp_path):
+    """Walkthrough: the spice target's IR-drop analysis ran the 7 kept calibration items as one
+    batch through the graph's reshape to [1, 27] and crashed; the ideal-device analog run must
+    equal the simulator item for item."""
+    from spintron_nn.backends.spice.bundle import write_target
+    from spintron_nn.design import Design
+
+    rng = np.random.default_rng(11)
+    calibration = rng.standard_normal((7, 3, 5, 5)).astype(np.float32)
+    design = compile_model(_export(tmp_path, 1, False), CompileConfig(targets=("ir", "sim", "spice"), rows=16, cols=16),
+                           calibration)
+    design.save(tmp_path / "bundle", extra_writers=[write_target])
+    bundle = Design.load(tmp_path / "bundle")
+    np.testing.assert_array_equal(bundle.run(calibration, backend="spice", ideal=True)[0],
+                                  bundle.run(calibration, backend="sim")[0])

@@ -319,12 +319,13 @@ def run_spin(
     arrays = _check_inputs(main, inputs)
     if tile_currents is not None and noise is not None and not noise.is_off:
         raise SpintronError("noise applies to the integer column currents, not to given analog ones")
-    if tile_currents is None and piecewise_batch(main) not in (None, *(len(a) for a in arrays[:1])):
+    if piecewise_batch(main) not in (None, *(len(a) for a in arrays[:1])):
         from spintron_nn.array_files import in_fixed_batches
 
-        # more items than a fixed-batch model takes: a batch at a time, the draws numbered on
+        # several items of a batch-1 export: one at a time, the draws numbered on (tile_currents
+        # is called per tile call, so it serves any split of the items)
         return in_fixed_batches(main, arrays, lambda part, first: run_spin(
-            module, part, noise=noise, seed=seed, first_item=first_item + first))
+            module, part, noise=noise, seed=seed, tile_currents=tile_currents, first_item=first_item + first))
     run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents,
                first_item=first_item)
     batched = bool(arrays) and all(_batch_axis(t) == 0 for t in main.function_type.inputs.data) \
