@@ -15,15 +15,21 @@ import numpy as np
 from spintron_nn.errors import SpintronError
 
 
-def load_arrays(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
-    """The arrays in ``path`` in the order of ``input_names``."""
-    path = Path(path)
+def read_array_file(path: str | Path):
+    """``np.load(path)`` without pickles: an array (.npy) or an archive (.npz); a missing,
+    empty, truncated or foreign file is a one-line error naming it."""
     try:
-        data = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise SpintronError("no such file", path=str(path)) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise SpintronError(f"not a readable .npy/.npz array file ({exc})", path=str(path)) from None
+
+
+def load_arrays(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
+    """The arrays in ``path`` in the order of ``input_names``."""
+    path = Path(path)
+    data = read_array_file(path)
     if isinstance(data, np.ndarray):
         if len(input_names) != 1:
             raise SpintronError(

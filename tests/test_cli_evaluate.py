@@ -70,6 +70,8 @@ def test_accuracies_are_the_oracles(work, capsys):
     (["--labels-file-is-x"], "labels must be a 1-D array of integer"),
     (["--short-labels"], "199 labels for 200 input items"),
     (["--bad-class"], "class indices in 0..9"),
+    (["--empty-labels"], "not a readable .npy/.npz array file"),  # walkthrough: was a traceback
+    (["--truncated-labels"], "not a readable .npy/.npz array file"),
     (["--json", "{work}/r.txt"], "must end in .json"),
     (["--conductance-variation", "-1"], "--conductance-variation must be in"),
 ])
@@ -80,6 +82,10 @@ def test_bad_input_is_one_line_and_writes_nothing(work, tmp_path, capsys, extra,
     elif extra == ["--short-labels"]:
         np.save(tmp_path / "short.npy", np.load(work / "y.npy")[:-1])
         labels, extra = str(tmp_path / "short.npy"), []
+    elif extra in (["--empty-labels"], ["--truncated-labels"]):
+        whole = (work / "y.npy").read_bytes()
+        (tmp_path / "cut.npy").write_bytes(b"" if extra == ["--empty-labels"] else whole[: len(whole) // 2])
+        labels, extra = str(tmp_path / "cut.npy"), []
     elif extra == ["--bad-class"]:
         bad = np.load(work / "y.npy").copy()
         bad[0] = 10

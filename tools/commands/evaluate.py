@@ -34,12 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _labels(path: str, items: int, classes: int) -> np.ndarray:
-    try:
-        labels = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise SpintronError("no such file", path=path) from None
-    except (ValueError, OSError) as error:
-        raise SpintronError(f"not a .npy array ({error})", path=path) from None
+    from spintron_nn.array_files import read_array_file
+
+    labels = read_array_file(path)
     if not isinstance(labels, np.ndarray):
         labels.close()  # an .npz archive
         raise SpintronError("labels must be a .npy array, not an .npz archive", path=path)
