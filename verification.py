@@ -32,9 +32,11 @@ class CheckResult:
     passed: bool
     measured: float
     bound: float
-    relation: str  # ">=", "<=", or "info" (reported, not a criterion)
+    relation: str  # ">=", "<=", "info" (reported, not a criterion) or "skip" (name says why)
 
     def line(self) -> str:
+        if self.relation == "skip":
+            return f"skip {self.name}"
         if self.relation == "info":
             return f"info {self.name}: {self.measured:.6g} (reported; not a pass criterion)"
         status = "ok  " if self.passed else "FAIL"

@@ -172,6 +172,11 @@ def calibrate_module(
     if len(inputs) != len(main.args):
         raise SpintronError(f"calibrate: the model takes {len(main.args)} input(s), got {len(inputs)} array(s)")
     total = calibration_items(input_names(module), inputs)
+    for name, array in zip(input_names(module), inputs, strict=True):
+        if array.size and array.dtype.kind == "f" and float(array.min()) == float(array.max()):
+            # e.g. np.zeros by mistake: every range after it is the range of one point
+            warnings.warn(f"calibrate: calibration input '{name}' is constant (every value {float(array.min()):g}); "
+                          "the ranges and ADC shifts will not reflect real data", stacklevel=2)
     rng = np.random.default_rng(0)
     stats: dict[SSAValue, _RangeStats] = {}
 

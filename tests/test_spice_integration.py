@@ -322,6 +322,12 @@ def test_verify_lines(digits, monkeypatch):
         oracle = next(r for r in results if "ngspice" in r.name)
         assert oracle.passed and oracle.measured < 1e-6
     assert check_design(replace(digits, config=replace(digits.config, targets=("ir", "sim")))) == []
+    # without ngspice the oracle is said to be skipped, not left out (walkthrough)
+    from spintron_nn.backends.spice import ngspice
+
+    monkeypatch.setattr(ngspice, "ngspice_available", lambda: False)
+    skipped = [r for r in check_design(digits) if "ngspice" in r.name]
+    assert [r.line() for r in skipped] == ["skip spice nodal solver vs ngspice: not run, ngspice is not installed"]
 
 
 @pytest.mark.slow

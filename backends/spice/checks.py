@@ -79,8 +79,14 @@ def nodal_vs_ngspice(design: Any) -> list:
     from spintron_nn.verification import CheckResult
 
     op = _smallest_tile(design.spin_module)
-    if op is None or not ngspice_available() or 2 * op.levels_pos.array.size > NGSPICE_CHECK_MAX_CELLS:
+    if op is None:
         return []
+    # said, not silently left out: the user may think the circuit oracle ran
+    if not ngspice_available():
+        return [CheckResult("spice nodal solver vs ngspice: not run, ngspice is not installed", True, 0.0, 0.0, "skip")]
+    if 2 * op.levels_pos.array.size > NGSPICE_CHECK_MAX_CELLS:
+        return [CheckResult(f"spice nodal solver vs ngspice: not run, the smallest tile has more than "
+                            f"{NGSPICE_CHECK_MAX_CELLS} cells (docs/spice.md)", True, 0.0, 0.0, "skip")]
     codes = tile_input_codes(design.spin_module, [a[:1] for a in design.reference_inputs])[get_int(op, "tile_id")]
     bits = reference._input_bit_planes(codes.astype(np.int64), get_int(op, "input_bits"))[0]
     circuit = build_tile_circuit(op.levels_pos.array, op.levels_neg.array, design_params(design))
