@@ -239,6 +239,8 @@ def test_unsupported_graphs_are_errors():
         FakeQuantNetwork(Branching())
     with pytest.raises(SpintronError, match="BatchNorm"):
         FakeQuantNetwork(nn.Sequential(nn.Conv2d(3, 4, 1), nn.MaxPool2d(2), nn.BatchNorm2d(4)))
+    with pytest.raises(SpintronError, match="not a BatchNorm1d"):  # named as it is (walkthrough)
+        FakeQuantNetwork(nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5)))
     with pytest.raises(SpintronError, match="LearnedClip"):
         FakeQuantNetwork(nn.Sequential(nn.Conv2d(3, 4, 1), nn.MaxPool2d(2), LearnedClip()))
     with pytest.raises(SpintronError, match="two activations"):

@@ -28,7 +28,9 @@ from spintron_nn.errors import SpintronError
 
 
 def check_foldable(bn: torch.nn.Module) -> None:
-    if not isinstance(bn, torch.nn.BatchNorm2d) or not bn.affine or not bn.track_running_stats:
+    if not isinstance(bn, torch.nn.BatchNorm2d):
+        raise SpintronError(f"fake quantization folds a BatchNorm2d after a Conv2d, not a {type(bn).__name__}")
+    if not bn.affine or not bn.track_running_stats:
         raise SpintronError("fake quantization folds BatchNorm2d with affine parameters and running "
                             "statistics only")
 

@@ -88,9 +88,9 @@ class MatrixStep:
             if isinstance(m.padding, str) or m.padding_mode != "zeros":
                 raise SpintronError("fake quantization supports Conv2d with numeric zero padding only")
         if self.batch_norm is not None:
+            bn_fold.check_foldable(self.batch_norm)
             if not isinstance(m, torch.nn.Conv2d):
                 raise SpintronError("fake quantization folds a BatchNorm2d into the Conv2d before it only")
-            bn_fold.check_foldable(self.batch_norm)
 
     @property
     def is_conv(self) -> bool:
