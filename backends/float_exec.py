@@ -12,6 +12,7 @@ op, registered against the op class; :func:`evaluate_op` runs a single op
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -226,6 +227,59 @@ def _tanh(operands: list[np.ndarray]) -> np.ndarray:
 @_kernel(nn.ExpOp)
 def _exp(operands: list[np.ndarray]) -> np.ndarray:
     return np.exp(operands[0])
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])  # numpy has no erf; exact, not fast
+
+
+@_kernel(nn.ErfOp)
+def _erf_kernel(operands: list[np.ndarray]) -> np.ndarray:
+    return _erf(operands[0].astype(np.float64))
+
+
+@_kernel(nn.GeluOp)
+def _gelu(operands: list[np.ndarray], *, tanh_approximation: int) -> np.ndarray:
+    x = operands[0].astype(np.float64)
+    if tanh_approximation:
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+
+
+@_kernel(nn.EluOp)
+def _elu(operands: list[np.ndarray], *, alpha: float) -> np.ndarray:
+    x = operands[0].astype(np.float64)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+@_kernel(nn.HardSigmoidOp)
+def _hard_sigmoid(operands: list[np.ndarray], *, alpha: float, beta: float) -> np.ndarray:
+    return np.clip(alpha * operands[0].astype(np.float64) + beta, 0, 1)
+
+
+@_kernel(nn.HardSwishOp)
+def _hard_swish(operands: list[np.ndarray]) -> np.ndarray:
+    x = operands[0].astype(np.float64)
+    return x * np.clip(x / 6 + 0.5, 0, 1)
+
+
+@_kernel(nn.SoftplusOp)
+def _softplus(operands: list[np.ndarray]) -> np.ndarray:
+    return np.logaddexp(0, operands[0].astype(np.float64))  # log(1 + e^x) without overflow
+
+
+@_kernel(nn.AbsOp)
+def _abs(operands: list[np.ndarray]) -> np.ndarray:
+    return np.abs(operands[0])
+
+
+def elementwise_function(op: Operation) -> Callable[[np.ndarray], np.ndarray]:
+    """``op``'s float meaning on any array of real values, for an element-wise ``nn`` op
+    (lower-to-spin tabulates it as a ``spin.lut``: one definition of each function)."""
+    kernel = _KERNELS.get(type(op))
+    if kernel is None or not isinstance(op, nn.UnaryElementwiseOp):
+        raise SpintronError(f"{op.name} is not an element-wise op of the float backend")
+    attributes = op.attribute_values()
+    return lambda values: np.asarray(kernel([np.asarray(values)], **attributes), dtype=np.float64)
 
 
 @_kernel(nn.LogOp)

@@ -70,6 +70,21 @@ def _leaky_relu(ctx: NodeContext) -> list[SSAValue]:
     return ctx.make(nn.LeakyReluOp, ctx.value(0), alpha=ctx.attr("alpha", 0.01))
 
 
+def _elu(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.EluOp, ctx.value(0), alpha=ctx.attr("alpha", 1.0))
+
+
+def _hard_sigmoid(ctx: NodeContext) -> list[SSAValue]:
+    return ctx.make(nn.HardSigmoidOp, ctx.value(0), alpha=ctx.attr("alpha", 0.2), beta=ctx.attr("beta", 0.5))
+
+
+def _gelu(ctx: NodeContext) -> list[SSAValue]:
+    approximate = ctx.attr("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise ctx.fail(f"Gelu approximate must be 'none' or 'tanh', got {approximate!r}")
+    return ctx.make(nn.GeluOp, ctx.value(0), tanh_approximation=approximate == "tanh")
+
+
 def _gemm(ctx: NodeContext) -> list[SSAValue]:
     a, b = ctx.value(0), ctx.value(1)
     bias = ctx.value(2) if ctx.has_input(2) else None
@@ -337,6 +352,13 @@ OP_TABLE: dict[tuple[str, str], OpRule] = {
     ("", "Sigmoid"): _rule(_unary(nn.SigmoidOp), 6),
     ("", "Tanh"): _rule(_unary(nn.TanhOp), 6),
     ("", "Exp"): _rule(_unary(nn.ExpOp), 6),
+    ("", "Elu"): _rule(_elu, 6, "alpha"),
+    ("", "HardSigmoid"): _rule(_hard_sigmoid, 6, "alpha beta"),
+    ("", "HardSwish"): _rule(_unary(nn.HardSwishOp), 14),
+    ("", "Softplus"): _rule(_unary(nn.SoftplusOp), 1),
+    ("", "Abs"): _rule(_unary(nn.AbsOp), 6),
+    ("", "Erf"): _rule(_unary(nn.ErfOp), 9),
+    ("", "Gelu"): _rule(_gelu, 20, "approximate"),
     ("", "Log"): _rule(_unary(nn.LogOp), 6),
     ("", "Less"): _rule(_binary(nn.LessOp), 7),
     ("", "Greater"): _rule(_binary(nn.GreaterOp), 7),

@@ -608,6 +608,60 @@ class LeakyReluOp(UnaryElementwiseOp):
 
 
 @irdl_op_definition
+class EluOp(UnaryElementwiseOp):
+    name = "nn.elu"
+    alpha = prop_def(FloatAttr)
+
+    def __init__(self, input: SSAValue, *, alpha: float = 1.0):
+        super().__init__(input, alpha=float_attr(alpha))
+
+
+@irdl_op_definition
+class HardSigmoidOp(UnaryElementwiseOp):
+    """``max(0, min(1, alpha * x + beta))``."""
+
+    name = "nn.hard_sigmoid"
+    alpha = prop_def(FloatAttr)
+    beta = prop_def(FloatAttr)
+
+    def __init__(self, input: SSAValue, *, alpha: float = 0.2, beta: float = 0.5):
+        super().__init__(input, alpha=float_attr(alpha), beta=float_attr(beta))
+
+
+@irdl_op_definition
+class HardSwishOp(UnaryElementwiseOp):
+    """``x * max(0, min(1, x / 6 + 1/2))``."""
+
+    name = "nn.hard_swish"
+
+
+@irdl_op_definition
+class SoftplusOp(UnaryElementwiseOp):
+    name = "nn.softplus"
+
+
+@irdl_op_definition
+class AbsOp(UnaryElementwiseOp):
+    name = "nn.abs"
+
+
+@irdl_op_definition
+class ErfOp(UnaryElementwiseOp):
+    name = "nn.erf"
+
+
+@irdl_op_definition
+class GeluOp(UnaryElementwiseOp):
+    """``x * Phi(x)``, or with ``tanh_approximation = 1`` ONNX's ``approximate="tanh"`` form."""
+
+    name = "nn.gelu"
+    tanh_approximation = prop_def(IntegerAttr)
+
+    def __init__(self, input: SSAValue, *, tanh_approximation: bool = False):
+        super().__init__(input, tanh_approximation=int_attr(int(tanh_approximation)))
+
+
+@irdl_op_definition
 class ClipOp(UnaryElementwiseOp):
     """ONNX Clip with constant bounds; an absent bound is unbounded."""
 
@@ -1534,6 +1588,13 @@ NN_OPS: tuple[type[NNOperation], ...] = (
     TanhOp,
     ExpOp,
     LogOp,
+    EluOp,
+    HardSigmoidOp,
+    HardSwishOp,
+    SoftplusOp,
+    AbsOp,
+    ErfOp,
+    GeluOp,
     IdentityOp,
     CastOp,
     LessOp,

@@ -433,14 +433,11 @@ class _Lowering:
         self.layers += 1
         return Codes(value, scale, zp)
 
-    UNARY_FUNCTIONS = {
-        "nn.sigmoid": lambda op: lambda v: 1.0 / (1.0 + np.exp(-v)),
-        "nn.tanh": lambda op: np.tanh,
-        "nn.leaky_relu": lambda op: lambda v, a=read_float(op.properties["alpha"]): np.where(v >= 0, v, a * v),
-    }
-
     def lower_lut(self, op) -> Codes:
-        return self.lut(op, self.operand(op), self.UNARY_FUNCTIONS[op.name](op))
+        """An element-wise function of one activation: a table of the float backend's own kernel."""
+        from spintron_nn.backends.float_exec import elementwise_function
+
+        return self.lut(op, self.operand(op), elementwise_function(op))
 
     BINARY_FUNCTIONS = {"nn.add": np.add, "nn.sub": np.subtract, "nn.mul": np.multiply, "nn.div": np.divide}
 
@@ -574,7 +571,9 @@ class _Lowering:
         "nn.global_max_pool": lambda self, op: self.same_params(op, spin.GlobalMaxPoolOp),
         "nn.add": lower_binary, "nn.sub": lower_binary, "nn.mul": lower_binary, "nn.div": lower_binary,
         "nn.concat": lower_concat, "nn.batch_normalization": lower_batch_norm, "nn.reduce_mean": lower_reduce_mean,
-        "nn.sigmoid": lower_lut, "nn.tanh": lower_lut, "nn.leaky_relu": lower_lut,
+        "nn.sigmoid": lower_lut, "nn.tanh": lower_lut, "nn.leaky_relu": lower_lut, "nn.elu": lower_lut,
+        "nn.hard_sigmoid": lower_lut, "nn.hard_swish": lower_lut, "nn.softplus": lower_lut, "nn.abs": lower_lut,
+        "nn.erf": lower_lut, "nn.gelu": lower_lut,
         "nn.softmax": lower_softmax, "nn.log_softmax": lower_softmax,
         "nn.arg_max": lower_argmax, "nn.transpose": lower_transpose,
         "nn.identity": lower_reshape, "nn.flatten": lower_reshape, "nn.reshape": lower_reshape,

@@ -107,6 +107,8 @@ def one_of_each_op() -> ModuleOp:
     add(nn.ReduceSumOp(half, axes=[1], keepdims=1))
     peak = add(nn.ReduceMaxOp(both, keepdims=1))
     logs = add(nn.LogOp(add(nn.ExpOp(both))))
+    smooth = add(nn.GeluOp(add(nn.SoftplusOp(add(nn.EluOp(both, alpha=0.5)))), tanh_approximation=True))
+    add(nn.HardSwishOp(add(nn.HardSigmoidOp(add(nn.ErfOp(add(nn.AbsOp(smooth)))), alpha=0.25, beta=0.4))))
     low = add(nn.MinOp([both, logs, peak]))
     high = add(nn.MaxOp([low]))
     less = add(nn.LessOp(low, high))
