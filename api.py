@@ -6,6 +6,8 @@ three interfaces cannot drift apart.
 
 from __future__ import annotations
 
+import sys
+
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,20 @@ def check_architecture_option(model: Any, architecture: str | Path | None) -> No
         )
     if not Path(architecture).is_file():
         raise SpintronError("no such file (--architecture)", path=str(architecture))
+
+
+def _example_from_calibration(model: Any, calibration: Any) -> Any:
+    """A torch module's example input for the export: the first calibration item (an array,
+    or a list/tuple of arrays for several inputs); None when there is nothing to take."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(model, torch.nn.Module):
+        return None
+    if isinstance(calibration, np.ndarray) and calibration.ndim:
+        return torch.from_numpy(np.ascontiguousarray(calibration[:1], dtype=np.float32))
+    if isinstance(calibration, (list, tuple)) and calibration and all(
+            isinstance(a, np.ndarray) and a.ndim for a in calibration):
+        return tuple(torch.from_numpy(np.ascontiguousarray(a[:1], dtype=np.float32)) for a in calibration)
+    return None
 
 
 def _calibration_inputs(data: Any, module) -> list[np.ndarray]:
@@ -96,6 +112,8 @@ def compile_model(
         check_float_pipeline(config.pipeline)  # before the import, which can take a while
     if progress:
         progress("import")
+    if example_input is None:
+        example_input = _example_from_calibration(model, calibration)
     float_module = load_model(model, example_input=example_input, architecture=architecture)
     design_module = _float_passes(_clone(float_module), config.pipeline, progress)
     design = Design(

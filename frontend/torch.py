@@ -103,9 +103,10 @@ def export_to_onnx(
     if not isinstance(module, torch.nn.Module):
         raise SpintronError(f"expected a torch.nn.Module, got {type(module).__name__}", path=where)
     if example_input is None:
-        raise SpintronError("a torch.nn.Module needs an example input to be exported", path=where)
+        raise SpintronError("a torch.nn.Module needs an example input to be exported (example_input=, or "
+                            "calibration data as an array, whose first item is taken)", path=where)
     args = _as_tuple(example_input)
-    input_names = ["input"] if len(args) == 1 else [f"input_{i}" for i in range(len(args))]
+    input_names = ["input"] if len(args) == 1 else _forward_names(module, len(args))
     module.eval()
     try:
         return _export(torch, module, args, input_names, dynamo, opset)
@@ -113,6 +114,22 @@ def export_to_onnx(
         raise
     except Exception as exc:  # the exporters raise many types; all mean "cannot export"
         raise SpintronError(f"torch could not export the model to ONNX: {_summary(exc)}", path=where) from exc
+
+
+def _forward_names(module: Any, count: int) -> list[str]:
+    """The names of ``forward``'s first ``count`` positional parameters (what a user keys an
+    .npz of several inputs by); ``input_0``, ... when the signature does not give them."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    positional = [p.name for p in parameters
+                  if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= count and len(set(positional[:count])) == count:
+        return positional[:count]
+    return [f"input_{i}" for i in range(count)]
 
 
 def _export(

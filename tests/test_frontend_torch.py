@@ -259,3 +259,28 @@ def test_a_module_torch_cannot_export_is_a_spintron_error():
 
     with pytest.raises(SpintronError, match="torch could not export.*cummax"):
         load_model(Unexportable(), example_input=torch.zeros(1, 3))
+
+
+def test_several_inputs_take_forwards_parameter_names_and_calibration_gives_the_example():
+    """Walkthrough: inputs were named input_0, input_1 (an .npz had to use those names), and a
+    module compiled with calibration data still asked for an example input."""
+    import spintron_nn as sn
+
+    class Fusion(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 3), torch.nn.Linear(5, 3)
+
+        def forward(self, image, audio):
+            return self.a(image) + self.b(audio)
+
+    rng = np.random.default_rng(0)
+    calibration = [rng.standard_normal((16, 4)).astype(np.float32), rng.standard_normal((16, 5)).astype(np.float32)]
+    torch.manual_seed(0)
+    model = Fusion().eval()
+    design = sn.compile(model, sn.CompileConfig(targets=("ir", "sim")), calibration=calibration)
+    assert design.input_names == ["image", "audio"]
+    got = design.run({"image": calibration[0], "audio": calibration[1]}, backend="float")[0]
+    with torch.no_grad():
+        expected = model(*(torch.from_numpy(a) for a in calibration)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
