@@ -53,17 +53,32 @@ def check_architecture_option(model: Any, architecture: str | Path | None) -> No
 
 
 def _example_from_calibration(model: Any, calibration: Any) -> Any:
-    """A torch module's example input for the export: the first calibration item (an array,
-    or a list/tuple of arrays for several inputs); None when there is nothing to take."""
+    """A torch module's example input for the export: the first calibration item (an array, a
+    list/tuple of arrays, a dict keyed by ``forward``'s parameter names, or an .npy/.npz path),
+    floats as float32 and other dtypes kept (token ids); None when there is nothing to take."""
     torch = sys.modules.get("torch")
-    if torch is None or not isinstance(model, torch.nn.Module):
+    if torch is None or not isinstance(model, torch.nn.Module) or calibration is None:
         return None
-    if isinstance(calibration, np.ndarray) and calibration.ndim:
-        return torch.from_numpy(np.ascontiguousarray(calibration[:1], dtype=np.float32))
-    if isinstance(calibration, (list, tuple)) and calibration and all(
-            isinstance(a, np.ndarray) and a.ndim for a in calibration):
-        return tuple(torch.from_numpy(np.ascontiguousarray(a[:1], dtype=np.float32)) for a in calibration)
-    return None
+    from spintron_nn.array_files import read_array_file
+    from spintron_nn.frontend.torch import forward_names
+
+    data = read_array_file(calibration) if isinstance(calibration, (str, Path)) else calibration
+    if hasattr(data, "files"):  # an .npz archive
+        with data:
+            data = {name: data[name] for name in data.files}
+    if isinstance(data, dict) and len(data) == 1:
+        data = list(data.values())
+    elif isinstance(data, dict):
+        names = forward_names(model, len(data))
+        if set(names) != set(data):
+            return None
+        data = [data[name] for name in names]
+    arrays = [data] if isinstance(data, np.ndarray) else list(data) if isinstance(data, (list, tuple)) else []
+    if not arrays or not all(isinstance(a, np.ndarray) and a.ndim for a in arrays):
+        return None
+    first = [np.ascontiguousarray(a[:1], dtype=np.float32 if a.dtype.kind == "f" else a.dtype) for a in arrays]
+    examples = tuple(torch.from_numpy(a) for a in first)
+    return examples[0] if len(examples) == 1 else examples
 
 
 def _calibration_inputs(data: Any, module) -> list[np.ndarray]:

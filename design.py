@@ -30,7 +30,7 @@ from spintron_nn.config import CompileConfig
 from spintron_nn.entry_points import load_entry_point
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import io as ir_io
-from spintron_nn.ir.module_info import input_names, main_function, output_names
+from spintron_nn.ir.module_info import input_names, output_names
 
 MANIFEST = "manifest.json"
 FLOAT_IR = "float.mlir"
@@ -108,13 +108,13 @@ class Design:
     ) -> list[np.ndarray]:
         """Run the design on a batch; returns one array per model output.
         ``backend_options`` go to the backend (e.g. ``simulator="icarus"`` for rtl)."""
-        from spintron_nn.array_files import as_input_list, checked_inputs, in_fixed_batches
+        from spintron_nn.array_files import as_input_list, checked_inputs
 
         arrays = checked_inputs(self.float_module, as_input_list(inputs, self.input_names))
         if backend == "float":
             from spintron_nn.backends.float_exec import run_float
 
-            return run_float(self.float_module, arrays)  # a fixed batch at a time, if given more
+            return run_float(self.float_module, arrays)
         if backend not in RUN_BACKENDS:
             raise SpintronError(
                 f"unknown backend '{backend}' (known: float, {', '.join(RUN_BACKENDS)})"
@@ -125,13 +125,9 @@ class Design:
                 "(compiled with --targets ir); recompile with --targets sim"
             )
         runner = load_entry_point(RUN_BACKENDS[backend], f"backend '{backend}'")
-
-        def run_part(part: list[np.ndarray], first_item: int) -> list[np.ndarray]:
-            # the sim numbers its read-noise draws by item: a later batch goes on counting
-            offset = {"first_item": first_item} if backend == "sim" and first_item else {}
-            return runner(self, part, noise=noise, seed=seed, **offset, **backend_options)
-
-        return in_fixed_batches(main_function(self.float_module), arrays, run_part)
+        # a batch-1 export's items: run_float and run_spin take them one at a time (numbering
+        # read-noise draws on), the RTL testbench as one vector each
+        return runner(self, arrays, noise=noise, seed=seed, **backend_options)
 
     # ----------------------------------------------------------------- save
 

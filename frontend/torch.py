@@ -106,7 +106,7 @@ def export_to_onnx(
         raise SpintronError("a torch.nn.Module needs an example input to be exported (example_input=, or "
                             "calibration data as an array, whose first item is taken)", path=where)
     args = _as_tuple(example_input)
-    input_names = ["input"] if len(args) == 1 else _forward_names(module, len(args))
+    input_names = ["input"] if len(args) == 1 else forward_names(module, len(args))
     module.eval()
     try:
         return _export(torch, module, args, input_names, dynamo, opset)
@@ -116,7 +116,7 @@ def export_to_onnx(
         raise SpintronError(f"torch could not export the model to ONNX: {_summary(exc)}", path=where) from exc
 
 
-def _forward_names(module: Any, count: int) -> list[str]:
+def forward_names(module: Any, count: int) -> list[str]:
     """The names of ``forward``'s first ``count`` positional parameters (what a user keys an
     .npz of several inputs by); ``input_0``, ... when the signature does not give them."""
     import inspect
@@ -153,7 +153,8 @@ def _export(
         buffer = io.BytesIO()
         outputs = module(*args)
         n_outputs = len(outputs) if isinstance(outputs, (tuple, list)) else 1
-        output_names = ["output"] if n_outputs == 1 else [f"output_{i}" for i in range(n_outputs)]
+        stem = "output" if "output" not in input_names else "result"  # forward(self, output, ...)
+        output_names = [stem] if n_outputs == 1 else [f"{stem}_{i}" for i in range(n_outputs)]
         torch.onnx.export(
             module,
             args,

@@ -63,3 +63,25 @@ def _verilog_writer():
     from spintron_nn.backends.verilog.bundle import write_target
 
     return write_target
+
+
+@pytest.mark.parametrize("tail", ["ReduceMax", "ReduceMean", "Gemm"])
+def test_ops_over_all_items_are_not_run_in_chunks(tail, monkeypatch):
+    """Review: a reduction over everything (no axes), or a matmul over the items (Gemm transA),
+    yields a value without the item axis; the simulator ran 600 items in chunks of 256 and kept
+    the first chunk's result.  Oracle: the same design run in one chunk."""
+    from spintron_nn.backends.sim import executor
+
+    weight = numpy_helper.from_array(np.eye(16, 8, dtype=np.float32), "w")
+    last = (helper.make_node("Gemm", ["a", "a"], ["y"], transA=1) if tail == "Gemm"
+            else helper.make_node(tail, ["a"], ["y"], keepdims=1))
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["a"]), last], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    x = np.full((600, 16), 0.1, np.float32)
+    x[300:] = 0.9
+    design = compile_model(model, CompileConfig(targets=("ir", "sim")), x[::10])
+    chunked = design.run(x, backend="sim")[0]
+    monkeypatch.setattr(executor, "CHUNK_ITEMS", 10**9)
+    np.testing.assert_array_equal(chunked, design.run(x, backend="sim")[0])

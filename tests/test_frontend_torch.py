@@ -284,3 +284,24 @@ def test_several_inputs_take_forwards_parameter_names_and_calibration_gives_the_
     with torch.no_grad():
         expected = model(*(torch.from_numpy(a) for a in calibration)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    by_name = {"audio": calibration[1], "image": calibration[0]}  # a dict or an .npz keyed by those names
+    assert sn.compile(model, sn.CompileConfig(targets=("ir",)), calibration=by_name).input_names == ["image", "audio"]
+
+
+def test_a_parameter_named_output_does_not_collide_with_the_output():
+    """Review: forward(self, output, y) made torch rename the input 'output.1'."""
+    import spintron_nn as sn
+
+    class Named(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 3), torch.nn.Linear(5, 3)
+
+        def forward(self, output, y):
+            return self.a(output) + self.b(y)
+
+    rng = np.random.default_rng(1)
+    data = {"output": rng.standard_normal((8, 4)).astype(np.float32), "y": rng.standard_normal((8, 5)).astype(np.float32)}
+    design = sn.compile(Named().eval(), sn.CompileConfig(targets=("ir", "sim")), calibration=data)
+    assert design.input_names == ["output", "y"] and design.output_names == ["result"]
+    assert design.run(data, backend="sim")[0].shape == (8, 3)

@@ -10,10 +10,10 @@ from spintron_nn.backends.sim.executor import run_spin
 
 
 def run_design(
-    design: Any, inputs: list[np.ndarray], *, noise: Any = None, seed: int = 0, first_item: int = 0, **options: Any
+    design: Any, inputs: list[np.ndarray], *, noise: Any = None, seed: int = 0, **options: Any
 ) -> list[np.ndarray]:
     if options:
         from spintron_nn.errors import SpintronError
 
         raise SpintronError(f"the sim backend takes no option(s) {', '.join(options)}")
-    return run_spin(design.spin_module, inputs, noise=noise, seed=seed, first_item=first_item)
+    return run_spin(design.spin_module, inputs, noise=noise, seed=seed)

@@ -268,15 +268,18 @@ def _execute(main: func.FuncOp, arrays: list[np.ndarray], run: _Run) -> list[np.
 
 
 def _mixes_items(main: func.FuncOp) -> bool:
-    """Whether an op works across the dynamic leading axis, so that running the items in
-    chunks and joining the outputs would differ from one run (a concat along it puts all of
-    one operand's items first; a softmax or argmax along it compares items)."""
+    """Whether some op works across the dynamic leading (item) axis, so that running the items
+    in chunks and joining the outputs would differ from one run.  Structurally: an op that reads
+    item-major values but yields one without a dynamic leading axis (a reduction over
+    everything, a matmul over the items, a reshape moving them) mixes them; so does an op
+    along axis 0 that keeps the shape (a concat puts all of one operand's items first, a
+    softmax or argmax compares items, a transpose moves them)."""
     for op in main.body.block.ops:
-        if not op.operands or not isinstance(op.operands[0].type, TensorType):
+        reads_items = any(isinstance(v.type, TensorType) and _batch_axis(v.type) == 0 for v in op.operands)
+        if not reads_items or isinstance(op, func.ReturnOp):
             continue
-        leading_dynamic = _batch_axis(op.operands[0].type) == 0
-        if not leading_dynamic:
-            continue
+        if any(not isinstance(r.type, TensorType) or _batch_axis(r.type) != 0 for r in op.results):
+            return True
         if isinstance(op, (spin.ConcatOp, spin.SoftmaxOp, spin.ArgMaxOp)) and get_int(op, "axis") == 0:
             return True
         if isinstance(op, spin.TransposeOp) and get_ints(op, "perm")[0] != 0:
