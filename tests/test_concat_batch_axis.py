@@ -85,3 +85,19 @@ def test_ops_over_all_items_are_not_run_in_chunks(tail, monkeypatch):
     chunked = design.run(x, backend="sim")[0]
     monkeypatch.setattr(executor, "CHUNK_ITEMS", 10**9)
     np.testing.assert_array_equal(chunked, design.run(x, backend="sim")[0])
+
+
+def test_a_reduction_to_a_scalar_stays_0_d():
+    """Review: ReduceMax(keepdims=0) over everything gave shape () from the float backend and (1,)
+    from the simulator (np.ascontiguousarray makes 0-d arrays 1-d)."""
+    weight = numpy_helper.from_array(np.eye(16, 8, dtype=np.float32), "w")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["a"]),
+                               helper.make_node("ReduceMax", ["a"], ["y"], keepdims=0)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    x = np.random.default_rng(4).random((10, 16)).astype(np.float32)
+    design = compile_model(model, CompileConfig(targets=("ir", "sim")), x)
+    expected = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    for backend in ("float", "sim"):
+        assert design.run(x, backend=backend)[0].shape == expected.shape == ()

@@ -201,7 +201,8 @@ _NUMPY_TYPES = {"f32": np.float32, "ui8": np.uint8, "i64": np.int64}
 
 def _as_result_type(op: Operation, array: np.ndarray) -> np.ndarray:
     element = str(op.results[0].type.element_type)
-    return np.ascontiguousarray(array, dtype=_NUMPY_TYPES[element])
+    # not ascontiguousarray, which makes a 0-d result (a reduction to a scalar) 1-d
+    return np.asarray(array, dtype=_NUMPY_TYPES[element], order="C")
 
 
 def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
