@@ -105,13 +105,13 @@ def checked_inputs(
 
     from spintron_nn.ir import nn
     from spintron_nn.ir.dtypes import numpy_dtype
-    from spintron_nn.ir.module_info import fixed_batch, input_names, main_function, piecewise_batch
+    from spintron_nn.ir.module_info import fixed_batch, input_names, main_function, runs_item_by_item
 
     where = str(path) if path is not None else None
     names = input_names(module)
     main = main_function(module)
     types = main.function_type.inputs.data
-    batch, declared_batch = piecewise_batch(main), fixed_batch(main)
+    singly, declared_batch = runs_item_by_item(main), fixed_batch(main)
     if len(arrays) != len(types):
         raise SpintronError(f"the model takes {len(types)} {what}(s), got {len(arrays)}", path=where)
     checked = []
@@ -125,7 +125,7 @@ def checked_inputs(
                 path=where,
             )
         expected = typ.get_shape()
-        if not fits_shape(array.shape, expected, batch):
+        if not fits_shape(array.shape, expected, singly):
             raise SpintronError(
                 f"{what} '{name}' has shape {list(array.shape)}, the model expects {nn.shape_text(expected)}"
                 + (f" (a static leading size of {declared_batch}, which need not be a batch: re-export the model "
@@ -141,46 +141,45 @@ def checked_inputs(
             if not np.all(np.isfinite(array)):
                 raise SpintronError(f"{what} '{name}' contains NaN or infinite values", path=where)
         checked.append(array)
-    batched = [i for i, typ in enumerate(types) if typ.get_shape() and typ.get_shape()[0] in (nn.DYNAMIC, batch)]
+    leading = nn.DYNAMIC, *((1,) if singly else ())
+    batched = [i for i, typ in enumerate(types) if typ.get_shape() and typ.get_shape()[0] in leading]
     check_one_batch({names[i]: len(checked[i]) for i in batched}, what=what, path=where)
-    if batch is not None and batched and len(checked[batched[0]]) != batch:
-        _check_outputs_batch(main, batch, len(checked[batched[0]]), what, where)
+    if singly and len(checked[batched[0]]) != 1:
+        _check_outputs_join(main, len(checked[batched[0]]), what, where)
     return checked
 
 
-def _check_outputs_batch(main, batch: int, items: int, what: str, where: str | None) -> None:
-    """More items than a fixed-batch model's batch run a batch at a time, and the outputs are
-    joined along their leading axis, which must then be that batch."""
+def _check_outputs_join(main, items: int, what: str, where: str | None) -> None:
+    """A batch-1 export's items run one at a time and its outputs are joined along their
+    leading axis, which must then be the item's (size 1)."""
     for typ in main.function_type.outputs.data:
         shape = typ.get_shape()
-        if not shape or shape[0] != batch:
-            raise SpintronError(f"the model has a fixed batch of {batch} but an output of shape {list(shape)}, "
-                                f"whose items cannot be joined: give exactly {batch} {what}s, not {items}",
+        if not shape or shape[0] != 1:
+            raise SpintronError(f"the model takes one item at a time (a batch-1 export) but has an output of shape "
+                                f"{list(shape)}, whose items cannot be joined: give exactly 1 {what}, not {items}",
                                 path=where)
 
 
-def fits_shape(actual, declared, batch: int | None) -> bool:
+def fits_shape(actual, declared, item_by_item: bool) -> bool:
     """An array of shape ``actual`` fits an argument declared ``declared``: a dynamic dimension
-    takes any size, and a leading dimension of ``batch`` (``module_info.piecewise_batch``) any
-    multiple of it, which then runs a batch at a time (:func:`in_fixed_batches`)."""
+    takes any size, and with ``item_by_item`` (a batch-1 export, ``module_info.runs_item_by_item``)
+    the leading 1 takes any number of items, which then run one at a time (:func:`one_item_at_a_time`)."""
     from xdsl.dialects.builtin import DYNAMIC_INDEX
 
     return len(actual) == len(declared) and all(
-        d == DYNAMIC_INDEX or d == a or (i == 0 and d == batch and a > 0 and a % batch == 0)
+        d == DYNAMIC_INDEX or d == a or (i == 0 and item_by_item and d == 1 and a > 0)
         for i, (a, d) in enumerate(zip(actual, declared)))
 
 
-def in_fixed_batches(main, arrays: list[np.ndarray], run) -> list[np.ndarray]:
-    """``run(arrays, first_item)`` once per item of a batch-1 ``@main`` given more items
-    (``module_info.piecewise_batch``; ``checked_inputs`` allowed them), the outputs joined
-    along their leading axis; else once."""
-    from spintron_nn.ir.module_info import piecewise_batch
+def one_item_at_a_time(main, arrays: list[np.ndarray], run) -> list[np.ndarray]:
+    """``run(arrays, first_item)`` once per item of a batch-1 ``@main`` given several (as
+    :func:`fits_shape` allows), the outputs joined along their leading axis; else once."""
+    from spintron_nn.ir.module_info import runs_item_by_item
 
-    batch = piecewise_batch(main)
     items = next((len(a) for a in arrays if np.ndim(a)), None)
-    if batch is None or items is None or items == batch:
+    if not runs_item_by_item(main) or items is None or items == 1:
         return run(arrays, 0)
-    parts = [run([a[start:start + batch] for a in arrays], start) for start in range(0, items, batch)]
+    parts = [run([a[item:item + 1] for a in arrays], item) for item in range(items)]
     return [np.concatenate(pieces, axis=0) for pieces in zip(*parts)]
 
 

@@ -23,10 +23,10 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from spintron_nn.array_files import fits_shape, in_fixed_batches
+from spintron_nn.array_files import fits_shape, one_item_at_a_time
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import dtypes, nn
-from spintron_nn.ir.module_info import piecewise_batch
+from spintron_nn.ir.module_info import runs_item_by_item
 
 Kernel = Callable[..., np.ndarray]
 Observer = Callable[[Operation, list[np.ndarray]], None]
@@ -68,7 +68,7 @@ def evaluate_op(op: Operation, operand_values: Sequence[np.ndarray]) -> list[np.
         for r, res in zip(results, op.results, strict=True)
     ]
     for array, result in zip(arrays, op.results):
-        if not fits_shape(array.shape, nn.shape_of(result), None):
+        if not fits_shape(array.shape, nn.shape_of(result), False):
             raise SpintronError(
                 f"{op.name} produced shape {list(array.shape)}, but its result "
                 f"type is {nn.shape_text(nn.shape_of(result))} (the batch size "
@@ -114,15 +114,15 @@ def _ordered_inputs(
         inputs = [inputs[n] for n in names]
     if len(inputs) != len(args):
         raise SpintronError(f"the model takes {len(args)} input(s), got {len(inputs)}")
-    batch = piecewise_batch(main)
-    return [_checked_input(i, arg, np.asarray(x), batch) for i, (arg, x) in enumerate(zip(args, inputs))]
+    singly = runs_item_by_item(main)
+    return [_checked_input(i, arg, np.asarray(x), singly) for i, (arg, x) in enumerate(zip(args, inputs))]
 
 
-def _checked_input(index: int, arg: SSAValue, array: np.ndarray, batch: int | None) -> np.ndarray:
+def _checked_input(index: int, arg: SSAValue, array: np.ndarray, item_by_item: bool) -> np.ndarray:
     typ = arg.type
     assert isinstance(typ, TensorType)
     expected = typ.get_shape()
-    if not fits_shape(array.shape, expected, batch):
+    if not fits_shape(array.shape, expected, item_by_item):
         raise SpintronError(
             f"input #{index} has shape {list(array.shape)}, the model expects "
             f"{nn.shape_text(expected)}"
@@ -148,7 +148,7 @@ def run_float(
     activation ranges through it)."""
     main = main_function(module)
     ordered = _ordered_inputs(main, inputs)
-    return in_fixed_batches(main, ordered, lambda part, _first: _run_once(main, part, observer))
+    return one_item_at_a_time(main, ordered, lambda part, _first: _run_once(main, part, observer))
 
 
 def _run_once(main: func.FuncOp, inputs: list[np.ndarray], observer: Observer | None) -> list[np.ndarray]:

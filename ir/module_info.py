@@ -56,9 +56,9 @@ def fixed_batch(main: FuncOp) -> int | None:
     return leading.pop() if len(leading) == 1 and DYNAMIC_INDEX not in leading else None
 
 
-def piecewise_batch(main: FuncOp) -> int | None:
-    """1 for a batch-1 export (every input's leading dimension a static 1): its items are
-    independent, so any number of them runs one at a time; else None.  A larger static
-    leading size may not be a batch at all (a sequence a softmax runs over), so such a model
-    takes exactly its declared inputs."""
-    return 1 if fixed_batch(main) == 1 else None
+def runs_item_by_item(main: FuncOp) -> bool:
+    """A batch-1 export (every input's leading dimension a static 1): its items are
+    independent, so any number of them runs one at a time.  A larger static leading size may
+    not be a batch at all (a sequence a softmax runs over), so such a model takes exactly its
+    declared inputs."""
+    return fixed_batch(main) == 1

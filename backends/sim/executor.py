@@ -29,7 +29,7 @@ from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.backends.sim.noise import Q
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import nn, spin
-from spintron_nn.ir.module_info import main_function, piecewise_batch
+from spintron_nn.ir.module_info import main_function, runs_item_by_item
 from spintron_nn.ir.spin import get_int, get_ints, get_real
 
 
@@ -211,13 +211,13 @@ def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.nd
     types = main.function_type.inputs.data
     if len(inputs) != len(types):
         raise SpintronError(f"the model takes {len(types)} input(s), got {len(inputs)}")
-    batch = piecewise_batch(main)
+    singly = runs_item_by_item(main)
     arrays = []
     for index, (array, typ) in enumerate(zip(inputs, types)):
         array = np.asarray(array, dtype=np.float32)
         assert isinstance(typ, TensorType)
         expected = tuple(typ.get_shape())
-        if not fits_shape(array.shape, expected, batch):
+        if not fits_shape(array.shape, expected, singly):
             shown = ["?" if d == DYNAMIC_INDEX else d for d in expected]
             raise SpintronError(f"input #{index} has shape {list(array.shape)}, the model expects {shown}")
         arrays.append(array)
@@ -317,18 +317,18 @@ def run_spin(
 
     The batch runs in chunks of CHUNK_ITEMS items when every input has a
     dynamic leading dimension; outputs are joined along their dynamic axis.
-    ``first_item``: the index of ``inputs``' first item in a larger batch run
-    piecewise (a fixed-batch model's batches), which numbers its read-noise draws."""
+    ``first_item``: the index of ``inputs``' first item in a larger batch run piecewise
+    (a batch-1 export's items), which numbers its read-noise draws."""
     main = main_function(module)
     arrays = _check_inputs(main, inputs)
     if tile_currents is not None and noise is not None and not noise.is_off:
         raise SpintronError("noise applies to the integer column currents, not to given analog ones")
-    if piecewise_batch(main) not in (None, *(len(a) for a in arrays[:1])):
-        from spintron_nn.array_files import in_fixed_batches
+    if runs_item_by_item(main) and arrays and len(arrays[0]) > 1:
+        from spintron_nn.array_files import one_item_at_a_time
 
         # several items of a batch-1 export: one at a time, the draws numbered on (tile_currents
         # is called per tile call, so it serves any split of the items)
-        return in_fixed_batches(main, arrays, lambda part, first: run_spin(
+        return one_item_at_a_time(main, arrays, lambda part, first: run_spin(
             module, part, noise=noise, seed=seed, tile_currents=tile_currents, first_item=first_item + first))
     run = _Run(noise=None if noise is None or noise.is_off else noise, seed=seed, tile_currents=tile_currents,
                first_item=first_item)

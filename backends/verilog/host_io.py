@@ -21,7 +21,7 @@ from spintron_nn.backends.verilog.plan import Plan
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
 from spintron_nn.array_files import fits_shape
-from spintron_nn.ir.module_info import main_function, piecewise_batch
+from spintron_nn.ir.module_info import main_function, runs_item_by_item
 
 _DTYPES = {"f32": np.float32, "ui8": np.uint8, "i64": np.int64}
 
@@ -31,16 +31,16 @@ def encode_inputs(plan: Plan, module: ModuleOp, arrays: Sequence[np.ndarray]) ->
     main = main_function(module)
     if len(arrays) != len(plan.inputs):
         raise SpintronError(f"the model takes {len(plan.inputs)} input(s), got {len(arrays)}")
-    batch = piecewise_batch(main)  # a batch-1 export: one vector per item, as a dynamic batch
+    singly = runs_item_by_item(main)  # a batch-1 export: one vector per item, as a dynamic batch
     per_input, vectors = [], set()
     for index, (array, host, arg) in enumerate(zip(arrays, plan.inputs, main.args)):
         array = np.asarray(array, dtype=np.float32)
         expected = spin.shape_of(arg)
-        if not fits_shape(array.shape, expected, batch):
+        if not fits_shape(array.shape, expected, singly):
             shown = ["?" if d == spin.DYNAMIC else d for d in expected]
             raise SpintronError(f"input #{index} has shape {list(array.shape)}, the model expects {shown}")
         codes = quant_math.quantize_activations(array, host.scale, host.zero_point, host.bits)
-        rows = array.shape[0] if host.batched else array.shape[0] // batch if batch else 1
+        rows = array.shape[0] if host.batched or singly else 1
         vectors.add(rows)
         per_input.append(codes.reshape(rows, -1))
     if len(vectors) != 1:
