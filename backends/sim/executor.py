@@ -24,6 +24,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerAttr, ModuleOp, TensorType
 from xdsl.ir import Operation
 
+from spintron_nn.array_files import fits_shape, one_item_at_a_time
 from spintron_nn.backends import float_exec
 from spintron_nn.backends.sim import digital, dispatch, quant_math, reference
 from spintron_nn.backends.sim.noise import Q
@@ -206,8 +207,6 @@ def _as_result_type(op: Operation, array: np.ndarray) -> np.ndarray:
 
 
 def _check_inputs(main: func.FuncOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    from spintron_nn.array_files import fits_shape
-
     types = main.function_type.inputs.data
     if len(inputs) != len(types):
         raise SpintronError(f"the model takes {len(types)} input(s), got {len(inputs)}")
@@ -324,8 +323,6 @@ def run_spin(
     if tile_currents is not None and noise is not None and not noise.is_off:
         raise SpintronError("noise applies to the integer column currents, not to given analog ones")
     if runs_item_by_item(main) and arrays and len(arrays[0]) > 1:
-        from spintron_nn.array_files import one_item_at_a_time
-
         # several items of a batch-1 export: one at a time, the draws numbered on (tile_currents
         # is called per tile call, so it serves any split of the items)
         return one_item_at_a_time(main, arrays, lambda part, first: run_spin(

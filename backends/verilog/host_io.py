@@ -16,11 +16,11 @@ import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
+from spintron_nn.array_files import fits_shape
 from spintron_nn.backends.sim import executor, quant_math
 from spintron_nn.backends.verilog.plan import Plan
 from spintron_nn.errors import SpintronError
 from spintron_nn.ir import spin
-from spintron_nn.array_files import fits_shape
 from spintron_nn.ir.module_info import main_function, runs_item_by_item
 
 _DTYPES = {"f32": np.float32, "ui8": np.uint8, "i64": np.int64}
@@ -56,7 +56,7 @@ def decode_outputs(plan: Plan, words: np.ndarray) -> list[np.ndarray]:
         size = math.prod(shape)
         values = words[:, start : start + size].reshape(words.shape[0], *shape)
         start += size
-        # one vector per item, or per batch of a fixed-batch model: vectors join along the leading axis
+        # one vector per item (a dynamic batch, or a batch-1 export's items): join along the leading axis
         values = values.reshape(-1, *shape[1:]) if host.batched or len(words) > 1 else values.reshape(shape)
         for op in host.steps:
             # The simulator's own kernel for the op, so the host steps cannot drift from run_spin.
